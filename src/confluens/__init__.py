@@ -1,0 +1,65 @@
+"""confluens: define sources, checks and features once; ingest, compute and serve them.
+
+>>> import confluens
+>>> confluens.Source("tx", schema={"id": "int64", "ts": "timestamp"}, event_time="ts").name
+'tx'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from confluens import errors
+from confluens.core import (
+    Check,
+    Custom,
+    Definitions,
+    DefinitionsDiff,
+    DType,
+    Entity,
+    Field,
+    NotNull,
+    OneOf,
+    Range,
+    Regex,
+    Schema,
+    Source,
+    StreamBinding,
+    Unique,
+)
+from confluens.project import Project, init_project
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Check",
+    "Custom",
+    "DType",
+    "Definitions",
+    "DefinitionsDiff",
+    "Entity",
+    "Field",
+    "NotNull",
+    "OneOf",
+    "Project",
+    "Range",
+    "Regex",
+    "Schema",
+    "Source",
+    "StreamBinding",
+    "Unique",
+    "__version__",
+    "errors",
+    "init",
+    "open",
+]
+
+
+def open(path: str | Path = ".") -> Project:
+    """Open the project at ``path`` (or its nearest parent holding confluens.toml)."""
+    return Project(path)
+
+
+def init(path: str | Path, *, template: str = "fraud", force: bool = False) -> Path:
+    """Create a project folder from a template; return its path."""
+    return init_project(path, template=template, force=force)

@@ -1,0 +1,32 @@
+"""A raw chunk: one unit of input, loaded into a DuckDB table for ingestion.
+
+The loaded table holds the input's own columns, untyped or typed as the input
+had them, plus three columns of confluens':
+
+- ``__row``: the record's position in this input, in reading order;
+- ``__parse_error``: why the record could not be read at all, else NULL;
+- ``__record``: the record's raw text where the input has one (a JSON line, a
+  malformed CSV line), else NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+__all__ = ["PARSE_ERROR", "RECORD", "ROW", "RawChunk"]
+
+ROW = "__row"
+PARSE_ERROR = "__parse_error"
+RECORD = "__record"
+
+
+@dataclass(frozen=True)
+class RawChunk:
+    """``load(con, table)`` creates ``table`` and returns its row count."""
+
+    label: str
+    load: Callable[[duckdb.DuckDBPyConnection, str], int]
+    per_record_columns: bool = False  # JSON lines: a missing key is a null, not a schema error

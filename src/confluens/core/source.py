@@ -1,0 +1,173 @@
+"""A source: a named, typed stream or table of records with an event time.
+
+>>> from confluens.core.checks import Range
+>>> tx = Source(
+...     "transactions",
+...     schema={"tx_id": "int64", "ts": "timestamp", "amount": "float64"},
+...     event_time="ts", id="tx_id", checks=[Range("amount", min=0)],
+... )
+>>> tx.known_at is None, tx.timezone
+(True, 'UTC')
+>>> Source("bad", schema={"a": "int64"}, event_time="ts")
+Traceback (most recent call last):
+...
+confluens.errors.DefinitionError: Source 'bad': event_time must name a column of the schema;
+got 'ts'. Fix: use one of ['a'], or add 'ts' to the schema.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from confluens.core.checks import Check, Range, Regex
+from confluens.core.dtypes import DType
+from confluens.core.names import check_name
+from confluens.core.schema import Field, Schema
+from confluens.errors import DefinitionError
+
+__all__ = ["Source", "StreamBinding"]
+
+_STREAM_KINDS = ("mqtt", "redis", "nats", "http", "log")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamBinding:
+    """Where a source's live records arrive: a connector kind and its topic/stream/subject."""
+
+    kind: str
+    topic: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in _STREAM_KINDS:
+            raise DefinitionError("StreamBinding", f"kind must be one of {list(_STREAM_KINDS)}",
+                                  got=self.kind, fix="pick one of those connector kinds")
+        if not isinstance(self.topic, str) or not self.topic:
+            raise DefinitionError("StreamBinding", "topic must be a non-empty string",
+                                  got=self.topic, fix="name the topic, stream or subject")
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": self.kind, "topic": self.topic}
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A typed source of records.
+
+    - ``event_time``: when the event happened; a timestamp column, required.
+    - ``id``: a column that identifies a record; re-ingested ids are duplicates.
+      Without one, records are identified by a hash of their content.
+    - ``known_at``: when the record became available (e.g. a label confirmed weeks
+      later). Without one, a record is known at its event time.
+    - ``timezone``: the zone of timestamps that arrive without one (IANA name).
+    - ``batch``: a path, glob or URI to ingest when none is given on the command line.
+    """
+
+    name: str
+    schema: Schema
+    event_time: str
+    id: str | None = None
+    known_at: str | None = None
+    checks: tuple[Check, ...] = ()
+    batch: str | None = None
+    stream: StreamBinding | None = None
+    timezone: str = "UTC"
+    description: str = ""
+
+    def __init__(
+        self,
+        name: str,
+        schema: Schema | Mapping[str, DType | str] | Iterable[Field],
+        event_time: str,
+        *,
+        id: str | None = None,
+        known_at: str | None = None,
+        checks: Sequence[Check] = (),
+        batch: str | None = None,
+        stream: StreamBinding | None = None,
+        timezone: str = "UTC",
+        description: str = "",
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "name", check_name("Source", name))
+        set_(self, "schema", Schema.of(schema))
+        set_(self, "event_time", event_time)
+        set_(self, "id", id)
+        set_(self, "known_at", known_at)
+        set_(self, "checks", tuple(checks))
+        set_(self, "batch", batch)
+        set_(self, "stream", stream)
+        set_(self, "timezone", timezone)
+        set_(self, "description", description)
+        self._validate()
+
+    @property
+    def _where(self) -> str:
+        return f"Source '{self.name}'"
+
+    def _column(self, role: str, column: str | None, *types: DType) -> None:
+        if column is None:
+            return
+        if column not in self.schema:
+            raise DefinitionError(self._where, f"{role} must name a column of the schema",
+                                  got=column, fix=f"use one of {list(self.schema.names)}, or "
+                                  f"add '{column}' to the schema")
+        dtype = self.schema[column].dtype
+        if types and dtype not in types:
+            raise DefinitionError(self._where, f"{role} column '{column}' must be of type "
+                                  + " or ".join(t.value for t in types), got=dtype.value,
+                                  fix=f"declare '{column}' as {types[0].value} in the schema")
+
+    def _validate(self) -> None:
+        self._column("event_time", self.event_time, DType.TIMESTAMP)
+        self._column("known_at", self.known_at, DType.TIMESTAMP)
+        self._column("id", self.id, DType.INT64, DType.STRING)
+        if self.known_at == self.event_time:
+            raise DefinitionError(self._where, "known_at must differ from event_time",
+                                  got=self.known_at, fix="drop known_at: a record is known at "
+                                  "its event time by default")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise DefinitionError(self._where, "timezone must be an IANA zone name",
+                                  got=self.timezone, fix="use e.g. 'UTC' or 'Europe/Paris'"
+                                  ) from None
+        if self.stream is not None and not isinstance(self.stream, StreamBinding):
+            raise DefinitionError(self._where, "stream must be a StreamBinding", got=self.stream,
+                                  fix="pass stream=StreamBinding('mqtt', 'sensors/#')")
+        rules: set[str] = set()
+        for check in self.checks:
+            if not isinstance(check, Check):
+                raise DefinitionError(self._where, "checks must be Check values", got=check,
+                                      fix="use NotNull, Range, OneOf, Regex, Unique or Custom")
+            for column in check.columns:
+                self._column(f"check '{check.rule}'", column)
+            dtype = self.schema[check.column].dtype
+            if isinstance(check, Range) and not (dtype.is_numeric):
+                raise DefinitionError(self._where, f"check '{check.rule}' needs a numeric "
+                                      "column", got=dtype.value, fix="use a numeric column, or "
+                                      "a Custom check")
+            if isinstance(check, Regex) and dtype is not DType.STRING:
+                raise DefinitionError(self._where, f"check '{check.rule}' needs a string column",
+                                      got=dtype.value, fix="use a string column")
+            if check.rule in rules:
+                raise DefinitionError(self._where, "check rules must be unique", got=check.rule,
+                                      fix="give one of them name='...'")
+            rules.add(check.rule)
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "kind": "source",
+            "name": self.name,
+            "schema": self.schema.spec(),
+            "event_time": self.event_time,
+            "id": self.id,
+            "known_at": self.known_at,
+            "checks": [c.spec() for c in self.checks],
+            "batch": self.batch,
+            "stream": None if self.stream is None else self.stream.spec(),
+            "timezone": self.timezone,
+            "description": self.description,
+        }

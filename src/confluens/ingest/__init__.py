@@ -1,0 +1,6 @@
+"""Ingestion: typed, checked, deduplicated records into the offline store; rejects to quarantine."""
+
+from confluens.ingest.pipeline import Ingestion
+from confluens.ingest.result import ChunkCounts
+
+__all__ = ["ChunkCounts", "Ingestion"]

@@ -1,0 +1,143 @@
+"""Stage one of ingestion: type every record and find the rules it breaks.
+
+Builds, from the raw chunk table, a table ``typed`` with the schema's typed
+columns and, per record:
+
+- ``__reason``: every broken quarantine rule with what was wrong, '; '-joined;
+- ``__rule``: the first broken rule; ``__rules``: all of them (a list);
+- ``__rejected``: whether any quarantine rule broke;
+- one boolean ``__warn_<i>`` per warn-only check (True where it failed).
+
+Rules are tried in this order: the record could not be parsed (``parse``); a
+required column is missing (``required:<column>``: event time, id, known-at);
+a value does not fit its type (``type:<column>``); then the checks, in the order
+they are declared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlglot.expressions as exp
+
+from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW
+from confluens.core import Check, OnFail, Source, Unique
+from confluens.ingest.coerce import SQL_TYPES, coerced, type_failure
+from confluens.ingest.rules import pass_condition
+from confluens.sqlx import col, func, lit, table_ref
+
+__all__ = ["Rule", "typed_select", "verdict_select"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule as evaluated: its name, and SQL giving the reason where it fails, else NULL."""
+
+    name: str
+    reason: exp.Expression
+    on_fail: OnFail = OnFail.QUARANTINE
+
+
+def _text(value: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=exp.cast(value, "VARCHAR"), expressions=[lit("null")])
+
+
+def _when(cond: exp.Expression, reason: exp.Expression) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=cond, true=reason)])
+
+
+def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") -> exp.Select:
+    """SELECT over the raw chunk giving typed columns, the record text and early rules."""
+    present = [f for f in source.schema if f.input_name in raw_types]
+    record = exp.Coalesce(this=col(RECORD, raw), expressions=[func("to_json", exp.Struct(
+        expressions=[exp.PropertyEQ(this=exp.to_identifier(c, quoted=True), expression=col(c, raw))
+                     for c in raw_types]))])
+    columns: list[exp.Expression] = [
+        exp.alias_(col(ROW, raw), ROW, quoted=True),
+        exp.alias_(record, RECORD, quoted=True),
+    ]
+    reasons: list[Rule] = [Rule("parse", _when(
+        exp.Not(this=exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())),
+        exp.DPipe(this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True)))]
+    required = [c for c in (source.event_time, source.id, source.known_at) if c]
+    for field in source.schema:
+        if field in present:
+            value = coerced(field, raw_types[field.input_name], raw)
+        else:
+            value = exp.cast(exp.null(), "VARCHAR")
+        columns.append(exp.alias_(exp.cast(value, SQL_TYPES[field.dtype]), field.name,
+                                  quoted=True))
+        if field.name in required:
+            missing = (exp.Is(this=col(field.input_name, raw), expression=exp.null())
+                       if field in present else exp.true())
+            reasons.append(Rule(f"required:{field.name}", _when(
+                missing,
+                lit(f"required:{field.name}: {field.name} is missing"))))
+        if field in present:
+            shown = exp.cast(col(field.input_name, raw), "VARCHAR")
+            reasons.append(Rule(f"type:{field.name}", _when(
+                type_failure(field, value, raw),
+                exp.DPipe(this=exp.DPipe(this=lit(f"type:{field.name}: '"), expression=shown,
+                                         safe=True),
+                          expression=lit(f"' is not a valid {field.dtype.value}"), safe=True))))
+    return _with_reasons(columns, reasons).from_(table_ref(raw))
+
+
+def _with_reasons(columns: list[exp.Expression], rules: list[Rule],
+                  carried: tuple[exp.Expression, exp.Expression] | None = None) -> exp.Select:
+    """Add __reason, __rule, __rules over ``rules`` (continuing ``carried`` ones if given)."""
+    reasons = [r.reason for r in rules if r.on_fail is OnFail.QUARANTINE]
+    names = [_when(exp.Not(this=exp.Is(this=r.reason.copy(), expression=exp.null())),
+                   lit(r.name)) for r in rules if r.on_fail is OnFail.QUARANTINE]
+    if carried is not None:
+        reasons = [carried[0], *reasons]
+    reason = func("nullif", func("concat_ws", lit("; "), *reasons), lit(""))
+    rule_list = func("list_filter", exp.Array(expressions=names),
+                     exp.Lambda(this=exp.Not(this=exp.Is(this=exp.column("x"),
+                                                          expression=exp.null())),
+                                expressions=[exp.to_identifier("x")]))
+    if carried is not None:
+        rule_list = func("list_concat", carried[1], rule_list)
+    warn = [exp.alias_(exp.Not(this=exp.Is(this=r.reason, expression=exp.null())),
+                       f"__warn_{r.name}", quoted=True)
+            for r in rules if r.on_fail is OnFail.WARN]
+    return exp.select(*columns, exp.alias_(reason, "__reason", quoted=True),
+                      exp.alias_(rule_list, "__rules", quoted=True), *warn)
+
+
+def check_rule(check: Check, passed: exp.Expression) -> Rule:
+    """A check as a rule, given its SQL pass condition."""
+    shown = _text(col(check.column, "typed"))
+    reason = exp.DPipe(this=exp.DPipe(this=lit(f"{check.rule}: expected {check.describe()}, "
+                                               "got '"), expression=shown, safe=True),
+                       expression=lit("'"), safe=True)
+    return Rule(check.rule, _when(exp.Not(this=exp.Paren(this=passed)), reason), check.on_fail)
+
+
+def verdict_select(source: Source, custom: dict[str, str], typed: str = "typed",
+                   results: str = "custom") -> exp.Select:
+    """SELECT over ``typed`` adding the checks' verdicts.
+
+    ``custom`` maps a custom check's rule to its boolean column in table ``results``,
+    which shares ``__row`` with ``typed``.
+    """
+    rules: list[Rule] = []
+    for check in source.checks:
+        if isinstance(check, Unique):
+            continue
+        if check.rule in custom:
+            passed: exp.Expression = exp.Coalesce(this=col(custom[check.rule], results),
+                                                  expressions=[exp.true()])
+        else:
+            cond = pass_condition(check, typed)
+            assert cond is not None, check
+            passed = cond
+        rules.append(check_rule(check, passed))
+    keep: list[exp.Expression] = [col(ROW, typed), col(RECORD, typed)]
+    keep += [col(f.name, typed) for f in source.schema]
+    query = _with_reasons(keep, rules, carried=(col("__reason", typed), col("__rules", typed)))
+    query = query.from_(table_ref(typed))
+    if custom:
+        query = query.join(table_ref(results),
+                           using=[exp.to_identifier(ROW, quoted=True)], join_type="left")
+    return query

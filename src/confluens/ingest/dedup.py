@@ -1,0 +1,106 @@
+"""Stage two of ingestion: tell new records from duplicates and conflicts.
+
+Given ``verdict`` (every record with its verdict) this builds ``final``, with a
+``__status`` per record:
+
+- ``rejected``: broke a quarantine rule (see classify.py);
+- ``duplicate``: the same record is already stored, or came earlier in this input;
+  for a rejected record, the same raw record is already in pending quarantine;
+- ``conflict``: its id is already stored, or came earlier, with other content;
+- ``new``: everything else; these are stored.
+
+A record's identity is its id where the source has one, else the md5 of its
+typed values. Unique checks run on the new records afterwards.
+"""
+
+from __future__ import annotations
+
+import sqlglot.expressions as exp
+
+from confluens.core import Source
+from confluens.sqlx import col, func, lit, table_ref, template
+
+__all__ = ["content_hash", "identity_select", "requarantined_select", "status_select",
+           "unique_fails_select"]
+
+_SEP = lit("\x1f")
+_NULL = lit("\x00")
+
+
+def content_hash(source: Source, table: str) -> exp.Expression:
+    """md5 over the typed values, each as text (NULL as a NUL byte), unit-separated."""
+    parts = [exp.Coalesce(this=exp.cast(col(f.name, table), "VARCHAR"), expressions=[_NULL])
+             for f in source.schema]
+    return func("md5", func("concat_ws", _SEP, *parts))
+
+
+def identity_select(source: Source, verdict: str = "verdict") -> exp.Select:
+    hashed = content_hash(source, verdict)
+    key = exp.cast(col(source.id, verdict), "VARCHAR") if source.id else hashed.copy()
+    return exp.select(
+        exp.Column(this=exp.Star(), table=exp.to_identifier(verdict, quoted=True)),
+        exp.alias_(hashed, "__hash", quoted=True),
+        exp.alias_(key, "__key", quoted=True),
+        exp.alias_(func("md5", col("__record", verdict)), "__record_hash", quoted=True),
+        exp.alias_(exp.Not(this=exp.Is(this=col("__reason", verdict), expression=exp.null())),
+                   "__rejected", quoted=True),
+    ).from_(table_ref(verdict))
+
+
+_STATUS = """
+SELECT
+  i.*,
+  CASE
+    WHEN i.__rejected THEN 'rejected'
+    WHEN s.k IS NOT NULL AND s.h = i.__hash THEN 'duplicate'
+    WHEN s.k IS NOT NULL THEN 'conflict'
+    WHEN row_number() OVER (PARTITION BY i.__rejected, i.__key ORDER BY i.__row) = 1 THEN 'new'
+    WHEN first_value(i.__hash) OVER (
+        PARTITION BY i.__rejected, i.__key ORDER BY i.__row) = i.__hash THEN 'duplicate'
+    ELSE 'conflict'
+  END AS __status
+FROM identified AS i
+LEFT JOIN stored AS s ON s.k = i.__key AND NOT i.__rejected
+"""
+
+# Records bound for quarantine that are already there (pending), or came earlier in
+# this input, are duplicates: re-ingesting a bad file adds nothing to quarantine.
+_REQUARANTINED = """
+SELECT f.__row FROM (
+  SELECT __row, __record_hash,
+         row_number() OVER (PARTITION BY __record_hash ORDER BY __row) AS rn
+  FROM final WHERE __status = 'rejected'
+) AS f
+LEFT JOIN pending AS q ON q.record_hash = f.__record_hash
+WHERE q.record_hash IS NOT NULL OR f.rn > 1
+"""
+
+# A Unique check fails where the value is stored already, or came earlier in this input.
+_UNIQUE_FAILS = """
+SELECT f.__row FROM (
+  SELECT __row, value AS uv, row_number() OVER (PARTITION BY value ORDER BY __row) AS rn
+  FROM final WHERE __status = 'new' AND value IS NOT NULL
+) AS f
+LEFT JOIN seen AS s ON s.v = f.uv
+WHERE s.v IS NOT NULL OR f.rn > 1
+"""
+
+
+def _t(name: str) -> exp.Table:
+    return table_ref(name)
+
+
+def status_select(identified: str, stored: str) -> exp.Expression:
+    """``stored(k, h)`` holds the identities and hashes already in the store."""
+    return template(_STATUS, identified=_t(identified), stored=_t(stored))
+
+
+def requarantined_select(final: str, pending: str) -> exp.Expression:
+    """Rows of ``final`` bound for quarantine whose raw record is in ``pending(record_hash)``."""
+    return template(_REQUARANTINED, final=_t(final), pending=_t(pending))
+
+
+def unique_fails_select(final: str, column: str, seen: str) -> exp.Expression:
+    """Rows of ``final`` whose ``column`` value is in ``seen(v)`` or came earlier."""
+    return template(_UNIQUE_FAILS, final=_t(final), seen=_t(seen),
+                    value=col(column))

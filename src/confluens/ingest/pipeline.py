@@ -1,0 +1,125 @@
+"""Ingestion: read chunks, type and check every record, deduplicate, store, count.
+
+One run ingests one input (a file, a glob, a query, or quarantined records) into
+one source. Each chunk is committed atomically (offline store, then quarantine);
+a run that dies midway leaves whole chunks, and running it again adds only what
+is missing, since stored records are recognised as duplicates.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import duckdb
+
+from confluens.connectors.chunk import RawChunk
+from confluens.core import Source, Unique
+from confluens.errors import SchemaMismatchError
+from confluens.ingest.classify import typed_select, verdict_select
+from confluens.ingest.custom import run_custom_checks
+from confluens.ingest.dedup import (
+    identity_select,
+    requarantined_select,
+    status_select,
+    unique_fails_select,
+)
+from confluens.ingest.result import ChunkCounts
+from confluens.ingest.stage import Stage
+from confluens.stores.metadata import IngestRun, MetadataStore, QuarantineBatch
+from confluens.stores.offline import OfflineStore
+from confluens.stores.quarantine import QuarantineFiles
+
+__all__ = ["Ingestion", "new_run_id"]
+
+Progress = Callable[[RawChunk, ChunkCounts], None]
+
+
+def new_run_id(at: datetime) -> str:
+    return at.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+@dataclass
+class Ingestion:
+    """Everything an ingest run writes to."""
+
+    offline: OfflineStore
+    quarantine: QuarantineFiles
+    metadata: MetadataStore
+
+    def run(self, source: Source, chunks: Iterable[RawChunk], *, input_label: str,
+            definition_version: int, progress: Progress | None = None,
+            retrying: Iterable[QuarantineBatch] = ()) -> IngestRun:
+        """Ingest every chunk; the run and its counts are recorded in metadata."""
+        started = datetime.now(UTC)
+        run = IngestRun(new_run_id(started), source.name, input_label, definition_version,
+                        started)
+        self.metadata.start_run(run)
+        total = ChunkCounts()
+        stage = Stage(duckdb.connect(), source, run.run_id, started)
+        retried = {b.batch_id for b in retrying}
+        try:
+            stage.load_state(self.offline.files(source.name), self.quarantine.read(
+                [b.path for b in self.metadata.quarantine(source.name)
+                 if b.batch_id not in retried]))
+            for chunk in chunks:
+                counts = self._chunk(stage, source, chunk, run)
+                total.add(counts)
+                if progress is not None:
+                    progress(chunk, counts)
+            self.metadata.set_quarantine_status(sorted(retried), "retried")
+            run.status = "succeeded"
+        except BaseException as exc:
+            run.status = "failed"
+            run.error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            run.finished_at = datetime.now(UTC)
+            run.rows_in, run.accepted = total.rows_in, total.accepted
+            run.quarantined, run.duplicates = total.quarantined, total.duplicates
+            run.warnings = dict(total.warnings)
+            self.metadata.finish_run(run)
+            stage.close()
+        return run
+
+    def _chunk(self, stage: Stage, source: Source, chunk: RawChunk,
+               run: IngestRun) -> ChunkCounts:
+        con = stage.con
+        rows_in = chunk.load(con, "raw")
+        raw_types = stage.raw_types("raw")
+        missing = [f.input_name for f in source.schema if f.input_name not in raw_types]
+        if missing and not chunk.per_record_columns:
+            raise SchemaMismatchError(
+                f"input {chunk.label} for source '{source.name}'",
+                f"lacks the schema's columns {missing}", got=sorted(raw_types),
+                fix="add those columns to the input, or map a differently named column with "
+                "Field(name, type, raw='Name In File')")
+        stage.create("typed", typed_select(source, raw_types), timezone=source.timezone)
+        custom = run_custom_checks(con, source, "typed", "custom")
+        stage.create("verdict", verdict_select(source, custom))
+        stage.create("identified", identity_select(source))
+        stage.create("final", status_select("identified", "stored"))
+        stage.mark_conflicts(source)
+        for check in source.checks:
+            if isinstance(check, Unique):
+                stage.apply_unique(check, unique_fails_select("final", check.column,
+                                                              stage.seen_table(check)))
+        stage.update_status(requarantined_select("final", "pending"), "duplicate")
+
+        counts = stage.counts(rows_in)
+        quarantined = stage.quarantined(chunk.label)
+        if quarantined.num_rows:
+            batch_id = f"{run.run_id}-{uuid.uuid4().hex[:6]}"
+            path = self.quarantine.write(source.name, batch_id, quarantined)
+            self.metadata.add_quarantine(QuarantineBatch(
+                batch_id, run.run_id, source.name, path, quarantined.num_rows,
+                dict(counts.rules), "pending", datetime.now(UTC)))
+        accepted = stage.accepted()
+        self.offline.append(source.name, accepted, run_id=run.run_id,
+                            partition_by=source.event_time)
+        stage.remember(quarantined)
+        assert counts.reconciles, counts
+        return counts
+

@@ -1,0 +1,194 @@
+"""The DuckDB working area of one ingest run: its tables, and the state kept across chunks.
+
+State across chunks (so that a later chunk sees what an earlier one stored):
+
+- ``stored(k, h)``: identity and content hash of every stored record;
+- ``pending(record_hash)``: raw records waiting in quarantine;
+- ``seen_<i>(v)``: the values of each Unique check's column.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import sqlglot.expressions as exp
+
+from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW
+from confluens.core import OnFail, Source, Unique
+from confluens.core.system_columns import HASH, INGESTED_AT, KEY, RUN
+from confluens.ingest.coerce import SQL_TYPES
+from confluens.ingest.result import ChunkCounts
+from confluens.sqlx import col, func, lit, render, table_ref, template
+from confluens.stores.quarantine import QUARANTINE_SCHEMA
+
+__all__ = ["Stage"]
+
+_SYSTEM = (ROW, PARSE_ERROR, RECORD)
+
+
+def _t(name: str) -> exp.Table:
+    return table_ref(name)
+
+
+class Stage:
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, run_id: str,
+                 started: datetime) -> None:
+        self.con = con
+        self.source = source
+        self.run_id = run_id
+        self.started = started
+        self._uniques = [c for c in source.checks if isinstance(c, Unique)]
+        self._unique_warnings: Counter[str] = Counter()
+        con.execute("SET TimeZone = 'UTC'")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def sql(self, expression: exp.Expression) -> None:
+        self.con.execute(render(expression))
+
+    def rows(self, expression: exp.Expression) -> list[tuple[object, ...]]:
+        return self.con.execute(render(expression)).fetchall()
+
+    def create(self, name: str, select: exp.Expression, timezone: str = "UTC") -> None:
+        """Create (or replace) temp table ``name`` from ``select``, run in ``timezone``."""
+        self._set_timezone(timezone)
+        try:
+            self.sql(exp.Create(this=_t(name), kind="TABLE", expression=select, replace=True,
+                                properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+        finally:
+            self._set_timezone("UTC")
+
+    def _set_timezone(self, timezone: str) -> None:
+        self.sql(exp.Set(expressions=[exp.SetItem(this=exp.EQ(
+            this=exp.column("TimeZone"), expression=lit(timezone)))]))
+
+    def raw_types(self, table: str) -> dict[str, str]:
+        rows = self.con.table(table)
+        return {name: str(dtype) for name, dtype in zip(rows.columns, rows.types, strict=True)
+                if name not in _SYSTEM}
+
+    # -- state across chunks ---------------------------------------------------------
+
+    def load_state(self, store_files: list[str], pending: pa.Table) -> None:
+        if store_files:
+            stored = self.con.read_parquet(store_files)
+            self.con.register("_stored_in", stored)
+            self.sql(template("CREATE TEMP TABLE stored AS SELECT key_col AS k, "
+                              "any_value(hash_col) AS h FROM src GROUP BY key_col",
+                              key_col=col(KEY), hash_col=col(HASH),
+                              src=_t("_stored_in")))
+            for check in self._uniques:
+                self.sql(template("CREATE TEMP TABLE seen AS SELECT DISTINCT value AS v "
+                                  "FROM src WHERE value IS NOT NULL",
+                                  seen=_t(self.seen_table(check)), value=col(check.column),
+                                  src=_t("_stored_in")))
+            self.con.unregister("_stored_in")
+        else:
+            self.con.execute("CREATE TEMP TABLE stored (k VARCHAR, h VARCHAR)")
+            for check in self._uniques:
+                field = self.source.schema[check.column]
+                self.sql(template("CREATE TEMP TABLE seen AS SELECT CAST(NULL AS t) AS v "
+                                  "LIMIT 0", seen=_t(self.seen_table(check)),
+                                  t=exp.DataType.build(SQL_TYPES[field.dtype])))
+        self.con.register("_pending_in", pending.select(["record_hash"]))
+        self.con.execute("CREATE TEMP TABLE pending AS SELECT record_hash FROM _pending_in")
+        self.con.unregister("_pending_in")
+
+    def seen_table(self, check: Unique) -> str:
+        return f"seen_{self._uniques.index(check)}"
+
+    def remember(self, quarantined: pa.Table) -> None:
+        """Add this chunk's stored records and quarantined raw records to the state."""
+        self.con.execute("INSERT INTO stored SELECT __key, __hash FROM final "
+                         "WHERE __status = 'new'")
+        for check in self._uniques:
+            self.sql(template("INSERT INTO seen SELECT DISTINCT value FROM final "
+                              "WHERE __status = 'new' AND value IS NOT NULL",
+                              seen=_t(self.seen_table(check)), value=col(check.column)))
+        self.con.register("_q", quarantined.select(["record_hash"]))
+        self.con.execute("INSERT INTO pending SELECT record_hash FROM _q")
+        self.con.unregister("_q")
+
+    # -- status updates --------------------------------------------------------------
+
+    def update_status(self, rows: exp.Expression, status: str) -> None:
+        self.sql(exp.update("final", {"__status": lit(status)},
+                            where=exp.In(this=exp.column("__row"),
+                                         query=exp.Subquery(this=rows))))
+
+    def _reject(self, rows: exp.Expression, rule: str, reason: exp.Expression) -> None:
+        self.sql(exp.update("final", {
+            "__status": lit("rejected"),
+            "__reason": func("concat_ws", lit("; "), exp.column("__reason"), reason),
+            "__rules": func("list_append", func("coalesce", exp.column("__rules"),
+                                                exp.Array(expressions=[])), lit(rule)),
+        }, where=exp.In(this=exp.column("__row"), query=exp.Subquery(this=rows))))
+
+    def mark_conflicts(self, source: Source) -> None:
+        """Records whose id is known with other content go to quarantine as id_conflict."""
+        if source.id is None:
+            return
+        reason = exp.DPipe(this=exp.DPipe(
+            this=lit(f"id_conflict: {source.id} '"), expression=exp.column("__key"), safe=True),
+            expression=lit("' was already ingested with different content"), safe=True)
+        self._reject(template("SELECT __row FROM final WHERE __status = 'conflict'"),
+                     "id_conflict", reason)
+
+    def apply_unique(self, check: Unique, fails: exp.Expression) -> None:
+        if check.on_fail is OnFail.WARN:
+            rows = self.rows(exp.select(exp.Count(this=exp.Star())).from_(
+                exp.Subquery(this=fails, alias=exp.TableAlias(this=exp.to_identifier("f")))))
+            self._unique_warnings[check.rule] += int(rows[0][0])  # type: ignore[call-overload]
+            return
+        reason = exp.DPipe(this=exp.DPipe(
+            this=lit(f"{check.rule}: value '"), expression=exp.cast(col(check.column),
+                                                                    "VARCHAR"), safe=True),
+            expression=lit("' was seen before"), safe=True)
+        self._reject(fails, check.rule, reason)
+
+    # -- results ---------------------------------------------------------------------
+
+    def counts(self, rows_in: int) -> ChunkCounts:
+        by_status = dict(self.con.execute(
+            "SELECT __status, count(*) FROM final GROUP BY __status").fetchall())
+        rules = Counter({str(r): int(n) for r, n in self.con.execute(
+            "SELECT r, count(*) FROM (SELECT unnest(__rules) AS r FROM final "
+            "WHERE __status = 'rejected') GROUP BY r").fetchall()})
+        warnings: Counter[str] = Counter(self._unique_warnings)
+        self._unique_warnings.clear()
+        warn_columns = [c for c in self.con.table("final").columns if c.startswith("__warn_")]
+        if warn_columns:
+            sums = self.rows(exp.select(*[
+                func("count_if", col(c)) for c in warn_columns]).from_(_t("final")))[0]
+            for c, n in zip(warn_columns, sums, strict=True):
+                warnings[c.removeprefix("__warn_")] += int(n)  # type: ignore[call-overload]
+        return ChunkCounts(rows_in=rows_in, accepted=int(by_status.get("new", 0)),
+                           quarantined=int(by_status.get("rejected", 0)),
+                           duplicates=int(by_status.get("duplicate", 0)),
+                           rules=rules, warnings=warnings)
+
+    def quarantined(self, label: str) -> pa.Table:
+        query = template(
+            "SELECT src AS source, run AS run_id, label AS input, __row AS position, "
+            "__rules[1] AS rule, __rules AS rules, __reason AS reason, __record AS record, "
+            "__record_hash AS record_hash, at AS quarantined_at FROM final "
+            "WHERE __status = 'rejected' ORDER BY __row",
+            src=lit(self.source.name), run=lit(self.run_id), label=lit(label),
+            at=exp.cast(lit(self.started.isoformat()), "TIMESTAMPTZ"))
+        return self.con.sql(render(query)).to_arrow_table().cast(QUARANTINE_SCHEMA)
+
+    def accepted(self) -> pa.Table:
+        query = exp.select(
+            *[col(f.name) for f in self.source.schema],
+            exp.alias_(exp.column("__key"), KEY, quoted=True),
+            exp.alias_(exp.column("__hash"), HASH, quoted=True),
+            exp.alias_(exp.cast(lit(self.started.isoformat()), "TIMESTAMPTZ"), INGESTED_AT,
+                       quoted=True),
+            exp.alias_(lit(self.run_id), RUN, quoted=True),
+        ).from_(_t("final")).where(exp.column("__status").eq(lit("new"))).order_by("__row")
+        return self.con.sql(render(query)).to_arrow_table()
+

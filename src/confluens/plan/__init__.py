@@ -1,0 +1,1 @@
+"""confluens.plan."""

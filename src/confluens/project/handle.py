@@ -1,0 +1,192 @@
+"""A project handle: its definitions, its stores, and what a user does with them.
+
+>>> import confluens, tempfile
+>>> folder = tempfile.mkdtemp()
+>>> _ = confluens.init(folder, template="fraud")
+>>> project = confluens.open(folder)
+>>> [s.name for s in project.definitions.sources]
+['fraud_labels', 'transactions']
+>>> project.apply().added
+['entity:customer', 'entity:terminal', 'source:fraud_labels', 'source:transactions']
+>>> project.table("transactions").num_rows
+0
+>>> project.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from confluens.connectors import (
+    RawChunk,
+    file_chunks,
+    is_database_uri,
+    query_chunks,
+    records_chunk,
+    resolve_paths,
+)
+from confluens.core import Definitions, DefinitionsDiff, Source, diff_specs
+from confluens.errors import InputError, NotAppliedError, ProjectError
+from confluens.ingest import ChunkCounts, Ingestion
+from confluens.project.config import CONFIG_FILE, ProjectConfig
+from confluens.project.loader import load_definitions
+from confluens.project.reading import read_table
+from confluens.stores.metadata import IngestRun, SqlMetadataStore
+from confluens.stores.offline import ParquetOfflineStore
+from confluens.stores.quarantine import QuarantineFiles
+
+__all__ = ["Project", "find_project"]
+
+Progress = Callable[[RawChunk, ChunkCounts], None]
+
+
+def find_project(path: str | Path = ".") -> Path:
+    """The folder holding confluens.toml: ``path`` or its nearest parent."""
+    start = Path(path).resolve()
+    for folder in (start, *start.parents):
+        if (folder / CONFIG_FILE).exists():
+            return folder
+    raise ProjectError("project", f"no {CONFIG_FILE} in this folder or its parents",
+                       got=str(start), fix="run `confluens init <dir>` or pass --project DIR")
+
+
+class Project:
+    """One project folder. Cheap to open; stores connect on first use."""
+
+    def __init__(self, path: str | Path = ".") -> None:
+        self.root = find_project(path)
+        self.config = ProjectConfig.load(self.root)
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.root)!r})"
+
+    @cached_property
+    def definitions(self) -> Definitions:
+        return load_definitions(self.config.definitions)
+
+    @cached_property
+    def metadata(self) -> SqlMetadataStore:
+        self.config.store_root.mkdir(parents=True, exist_ok=True)
+        return SqlMetadataStore(self.config.metadata_url)
+
+    @cached_property
+    def offline(self) -> ParquetOfflineStore:
+        return ParquetOfflineStore(self.config.store_root / "offline")
+
+    @cached_property
+    def quarantine_files(self) -> QuarantineFiles:
+        return QuarantineFiles(self.config.store_root / "quarantine")
+
+    def close(self) -> None:
+        if "metadata" in self.__dict__:
+            self.metadata.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # -- definitions -----------------------------------------------------------------
+
+    def plan(self) -> DefinitionsDiff:
+        """What `apply` would change."""
+        applied = {k: v.spec for k, v in self.metadata.applied().items()}
+        return diff_specs(_jsonable(applied), _jsonable(self.definitions.specs()))
+
+    def apply(self) -> DefinitionsDiff:
+        """Register the current definitions; return what changed since the last apply."""
+        diff = self.plan()
+        if not diff.empty:
+            self.metadata.apply(self.definitions.specs(), datetime.now(UTC))
+        return diff
+
+    def _applied_version(self, source: Source) -> int:
+        applied = self.metadata.applied().get(f"source:{source.name}")
+        if applied is None or _jsonable(applied.spec) != _jsonable(source.spec()):
+            raise NotAppliedError(
+                f"source '{source.name}'",
+                "differs from the version registered by the last apply" if applied else
+                "has not been registered yet", fix="run `confluens apply` to register it")
+        return applied.version
+
+    # -- ingestion -------------------------------------------------------------------
+
+    def ingest(self, source: str, input: str | None = None, *,
+               query: str | None = None, progress: Progress | None = None) -> IngestRun:
+        """Ingest a path, glob or database URI (with ``query``) into ``source``.
+
+        Without ``input``, the source's ``batch`` location is read.
+        """
+        src = self.definitions.source(source)
+        version = self._applied_version(src)
+        target = input or src.batch
+        if target is None:
+            raise InputError(f"source '{source}'", "has no batch location and no input was "
+                             "given", fix="pass a path, glob or database URI")
+        chunks: Sequence[RawChunk] | Any
+        if is_database_uri(target):
+            if not query:
+                raise InputError("database input", "needs a query", got=target,
+                                 fix="pass --query 'SELECT ...'")
+            chunks = query_chunks(target, query)
+        else:
+            if query:
+                raise InputError("file input", "takes no query", got=query,
+                                 fix="drop --query, or give a database URI")
+            paths = resolve_paths(target, self.root)
+            chunks = list(file_chunks(paths, [f.input_name for f in src.schema]))
+        return self._ingestion().run(src, chunks, input_label=target,
+                                     definition_version=version, progress=progress)
+
+    def retry_quarantine(self, source: str, *, progress: Progress | None = None) -> IngestRun:
+        """Ingest a source's pending quarantined records again, e.g. after fixing a check."""
+        src = self.definitions.source(source)
+        version = self._applied_version(src)
+        batches = self.metadata.quarantine(source)
+        chunks = []
+        for batch in batches:
+            records = self.quarantine_files.read([batch.path])
+            lines = pa.table({"position": records["position"], "line": records["record"]})
+            chunks.append(records_chunk(f"quarantine {batch.batch_id}", lines,
+                                        [f.input_name for f in src.schema]))
+        return self._ingestion().run(src, chunks, input_label="quarantine",
+                                     definition_version=version, progress=progress,
+                                     retrying=batches)
+
+    def _ingestion(self) -> Ingestion:
+        return Ingestion(self.offline, self.quarantine_files, self.metadata)
+
+    # -- reading back ----------------------------------------------------------------
+
+    def runs(self, source: str | None = None) -> list[IngestRun]:
+        return self.metadata.runs(source)
+
+    def quarantine(self, source: str, *, include_retried: bool = False) -> pa.Table:
+        """The quarantined records of ``source`` (pending ones unless ``include_retried``)."""
+        self.definitions.source(source)
+        batches = self.metadata.quarantine(source, None if include_retried else "pending")
+        return self.quarantine_files.read([b.path for b in batches])
+
+    def table(self, source: str, *, columns: Sequence[str] | None = None,
+              where: str | None = None, limit: int | None = None,
+              format: Literal["arrow", "pandas"] = "arrow",
+              system_columns: bool = False) -> Any:
+        """The stored records of ``source`` as an Arrow table (or pandas with format=)."""
+        src = self.definitions.source(source)
+        table = read_table(src, self.offline.files(source), columns=columns, where=where,
+                           limit=limit, system_columns=system_columns)
+        return table.to_pandas() if format == "pandas" else table
+
+
+def _jsonable(value: Any) -> Any:
+    """Specs as they come back from JSON (tuples become lists), for comparison."""
+    import json
+
+    return json.loads(json.dumps(value, sort_keys=True, default=str))

@@ -1,0 +1,38 @@
+"""Loading a project's definitions module: user code, run inside the boundary."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from confluens.core import Definitions
+from confluens.core.boundary import user_code
+from confluens.errors import ProjectError
+
+__all__ = ["load_definitions"]
+
+
+def load_definitions(path: Path) -> Definitions:
+    """Import ``path`` and return its ``Definitions`` (or every definition at module level)."""
+    if not path.exists():
+        raise ProjectError("definitions module", "does not exist", got=str(path),
+                           fix="create it, or set [project] definitions in confluens.toml")
+    name = f"confluens_user_definitions_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        with user_code(f"definitions module {path}"):
+            spec.loader.exec_module(module)
+    finally:
+        sys.modules.pop(name, None)
+    explicit = [v for v in vars(module).values() if isinstance(v, Definitions)]
+    if len(explicit) > 1:
+        raise ProjectError(f"definitions module {path}", "holds more than one Definitions",
+                           got=len(explicit), fix="keep one Definitions(...) value")
+    if explicit:
+        return explicit[0]
+    return Definitions.collect(vars(module).values())

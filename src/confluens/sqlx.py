@@ -1,0 +1,83 @@
+"""Small sqlglot helpers so ingest builds SQL as trees, never by pasting strings.
+
+>>> render(func("md5", col("a b")))
+'MD5("a b")'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlglot
+import sqlglot.expressions as exp
+
+__all__ = ["and_", "col", "func", "lit", "or_", "render", "select_from", "table_ref", "template",
+           "typed"]
+
+DIALECT = "duckdb"
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True),
+                      table=exp.to_identifier(table, quoted=True) if table else None)
+
+
+def table_ref(name: str) -> exp.Table:
+    """A quoted table reference (``exp.to_table`` returns identifiers unchanged)."""
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def lit(value: Any) -> exp.Expression:
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    return exp.convert(value)
+
+
+def func(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+def typed(sql_type: str) -> exp.DataType:
+    return exp.DataType.build(sql_type, dialect=DIALECT)
+
+
+def and_(*parts: exp.Expression) -> exp.Expression:
+    return exp.and_(*parts) if parts else exp.true()
+
+
+def or_(*parts: exp.Expression) -> exp.Expression:
+    return exp.or_(*parts) if parts else exp.false()
+
+
+def select_from(table: str, *columns: exp.Expression) -> exp.Select:
+    return exp.select(*columns).from_(globals()["table"](table))
+
+
+def render(expression: exp.Expression) -> str:
+    return expression.sql(dialect=DIALECT)
+
+
+def template(sql: str, **subs: exp.Expression) -> exp.Expression:
+    """Parse a fixed query shape and put expressions in place of the named columns/tables.
+
+    The shape is a constant written by us; only the substituted parts vary, and they
+    are expression trees, so nothing the user wrote is ever pasted into SQL text.
+
+    >>> render(template("SELECT n + 1 FROM t", n=lit(41), t=exp.to_table("data")))
+    'SELECT 41 + 1 FROM data'
+    """
+    tree = sqlglot.parse_one(sql, dialect=DIALECT)
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in subs:
+            return subs[node.name].copy()
+        if isinstance(node, exp.Table) and node.name in subs:
+            table = subs[node.name].copy()
+            if node.args.get("alias") is not None:
+                table.set("alias", node.args["alias"].copy())
+            return table
+        return node
+
+    return tree.transform(swap)

@@ -1,0 +1,6 @@
+"""Offline stores: append-only tables of records, read back as Arrow."""
+
+from confluens.stores.offline.parquet import ParquetOfflineStore
+from confluens.stores.offline.protocol import OfflineStore
+
+__all__ = ["OfflineStore", "ParquetOfflineStore"]
