@@ -5,7 +5,7 @@
 >>> _ = confluens.init(folder, template="fraud")
 >>> project = confluens.open(folder)
 >>> [s.name for s in project.definitions.sources]
-['fraud_labels', 'transactions']
+['transactions', 'fraud_labels']
 >>> project.apply().added
 ['entity:customer', 'entity:terminal', 'source:fraud_labels', 'source:transactions']
 >>> project.table("transactions").num_rows
