@@ -57,16 +57,21 @@ def resolve_paths(spec: str, base: Path) -> list[Path]:
     return paths
 
 
-def file_chunks(paths: Sequence[Path], columns: Sequence[str]) -> Iterator[RawChunk]:
-    """One chunk per file; ``columns`` are the input columns a JSON line may carry."""
+def file_chunks(paths: Sequence[Path], columns: Sequence[str],
+                base: Path | None = None) -> Iterator[RawChunk]:
+    """One chunk per file; ``columns`` are the input columns a JSON line may carry.
+
+    Chunks are labelled with paths relative to ``base`` where the file lies below it.
+    """
     for path in paths:
         kind = FORMATS[path.suffix.lower()]
+        label = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
         if kind == "csv":
-            yield RawChunk(str(path), lambda con, t, p=path: _load_csv(con, t, p))
+            yield RawChunk(label, lambda con, t, p=path: _load_csv(con, t, p))
         elif kind == "parquet":
-            yield RawChunk(str(path), lambda con, t, p=path: _load_parquet(con, t, p))
+            yield RawChunk(label, lambda con, t, p=path: _load_parquet(con, t, p))
         else:
-            yield RawChunk(str(path), lambda con, t, p=path: _load_jsonl(con, t, p, columns),
+            yield RawChunk(label, lambda con, t, p=path: _load_jsonl(con, t, p, columns),
                            per_record_columns=True)
 
 

@@ -49,16 +49,15 @@ def _when(cond: exp.Expression, reason: exp.Expression) -> exp.Expression:
 def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") -> exp.Select:
     """SELECT over the raw chunk giving typed columns, the record text and early rules."""
     present = [f for f in source.schema if f.input_name in raw_types]
-    record = exp.Coalesce(this=col(RECORD, raw), expressions=[func("to_json", exp.Struct(
+    record = exp.Coalesce(this=col(RECORD, raw), expressions=[exp.cast(func("to_json", exp.Struct(
         expressions=[exp.PropertyEQ(this=exp.to_identifier(c, quoted=True), expression=col(c, raw))
-                     for c in raw_types]))])
+                     for c in raw_types])), "VARCHAR")])
     columns: list[exp.Expression] = [
         exp.alias_(col(ROW, raw), ROW, quoted=True),
         exp.alias_(record, RECORD, quoted=True),
     ]
-    reasons: list[Rule] = [Rule("parse", _when(
-        exp.Not(this=exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())),
-        exp.DPipe(this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True)))]
+    parsed = exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())
+    reasons: list[Rule] = []
     required = [c for c in (source.event_time, source.id, source.known_at) if c]
     for field in source.schema:
         if field in present:
@@ -80,6 +79,10 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
                 exp.DPipe(this=exp.DPipe(this=lit(f"type:{field.name}: '"), expression=shown,
                                          safe=True),
                           expression=lit(f"' is not a valid {field.dtype.value}"), safe=True))))
+    # a record that could not be parsed breaks only the parse rule
+    reasons = [Rule(r.name, _when(parsed.copy(), r.reason), r.on_fail) for r in reasons]
+    reasons.insert(0, Rule("parse", _when(exp.Not(this=parsed.copy()), exp.DPipe(
+        this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True))))
     return _with_reasons(columns, reasons).from_(table_ref(raw))
 
 
@@ -132,7 +135,9 @@ def verdict_select(source: Source, custom: dict[str, str], typed: str = "typed",
             cond = pass_condition(check, typed)
             assert cond is not None, check
             passed = cond
-        rules.append(check_rule(check, passed))
+        rule = check_rule(check, passed)
+        unparsed = func("list_contains", col("__rules", typed), lit("parse"))
+        rules.append(Rule(rule.name, _when(exp.Not(this=unparsed), rule.reason), rule.on_fail))
     keep: list[exp.Expression] = [col(ROW, typed), col(RECORD, typed)]
     keep += [col(f.name, typed) for f in source.schema]
     query = _with_reasons(keep, rules, carried=(col("__reason", typed), col("__rules", typed)))

@@ -80,6 +80,7 @@ class Ingestion:
             run.rows_in, run.accepted = total.rows_in, total.accepted
             run.quarantined, run.duplicates = total.quarantined, total.duplicates
             run.warnings = dict(total.warnings)
+            run.rules = dict(total.rules)
             self.metadata.finish_run(run)
             stage.close()
         return run

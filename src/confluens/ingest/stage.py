@@ -162,8 +162,10 @@ class Stage:
         self._unique_warnings.clear()
         warn_columns = [c for c in self.con.table("final").columns if c.startswith("__warn_")]
         if warn_columns:
+            stored = exp.column("__status").eq(lit("new"))
             sums = self.rows(exp.select(*[
-                func("count_if", col(c)) for c in warn_columns]).from_(_t("final")))[0]
+                func("count_if", exp.and_(col(c), stored.copy())) for c in warn_columns]
+            ).from_(_t("final")))[0]
             for c, n in zip(warn_columns, sums, strict=True):
                 warnings[c.removeprefix("__warn_")] += int(n)  # type: ignore[call-overload]
         return ChunkCounts(rows_in=rows_in, accepted=int(by_status.get("new", 0)),

@@ -141,7 +141,7 @@ class Project:
                 raise InputError("file input", "takes no query", got=query,
                                  fix="drop --query, or give a database URI")
             paths = resolve_paths(target, self.root)
-            chunks = list(file_chunks(paths, [f.input_name for f in src.schema]))
+            chunks = list(file_chunks(paths, [f.input_name for f in src.schema], self.root))
         return self._ingestion().run(src, chunks, input_label=target,
                                      definition_version=version, progress=progress)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from confluens.errors import ProjectError, UnknownNameError
@@ -24,11 +24,18 @@ def init_project(path: str | Path, *, template: str = "fraud", force: bool = Fal
         raise ProjectError(str(target), "already holds a project", got=CONFIG_FILE,
                            fix="pick another folder, or pass --force to overwrite its files")
     target.mkdir(parents=True, exist_ok=True)
-    source = resources.files("confluens.project.templates").joinpath(template)
+    _copy_tree(resources.files("confluens.project.templates").joinpath(template), target)
+    return target
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    """Copy a template folder; ``dot_x`` files become ``.x``."""
+    target.mkdir(parents=True, exist_ok=True)
     for item in source.iterdir():
         if item.name.startswith("__") or item.name.endswith(".pyc"):
             continue
         name = "." + item.name[len("dot_"):] if item.name.startswith("dot_") else item.name
-        with resources.as_file(item) as file:
-            shutil.copyfile(file, target / name)
-    return target
+        if item.is_dir():
+            _copy_tree(item, target / name)
+        else:
+            (target / name).write_bytes(item.read_bytes())

@@ -31,7 +31,8 @@ class IngestRun:
     accepted: int = 0
     quarantined: int = 0
     duplicates: int = 0
-    warnings: dict[str, int] = field(default_factory=dict)
+    warnings: dict[str, int] = field(default_factory=dict)  # warn-only rule -> records
+    rules: dict[str, int] = field(default_factory=dict)  # quarantine rule -> records
     error: str | None = None
 
     @property

@@ -41,6 +41,7 @@ runs = sa.Table(
     sa.Column("quarantined", sa.BigInteger, nullable=False),
     sa.Column("duplicates", sa.BigInteger, nullable=False),
     sa.Column("warnings", sa.Text, nullable=False),
+    sa.Column("rules", sa.Text, nullable=False),
     sa.Column("error", sa.Text),
 )
 
@@ -159,6 +160,7 @@ class SqlMetadataStore:
                 "finished_at": run.finished_at, "status": run.status, "rows_in": run.rows_in,
                 "accepted": run.accepted, "quarantined": run.quarantined,
                 "duplicates": run.duplicates, "warnings": json.dumps(run.warnings),
+                "rules": json.dumps(run.rules),
                 "error": run.error}
 
     def runs(self, source: str | None = None) -> list[IngestRun]:
@@ -172,7 +174,7 @@ class SqlMetadataStore:
                 started_at=_utc(r.started_at) or r.started_at, status=r.status,
                 finished_at=_utc(r.finished_at), rows_in=r.rows_in, accepted=r.accepted,
                 quarantined=r.quarantined, duplicates=r.duplicates,
-                warnings=json.loads(r.warnings), error=r.error,
+                warnings=json.loads(r.warnings), rules=json.loads(r.rules), error=r.error,
             ) for r in conn.execute(query)]
 
     # -- quarantine index ------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""How results are shown: rich tables, one function per kind of result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from rich.table import Table
+
+from confluens.core import DefinitionsDiff
+from confluens.stores.metadata import IngestRun
+
+__all__ = ["arrow_table", "diff_lines", "run_summary"]
+
+
+def diff_lines(diff: DefinitionsDiff) -> list[str]:
+    lines = [f"[green]+ {key}[/]" for key in diff.added]
+    lines += [f"[yellow]~ {c.key}[/] ({', '.join(c.fields)})" for c in diff.changed]
+    lines += [f"[red]- {key}[/]" for key in diff.removed]
+    return lines
+
+
+def run_summary(run: IngestRun) -> Table:
+    table = Table(title=f"ingest {run.source}", title_justify="left")
+    table.add_column("records", justify="left")
+    table.add_column("count", justify="right")
+    table.add_row("in", f"{run.rows_in:,}")
+    table.add_row("accepted", f"{run.accepted:,}")
+    table.add_row("quarantined", f"{run.quarantined:,}")
+    table.add_row("duplicates", f"{run.duplicates:,}")
+    for rule, n in sorted(run.rules.items()):
+        table.add_row(f"  quarantine rule {rule}", f"{n:,}", style="dim")
+    for rule, n in sorted(run.warnings.items()):
+        if n:
+            table.add_row(f"  warning {rule}", f"{n:,}", style="yellow")
+    ok = "[green]✓[/]" if run.reconciles else "[red]✗[/]"
+    table.caption = f"in = accepted + quarantined + duplicates {ok}"
+    table.caption_justify = "left"
+    return table
+
+
+def arrow_table(data: pa.Table, title: str | None = None, max_width: int = 40) -> Table:
+    table = Table(title=title, title_justify="left")
+    for field in data.schema:
+        numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        table.add_column(field.name, overflow="fold", max_width=max_width,
+                         justify="right" if numeric else "left", no_wrap=numeric)
+    for row in data.to_pylist():
+        table.add_row(*[_cell(v) for v in row.values()])
+    return table
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "[dim]null[/]"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value).replace("[", "\\[")
