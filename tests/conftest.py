@@ -49,3 +49,59 @@ def postgres_url() -> str:
     if not port_open("127.0.0.1", 5432):
         unavailable("PostgreSQL on 127.0.0.1:5432")
     return url
+
+
+@pytest.fixture
+def make_project(tmp_path: Path):
+    """Write a project folder with ``definitions`` (Python source) and open it."""
+    import textwrap
+
+    import confluens
+
+    opened: list[confluens.Project] = []
+
+    def make(definitions: str, *, toml: str = "", name: str = "proj") -> confluens.Project:
+        root = tmp_path / name
+        root.mkdir(exist_ok=True)
+        (root / "confluens.toml").write_text(textwrap.dedent(toml))
+        (root / "definitions.py").write_text(textwrap.dedent(definitions))
+        project = confluens.open(root)
+        opened.append(project)
+        return project
+
+    yield make
+    for project in opened:
+        project.close()
+
+
+TX_DEFINITIONS = '''
+from confluens import Source, NotNull, Range, OneOf, Regex, Unique, Custom
+
+def small_amount(df):
+    """amount is below 1000"""
+    return (df["amount"].fillna(0) < 1000).to_numpy()
+
+tx = Source(
+    "tx",
+    schema={"id": "int64", "ts": "timestamp", "customer": "string", "amount": "float64",
+            "country": "string", "card": "string"},
+    event_time="ts",
+    id="id",
+    checks=[
+        NotNull("customer"),
+        Range("amount", min=0),
+        OneOf("country", ["FR", "DE"]),
+        Regex("card", pattern=r"[0-9]{4}"),
+        Unique("card", on_fail="quarantine"),
+        Custom("amount", fn=small_amount, name="small_amount"),
+    ],
+)
+'''
+
+
+@pytest.fixture
+def tx_project(make_project):
+    """A project with one source ``tx`` carrying one check of every kind, applied."""
+    project = make_project(TX_DEFINITIONS)
+    project.apply()
+    return project

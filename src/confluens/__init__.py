@@ -27,7 +27,8 @@ from confluens.core import (
     StreamBinding,
     Unique,
 )
-from confluens.project import Project, init_project
+from confluens.project import Project
+from confluens.project import init_project as _init_project
 
 __version__ = "0.1.0"
 
@@ -62,4 +63,4 @@ def open(path: str | Path = ".") -> Project:
 
 def init(path: str | Path, *, template: str = "fraud", force: bool = False) -> Path:
     """Create a project folder from a template; return its path."""
-    return init_project(path, template=template, force=force)
+    return _init_project(path, template=template, force=force)

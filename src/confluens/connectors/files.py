@@ -8,6 +8,7 @@ is not a JSON object becomes a record with a parse error.
 
 from __future__ import annotations
 
+import csv
 import glob
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"
 
 _BAD_LINES = (
     "SELECT good + row_number() OVER (ORDER BY line) - 1, "
-    "'line ' || line || ': ' || string_agg(error_message, '; '), any_value(csv_line) "
+    "'line ' || line || ': ' || arg_min(error_message, column_idx), any_value(csv_line) "
     "FROM rejects GROUP BY line")
 
 
@@ -106,9 +107,18 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int
 
 def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
     rejects = f"{table}_rejects"
+    for name in (rejects, f"{rejects}_scan"):  # DuckDB appends to existing rejects tables
+        _execute(con, exp.Drop(tables=[table_ref(name)], kind="TABLE", exists=True), path)
+    delim = "\t" if path.suffix.lower() == ".tsv" else ","
+    header = _csv_header(path, delim)
     reader = exp.select(exp.Star()).from_(exp.func(
         "read_csv", exp.Literal.string(str(path)),
-        _named("all_varchar", exp.true()), _named("header", exp.true()),
+        _named("header", exp.true()), _named("auto_detect", exp.false()),
+        _named("delim", exp.Literal.string(delim)), _named("quote", exp.Literal.string('"')),
+        _named("escape", exp.Literal.string('"')),
+        _named("columns", exp.Struct(expressions=[exp.PropertyEQ(
+            this=exp.Literal.string(name), expression=exp.Literal.string("VARCHAR"))
+            for name in header])),
         _named("store_rejects", exp.true()),
         _named("rejects_table", exp.Literal.string(rejects)),
         _named("rejects_scan", exp.Literal.string(f"{rejects}_scan")),
@@ -127,6 +137,21 @@ def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
         expression=bad)
     _execute(con, insert, path)
     return _count(con, table)
+
+
+def _csv_header(path: Path, delim: str) -> list[str]:
+    """The header row, read with Python's csv module (DuckDB's sniffer can be misled by a
+    small file whose bad lines are a large share of it)."""
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh, delimiter=delim), [])
+    if not header:
+        raise SourceReadError(f"input {path.name}", "a CSV file needs a header row", got="",
+                              fix="add a first line naming the columns")
+    duplicated = sorted({h for h in header if header.count(h) > 1})
+    if duplicated:
+        raise SourceReadError(f"input {path.name}", "header names must be unique",
+                              got=duplicated, fix="rename the repeated columns")
+    return header
 
 
 def _load_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path,

@@ -25,7 +25,8 @@ def run_custom_checks(con: duckdb.DuckDBPyConnection, source: Source, typed: str
     if not customs:
         return {}
     frame = con.table(typed).select(
-        *[duckdb.ColumnExpression(n) for n in (ROW, *source.schema.names)]).df()
+        *[duckdb.ColumnExpression(n) for n in (ROW, *source.schema.names)]
+    ).to_arrow_table().to_pandas()
     columns: dict[str, pa.Array] = {ROW: pa.array(frame[ROW].to_numpy(), pa.int64())}
     mapping: dict[str, str] = {}
     view = frame.drop(columns=[ROW])

@@ -91,9 +91,11 @@ class Stage:
             self.con.execute("CREATE TEMP TABLE stored (k VARCHAR, h VARCHAR)")
             for check in self._uniques:
                 field = self.source.schema[check.column]
-                self.sql(template("CREATE TEMP TABLE seen AS SELECT CAST(NULL AS t) AS v "
-                                  "LIMIT 0", seen=_t(self.seen_table(check)),
-                                  t=exp.DataType.build(SQL_TYPES[field.dtype])))
+                empty = exp.select(exp.alias_(exp.cast(exp.null(), SQL_TYPES[field.dtype]),
+                                              "v")).limit(0)
+                self.sql(exp.Create(this=_t(self.seen_table(check)), kind="TABLE",
+                                    expression=empty, properties=exp.Properties(
+                                        expressions=[exp.TemporaryProperty()])))
         self.con.register("_pending_in", pending.select(["record_hash"]))
         self.con.execute("CREATE TEMP TABLE pending AS SELECT record_hash FROM _pending_in")
         self.con.unregister("_pending_in")

@@ -1,1 +1,2 @@
 """confluens.interfaces."""
+__all__: list[str] = []

@@ -1,1 +1,2 @@
 """confluens.lifecycle."""
+__all__: list[str] = []

@@ -1,1 +1,2 @@
 """confluens.plan."""
+__all__: list[str] = []

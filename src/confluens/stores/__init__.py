@@ -4,3 +4,5 @@
 - ``metadata``: definition versions, ingest runs and the quarantine index (SQLAlchemy).
 - ``quarantine``: the rejected records themselves, as Parquet, with rule and reason.
 """
+
+__all__: list[str] = []

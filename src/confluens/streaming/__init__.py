@@ -1,1 +1,2 @@
 """confluens.streaming."""
+__all__: list[str] = []
