@@ -1,4 +1,4 @@
-"""Bad definitions fail when built, with errors naming the object, the rule, the value and the fix."""
+"""Bad definitions fail when built; errors name the object, the rule, the value and the fix."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def test_bad_definition_names_thing_rule_value_and_fix(
     assert rule in err.rule, (case, str(err))
     assert err.got == value, (case, str(err))
     assert fix in err.fix, (case, str(err))
-    assert err.thing and str(err).startswith(err.thing)
+    assert err.thing
+    assert str(err).startswith(err.thing)
     assert "Fix:" in str(err)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,7 @@ def test_custom_check_bug_keeps_the_user_traceback(make_project, tmp_path: Path)
         project.ingest("tx", str(path))
     assert isinstance(info.value.__cause__, KeyError)
     assert "broken" in str(info.value)
-    frames = [f.name for f in __import__("traceback").extract_tb(info.value.__cause__.__traceback__)]
+    frames = [f.name for f in traceback.extract_tb(info.value.__cause__.__traceback__)]
     assert "broken" in frames
     assert project.table("tx").num_rows == 0
     assert project.runs("tx")[-1].status == "failed"
