@@ -11,8 +11,7 @@ from typing import Any
 import sqlglot
 import sqlglot.expressions as exp
 
-__all__ = ["and_", "col", "func", "lit", "or_", "render", "select_from", "table_ref", "template",
-           "typed"]
+__all__ = ["DIALECT", "col", "func", "lit", "render", "table_ref", "template", "typed"]
 
 DIALECT = "duckdb"
 
@@ -27,7 +26,7 @@ def table_ref(name: str) -> exp.Table:
     return exp.Table(this=exp.to_identifier(name, quoted=True))
 
 
-def lit(value: Any) -> exp.Expression:
+def lit(value: Any) -> exp.Expr:
     if value is None:
         return exp.null()
     if isinstance(value, bool):
@@ -35,7 +34,7 @@ def lit(value: Any) -> exp.Expression:
     return exp.convert(value)
 
 
-def func(name: str, *args: exp.Expression) -> exp.Expression:
+def func(name: str, *args: exp.Expr) -> exp.Expr:
     return exp.Anonymous(this=name, expressions=list(args))
 
 
@@ -43,23 +42,11 @@ def typed(sql_type: str) -> exp.DataType:
     return exp.DataType.build(sql_type, dialect=DIALECT)
 
 
-def and_(*parts: exp.Expression) -> exp.Expression:
-    return exp.and_(*parts) if parts else exp.true()
-
-
-def or_(*parts: exp.Expression) -> exp.Expression:
-    return exp.or_(*parts) if parts else exp.false()
-
-
-def select_from(table: str, *columns: exp.Expression) -> exp.Select:
-    return exp.select(*columns).from_(globals()["table"](table))
-
-
-def render(expression: exp.Expression) -> str:
+def render(expression: exp.Expr) -> str:
     return expression.sql(dialect=DIALECT)
 
 
-def template(sql: str, **subs: exp.Expression) -> exp.Expression:
+def template(sql: str, **subs: exp.Expr) -> exp.Expr:
     """Parse a fixed query shape and put expressions in place of the named columns/tables.
 
     The shape is a constant written by us; only the substituted parts vary, and they
@@ -70,7 +57,7 @@ def template(sql: str, **subs: exp.Expression) -> exp.Expression:
     """
     tree = sqlglot.parse_one(sql, dialect=DIALECT)
 
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table and node.name in subs:
             return subs[node.name].copy()
         if isinstance(node, exp.Table) and node.name in subs:

@@ -6,15 +6,17 @@ import functools
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 
+import confluens
 from confluens.errors import ConfluensError, UserCodeError
 from confluens.project import Project
 
-__all__ = ["err", "open_project", "out", "project_option", "reports_errors"]
+__all__ = ["err", "open_project", "out", "project_option", "reports_errors", "user_traceback"]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -31,6 +33,19 @@ def open_project(path: str) -> Project:
     return Project(path)
 
 
+_OURS = str(Path(confluens.__file__).parent)
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback of an exception raised in user code, without confluens' own frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not f.filename.startswith((_OURS, "<frozen importlib"))]
+    lines = ["Traceback (most recent call last):\n",
+             *traceback.format_list(frames or traceback.extract_tb(exc.__traceback__)),
+             *traceback.format_exception_only(exc)]
+    return "".join(lines).rstrip()
+
+
 def reports_errors(fn: F) -> F:
     """Turn confluens errors into a message and exit code 2 (user code: exit 1).
 
@@ -43,12 +58,11 @@ def reports_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except UserCodeError as exc:
-            original = exc.original
-            err.print("".join(traceback.format_exception(original)).rstrip(), markup=False)
-            err.print(f"[bold red]error:[/] {exc}")
+            err.print(user_traceback(exc.original), markup=False, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
             sys.exit(1)
         except ConfluensError as exc:
-            err.print(f"[bold red]error:[/] {exc}")
+            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
