@@ -26,7 +26,7 @@ from confluens.ingest.coerce import SQL_TYPES, coerced, type_failure
 from confluens.ingest.rules import pass_condition
 from confluens.sqlx import col, func, lit, table_ref
 
-__all__ = ["Rule", "typed_select", "verdict_select"]
+__all__ = ["Rule", "raw_alias", "raw_record", "typed_select", "verdict_select"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,20 @@ class Rule:
     name: str
     reason: exp.Expression
     on_fail: OnFail = OnFail.QUARANTINE
+
+
+def raw_alias(i: int) -> str:
+    """The column of ``typed`` carrying the i-th raw input column unchanged."""
+    return f"__raw_{i}"
+
+
+def raw_record(raw_names: list[str], table: str) -> exp.Expression:
+    """The record as it arrived: its raw text, else its raw values as a JSON object."""
+    as_json = exp.cast(func("to_json", exp.Struct(expressions=[
+        exp.PropertyEQ(this=exp.to_identifier(name, quoted=True),
+                       expression=col(raw_alias(i), table))
+        for i, name in enumerate(raw_names)])), "VARCHAR")
+    return exp.Coalesce(this=col(RECORD, table), expressions=[as_json])
 
 
 def _text(value: exp.Expression) -> exp.Expression:
@@ -49,12 +63,13 @@ def _when(cond: exp.Expression, reason: exp.Expression) -> exp.Expression:
 def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") -> exp.Select:
     """SELECT over the raw chunk giving typed columns, the record text and early rules."""
     present = [f for f in source.schema if f.input_name in raw_types]
-    record = exp.Coalesce(this=col(RECORD, raw), expressions=[exp.cast(func("to_json", exp.Struct(
-        expressions=[exp.PropertyEQ(this=exp.to_identifier(c, quoted=True), expression=col(c, raw))
-                     for c in raw_types])), "VARCHAR")])
+    # the raw values ride along (cheap in a column store) so that only rejected records
+    # pay for being turned into JSON text, in identity_select
     columns: list[exp.Expression] = [
         exp.alias_(col(ROW, raw), ROW, quoted=True),
-        exp.alias_(record, RECORD, quoted=True),
+        exp.alias_(col(RECORD, raw), RECORD, quoted=True),
+        *[exp.alias_(col(name, raw), raw_alias(i), quoted=True)
+          for i, name in enumerate(raw_types)],
     ]
     parsed = exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())
     reasons: list[Rule] = []
@@ -101,6 +116,10 @@ def _with_reasons(columns: list[exp.Expression], rules: list[Rule],
                                 expressions=[exp.to_identifier("x")]))
     if carried is not None:
         rule_list = func("list_concat", carried[1], rule_list)
+    # most records break nothing: build the list only for those that do
+    rule_list = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=reason.copy(),
+                                                              expression=exp.null())),
+                                     true=rule_list)])
     warn = [exp.alias_(exp.Not(this=exp.Is(this=r.reason, expression=exp.null())),
                        f"__warn_{r.name}", quoted=True)
             for r in rules if r.on_fail is OnFail.WARN]
@@ -136,11 +155,13 @@ def verdict_select(source: Source, custom: dict[str, str], typed: str = "typed",
             assert cond is not None, check
             passed = cond
         rule = check_rule(check, passed)
-        unparsed = func("list_contains", col("__rules", typed), lit("parse"))
+        unparsed = exp.Coalesce(this=func("list_contains", col("__rules", typed), lit("parse")),
+                                expressions=[exp.false()])
         rules.append(Rule(rule.name, _when(exp.Not(this=unparsed), rule.reason), rule.on_fail))
-    keep: list[exp.Expression] = [col(ROW, typed), col(RECORD, typed)]
-    keep += [col(f.name, typed) for f in source.schema]
-    query = _with_reasons(keep, rules, carried=(col("__reason", typed), col("__rules", typed)))
+    keep = exp.Column(this=exp.Star(except_=[exp.column("__reason", quoted=True),
+                                              exp.column("__rules", quoted=True)]),
+                      table=exp.to_identifier(typed, quoted=True))
+    query = _with_reasons([keep], rules, carried=(col("__reason", typed), col("__rules", typed)))
     query = query.from_(table_ref(typed))
     if custom:
         query = query.join(table_ref(results),

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import sqlglot.expressions as exp
 
-from confluens.core import Source
+from confluens.connectors.chunk import RECORD
+from confluens.core import DType, Field, Source
+from confluens.ingest.classify import raw_record
 from confluens.sqlx import col, func, lit, table_ref, template
 
 __all__ = ["content_hash", "identity_select", "requarantined_select", "status_select",
@@ -29,39 +31,57 @@ _NULL = lit("\x00")
 
 def content_hash(source: Source, table: str) -> exp.Expression:
     """md5 over the typed values, each as text (NULL as a NUL byte), unit-separated."""
-    parts = [exp.Coalesce(this=exp.cast(col(f.name, table), "VARCHAR"), expressions=[_NULL])
+    parts = [exp.Coalesce(this=exp.cast(_canonical(f, table), "VARCHAR"), expressions=[_NULL])
              for f in source.schema]
     return func("md5", func("concat_ws", _SEP, *parts))
 
 
-def identity_select(source: Source, verdict: str = "verdict") -> exp.Select:
+def _canonical(field: Field, table: str) -> exp.Expr:
+    """A value as hashed: timestamps as microseconds since the epoch, the rest as is."""
+    value = col(field.name, table)
+    return func("epoch_us", value) if field.dtype is DType.TIMESTAMP else value
+
+
+def identity_select(source: Source, raw_names: list[str],
+                    verdict: str = "verdict") -> exp.Select:
+    """Add ``__hash``, ``__key``, ``__rejected``, and, for rejected records only, the
+    raw ``__record`` text and its md5 ``__record_hash``."""
     hashed = content_hash(source, verdict)
     key = exp.cast(col(source.id, verdict), "VARCHAR") if source.id else hashed.copy()
+    rejected = exp.Not(this=exp.Is(this=col("__reason", verdict), expression=exp.null()))
+    record = exp.Case(ifs=[exp.If(this=rejected.copy(), true=raw_record(raw_names, verdict))])
     return exp.select(
-        exp.Column(this=exp.Star(), table=exp.to_identifier(verdict, quoted=True)),
+        exp.Column(this=exp.Star(except_=[exp.column(RECORD, quoted=True)]),
+                   table=exp.to_identifier(verdict, quoted=True)),
         exp.alias_(hashed, "__hash", quoted=True),
         exp.alias_(key, "__key", quoted=True),
-        exp.alias_(func("md5", col("__record", verdict)), "__record_hash", quoted=True),
-        exp.alias_(exp.Not(this=exp.Is(this=col("__reason", verdict), expression=exp.null())),
-                   "__rejected", quoted=True),
+        exp.alias_(rejected, "__rejected", quoted=True),
+        exp.alias_(record, RECORD, quoted=True),
+        exp.alias_(func("md5", record.copy()), "__record_hash", quoted=True),
     ).from_(table_ref(verdict))
 
 
+# The first record of each identity in this input (reading order) is the one that counts.
 _STATUS = """
+WITH first AS (
+  SELECT __key, min(__row) AS first_row, arg_min(__hash, __row) AS first_hash
+  FROM identified WHERE NOT __rejected GROUP BY __key
+)
 SELECT
   i.*,
   CASE
     WHEN i.__rejected THEN 'rejected'
     WHEN s.k IS NOT NULL AND s.h = i.__hash THEN 'duplicate'
     WHEN s.k IS NOT NULL THEN 'conflict'
-    WHEN row_number() OVER (PARTITION BY i.__rejected, i.__key ORDER BY i.__row) = 1 THEN 'new'
-    WHEN first_value(i.__hash) OVER (
-        PARTITION BY i.__rejected, i.__key ORDER BY i.__row) = i.__hash THEN 'duplicate'
+    WHEN f.first_row = i.__row THEN 'new'
+    WHEN f.first_hash = i.__hash THEN 'duplicate'
     ELSE 'conflict'
   END AS __status
 FROM identified AS i
+LEFT JOIN first AS f ON f.__key = i.__key AND NOT i.__rejected
 LEFT JOIN stored AS s ON s.k = i.__key AND NOT i.__rejected
 """
+
 
 # Records bound for quarantine that are already there (pending), or came earlier in
 # this input, are duplicates: re-ingesting a bad file adds nothing to quarantine.

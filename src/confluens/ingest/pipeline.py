@@ -90,6 +90,7 @@ class Ingestion:
         con = stage.con
         rows_in = chunk.load(con, "raw")
         raw_types = stage.raw_types("raw")
+        stage.raw_names = list(raw_types)
         missing = [f.input_name for f in source.schema if f.input_name not in raw_types]
         if missing and not chunk.per_record_columns:
             raise SchemaMismatchError(
@@ -99,8 +100,8 @@ class Ingestion:
                 "Field(name, type, raw='Name In File')")
         stage.create("typed", typed_select(source, raw_types), timezone=source.timezone)
         custom = run_custom_checks(con, source, "typed", "custom")
-        stage.create("verdict", verdict_select(source, custom))
-        stage.create("identified", identity_select(source))
+        stage.create("verdict", verdict_select(source, custom), kind="VIEW")
+        stage.create("identified", identity_select(source, list(raw_types)), kind="VIEW")
         stage.create("final", status_select("identified", "stored"))
         stage.mark_conflicts(source)
         for check in source.checks:

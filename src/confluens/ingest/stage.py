@@ -19,6 +19,7 @@ import sqlglot.expressions as exp
 from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW
 from confluens.core import OnFail, Source, Unique
 from confluens.core.system_columns import HASH, INGESTED_AT, KEY, RUN
+from confluens.ingest.classify import raw_record
 from confluens.ingest.coerce import SQL_TYPES
 from confluens.ingest.result import ChunkCounts
 from confluens.sqlx import col, func, lit, render, table_ref, template
@@ -42,6 +43,7 @@ class Stage:
         self.started = started
         self._uniques = [c for c in source.checks if isinstance(c, Unique)]
         self._unique_warnings: Counter[str] = Counter()
+        self.raw_names: list[str] = []  # the raw columns of the chunk being ingested
         con.execute("SET TimeZone = 'UTC'")
 
     def close(self) -> None:
@@ -53,11 +55,12 @@ class Stage:
     def rows(self, expression: exp.Expression) -> list[tuple[object, ...]]:
         return self.con.execute(render(expression)).fetchall()
 
-    def create(self, name: str, select: exp.Expression, timezone: str = "UTC") -> None:
-        """Create (or replace) temp table ``name`` from ``select``, run in ``timezone``."""
+    def create(self, name: str, select: exp.Expression, timezone: str = "UTC",
+               kind: str = "TABLE") -> None:
+        """Create (or replace) temp table (or view) ``name`` from ``select`` in ``timezone``."""
         self._set_timezone(timezone)
         try:
-            self.sql(exp.Create(this=_t(name), kind="TABLE", expression=select, replace=True,
+            self.sql(exp.Create(this=_t(name), kind=kind, expression=select, replace=True,
                                 properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
         finally:
             self._set_timezone("UTC")
@@ -123,8 +126,12 @@ class Stage:
                                          query=exp.Subquery(this=rows))))
 
     def _reject(self, rows: exp.Expression, rule: str, reason: exp.Expression) -> None:
+        """Send records that passed the checks to quarantine after all (conflicts, Unique)."""
+        record = raw_record(self.raw_names, "final")
         self.sql(exp.update("final", {
             "__status": lit("rejected"),
+            RECORD: record,
+            "__record_hash": func("md5", record.copy()),
             "__reason": func("concat_ws", lit("; "), exp.column("__reason"), reason),
             "__rules": func("list_append", func("coalesce", exp.column("__rules"),
                                                 exp.Array(expressions=[])), lit(rule)),

@@ -12,9 +12,10 @@ import shutil
 import uuid
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import sqlglot.expressions as exp
 
 from confluens.stores.offline.lock import table_lock
 from confluens.stores.offline.manifest import Manifest, ManifestEntry
@@ -41,24 +42,7 @@ class ParquetOfflineStore:
         with table_lock(folder):
             self._sweep(folder)
             staging = folder / f"_staging-{uuid.uuid4().hex}"
-            ts = data.column(partition_by)
-            if pa.types.is_timestamp(ts.type) and ts.type.tz is not None:
-                ts = pc.cast(ts, pa.timestamp(ts.type.unit, "UTC"))
-            dates = pc.cast(ts, pa.date32())
-            tagged = data.append_column(PARTITION, dates)
-            written: list[tuple[Path, int]] = []
-
-            def visit(f: ds.WrittenFile) -> None:
-                written.append((Path(f.path), f.metadata.num_rows))
-
-            ds.write_dataset(
-                tagged, staging, format="parquet",
-                partitioning=ds.partitioning(pa.schema([(PARTITION, pa.date32())]),
-                                             flavor="hive"),
-                basename_template=f"part-{run_id}-{uuid.uuid4().hex[:8]}-{{i}}.parquet",
-                existing_data_behavior="error", file_visitor=visit,
-                max_rows_per_group=256 * 1024,
-            )
+            written = _write_partitioned(data, partition_by, staging, run_id)
             entries = []
             for path, rows in written:
                 rel = path.relative_to(staging)
@@ -92,3 +76,21 @@ class ParquetOfflineStore:
         for e in Manifest.read(self._folder(table)).entries:
             out[e.run_id] = out.get(e.run_id, 0) + e.rows
         return out
+
+
+def _write_partitioned(data: pa.Table, partition_by: str, staging: Path,
+                       run_id: str) -> list[tuple[Path, int]]:
+    """Write ``data`` under ``staging`` as hive partitions by the UTC date of a column."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("data", data)
+        day = exp.cast(exp.cast(exp.column(partition_by, quoted=True), "TIMESTAMPTZ"), "DATE")
+        query = exp.select(exp.Star(), exp.alias_(day, PARTITION, quoted=True)).from_("data")
+        con.sql(query.sql(dialect="duckdb")).write_parquet(
+            str(staging), partition_by=[PARTITION], compression="zstd",
+            filename_pattern=f"part-{run_id}-{{uuid}}", row_group_size=256 * 1024)
+    finally:
+        con.close()
+    files = sorted(staging.glob(f"{PARTITION}=*/*.parquet"))
+    return [(f, pq.ParquetFile(f).metadata.num_rows) for f in files]
