@@ -127,3 +127,22 @@ def test_schema_accepts_fields_with_raw_names() -> None:
     s = source(schema=[Field("customer_id", "string", raw="Customer ID"),  # type: ignore[arg-type]
                        Field("ts", "timestamp")])
     assert s.schema["customer_id"].input_name == "Customer ID"
+
+
+@pytest.mark.parametrize("pattern", [r"a(?=b)", r"(?!x)y", r"(?<=a)b", r"(a)\1"])
+def test_regex_refuses_what_re2_cannot_run(pattern: str) -> None:
+    with pytest.raises(DefinitionError, match="RE2"):
+        Regex("name", pattern=pattern)
+
+
+def test_one_of_values_must_fit_the_column_type() -> None:
+    with pytest.raises(DefinitionError) as info:
+        source(checks=[OneOf("name", [1, 2])])
+    assert info.value.got == 1
+    assert source(checks=[OneOf("id", [1, 2])]).checks[0].values == (1, 2)
+
+
+def test_double_underscore_columns_are_reserved() -> None:
+    with pytest.raises(DefinitionError, match="reserved"):
+        source(schema={"ts": "timestamp", "__status": "string"})
+    assert Field("status", "string", raw="__status").input_name == "__status"  # type: ignore[arg-type]

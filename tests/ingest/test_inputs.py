@@ -160,3 +160,30 @@ def test_ingest_from_a_postgres_query(events, postgres_url: str) -> None:
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE {name}"))
         engine.dispose()
+
+
+def test_epoch_seconds_read_the_same_from_every_format(make_project, tmp_path: Path) -> None:
+    project = make_project('''
+        from confluens import Source
+        ev = Source("ev", {"id": "int64", "ts": "timestamp"}, "ts", id="id")
+    ''')
+    project.apply()
+    write_csv(tmp_path / "e.csv", [[1, "1704067200"], [2, "1704067200.5"]], header=["id", "ts"])
+    (tmp_path / "e.jsonl").write_text('{"id": 3, "ts": 1704067200}\n')
+    pq.write_table(pa.table({"id": [4], "ts": [1704067200]}), tmp_path / "e.parquet")
+    for name in ("e.csv", "e.jsonl", "e.parquet"):
+        assert project.ingest("ev", str(tmp_path / name)).quarantined == 0
+    ts = project.table("ev").column("ts").to_pylist()
+    assert ts[0] == ts[2] == ts[3] == datetime(2024, 1, 1, tzinfo=UTC)
+    assert ts[1] == datetime(2024, 1, 1, 0, 0, 0, 500000, tzinfo=UTC)
+
+
+def test_a_second_concurrent_ingest_into_a_source_fails_at_once(events, tmp_path) -> None:
+    from confluens.errors import ConcurrentWriteError
+    from confluens.stores.offline import table_lock
+
+    write_csv(tmp_path / "e.csv", [[1, "2024-01-01", "a", 1, None, None]], header=HEADER)
+    with table_lock(events.config.store_root / "locks" / "events", wait=False), \
+            pytest.raises(ConcurrentWriteError, match="another process"):
+        events.ingest("events", str(tmp_path / "e.csv"))
+    assert events.ingest("events", str(tmp_path / "e.csv")).accepted == 1

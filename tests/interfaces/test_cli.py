@@ -141,3 +141,26 @@ def test_init_refuses_an_existing_project(project: Path) -> None:
     result = CliRunner().invoke(cli, ["init", str(project)])
     assert result.exit_code == 2
     assert "--force" in result.output
+
+
+def test_custom_checks_stay_applied_across_processes(tmp_path: Path) -> None:
+    """The spec of a Custom check must not depend on the process (e.g. hash seeds)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "confluens.toml").write_text("")
+    (folder / "definitions.py").write_text(
+        "from confluens import Source, Custom\n"
+        "def positive(df):\n    return (df['v'] > 0).to_numpy()\n"
+        "s = Source('s', {'ts': 'timestamp', 'v': 'float64'}, 'ts',\n"
+        "           checks=[Custom('v', fn=positive, name='positive')])\n")
+    command = [sys.executable, "-m", "confluens.interfaces.cli.main", "apply", "-p", str(folder)]
+    first = subprocess.run(command, capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": "1"})
+    assert "+ source:s" in first.stdout
+    second = subprocess.run(command, capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": "2"})
+    assert "no changes" in second.stdout

@@ -14,6 +14,7 @@ from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
 from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW, RawChunk
 from confluens.errors import MissingExtraError, SourceReadError
+from confluens.urls import database_url
 
 __all__ = ["is_database_uri", "query_chunks"]
 
@@ -27,10 +28,7 @@ def is_database_uri(value: str) -> bool:
 
 
 def _engine(uri: str) -> sa.Engine:
-    if uri.startswith("postgres://"):
-        uri = "postgresql://" + uri[len("postgres://"):]
-    if uri.startswith("postgresql://"):
-        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    uri = database_url(uri)
     try:
         return sa.create_engine(uri)
     except NoSuchModuleError:
@@ -38,8 +36,11 @@ def _engine(uri: str) -> sa.Engine:
                               got=uri, fix="use postgresql://user@host/db") from None
     except ModuleNotFoundError as exc:
         scheme = uri.split(":", 1)[0].split("+", 1)[0]
-        raise MissingExtraError(f"reading from {scheme}", _EXTRA.get(scheme, scheme),
-                                exc.name or scheme) from None
+        module = exc.name or scheme
+        if scheme in _EXTRA:
+            raise MissingExtraError(f"reading from {scheme}", _EXTRA[scheme], module) from None
+        raise SourceReadError(f"reading from {scheme}", "needs a database driver that is not "
+                              "installed", got=module, fix=f"pip install {module}") from None
 
 
 def query_chunks(uri: str, query: str, batch_rows: int = 100_000) -> Iterator[RawChunk]:

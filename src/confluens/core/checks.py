@@ -32,6 +32,9 @@ from confluens.errors import DefinitionError
 __all__ = ["Check", "Custom", "NotNull", "OnFail", "OneOf", "Range", "Regex", "Unique"]
 
 
+_RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+
 class OnFail(Enum):
     QUARANTINE = "quarantine"
     WARN = "warn"
@@ -173,6 +176,11 @@ class Regex(Check):
         except re.error as exc:
             raise DefinitionError(self._where, f"pattern does not compile ({exc})",
                                   got=self.pattern, fix="correct the regular expression") from None
+        if _RE2_UNSUPPORTED.search(self.pattern):
+            raise DefinitionError(self._where, "pattern uses lookaround or a backreference, "
+                                  "which RE2 (the engine that runs checks) does not support",
+                                  got=self.pattern, fix="rewrite it without (?=, (?!, (?<=, "
+                                  "(?<! or \\1, or use a Custom check")
 
     def describe(self) -> str:
         return f"{self.column} fully matches /{self.pattern}/"
@@ -222,7 +230,8 @@ class Custom(Check):
     def params(self) -> dict[str, Any]:
         fn = self.fn
         code = getattr(fn, "__code__", None)
-        return {"function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}",
+        # the module name is left out: it depends on where the project folder lives
+        return {"function": getattr(fn, "__qualname__", "?"),
                 "code_hash": _code_hash(code) if isinstance(code, types.CodeType) else None}
 
 

@@ -33,7 +33,8 @@ def check_column(owner: str, name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise DefinitionError(owner, "a column name must be a non-empty string", got=name,
                               fix="give the column a name")
-    if name.startswith(_RESERVED_PREFIX):
-        raise DefinitionError(owner, f"column names starting with '{_RESERVED_PREFIX}' are "
-                              "reserved for confluens", got=name, fix="rename the column")
+    if name.startswith((_RESERVED_PREFIX, "__")):
+        raise DefinitionError(owner, f"column names starting with '{_RESERVED_PREFIX}' or '__' "
+                              "are reserved for confluens", got=name,
+                              fix="rename the column, or read it with Field(name, type, raw=...)")
     return name

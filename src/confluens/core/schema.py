@@ -36,8 +36,9 @@ class Field:
     def __post_init__(self) -> None:
         check_column("Field", self.name)
         object.__setattr__(self, "dtype", DType.parse(self.dtype, where=f"Field '{self.name}'"))
-        if self.raw is not None:
-            check_column(f"Field '{self.name}' raw", self.raw)
+        if self.raw is not None and (not isinstance(self.raw, str) or not self.raw):
+            raise DefinitionError(f"Field '{self.name}'", "raw= must name the input column",
+                                  got=self.raw, fix="pass raw='Column Name In The Input'")
         if self.format is not None and not self.dtype.is_temporal:
             raise DefinitionError(
                 f"Field '{self.name}'", "format= applies only to timestamp and date fields",

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluens.core.checks import Check, Range, Regex
+from confluens.core.checks import Check, OneOf, Range, Regex
 from confluens.core.dtypes import DType
 from confluens.core.names import check_name
 from confluens.core.schema import Field, Schema
@@ -149,6 +149,12 @@ class Source:
                 raise DefinitionError(self._where, f"check '{check.rule}' needs a numeric "
                                       "column", got=dtype.value, fix="use a numeric column, or "
                                       "a Custom check")
+            if isinstance(check, OneOf):
+                wrong = [v for v in check.values if not _fits(v, dtype)]
+                if wrong:
+                    raise DefinitionError(self._where, f"check '{check.rule}' values must be of "
+                                          f"the column's type {dtype.value}", got=wrong[0],
+                                          fix=f"list {dtype.value} values")
             if isinstance(check, Regex) and dtype is not DType.STRING:
                 raise DefinitionError(self._where, f"check '{check.rule}' needs a string column",
                                       got=dtype.value, fix="use a string column")
@@ -171,3 +177,18 @@ class Source:
             "timezone": self.timezone,
             "description": self.description,
         }
+
+
+def _fits(value: object, dtype: DType) -> bool:
+    """Whether a literal can stand for a value of ``dtype`` (for OneOf)."""
+    if value is None:
+        return True
+    if dtype is DType.STRING:
+        return isinstance(value, str)
+    if dtype is DType.BOOL:
+        return isinstance(value, bool)
+    if dtype is DType.INT64:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if dtype is DType.FLOAT64:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, str)  # dates and timestamps as ISO strings

@@ -75,10 +75,7 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
     reasons: list[Rule] = []
     required = [c for c in (source.event_time, source.id, source.known_at) if c]
     for field in source.schema:
-        if field in present:
-            value = coerced(field, raw_types[field.input_name], raw)
-        else:
-            value = exp.cast(exp.null(), "VARCHAR")
+        value = coerced(field, raw) if field in present else exp.cast(exp.null(), "VARCHAR")
         columns.append(exp.alias_(exp.cast(value, SQL_TYPES[field.dtype]), field.name,
                                   quoted=True))
         if field.name in required:

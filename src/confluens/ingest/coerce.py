@@ -6,7 +6,10 @@ coercion is a type failure, and its record goes to quarantine. Two casts DuckDB
 would otherwise do silently are refused:
 
 - a non-integral number into an int64 column (DuckDB would round 1.5 to 2);
-- a timestamp string without a zone is read in the source's ``timezone``.
+- a timestamp string without a zone is read in the source's ``timezone``;
+- a number in a timestamp column (or text holding only a number) is seconds since
+  the Unix epoch, whatever the input format, so a record reads the same from CSV,
+  JSON, Parquet or quarantine.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ SQL_TYPES = {
 }
 
 
+_NUMBER = r"\s*-?[0-9]+(\.[0-9]*)?\s*"
+
+
 def _try_cast(value: exp.Expression, sql_type: str) -> exp.Expression:
     return exp.TryCast(this=value, to=typed(sql_type))
 
 
-def coerced(field: Field, raw_type: str, table: str = "raw") -> exp.Expression:
+def coerced(field: Field, table: str = "raw") -> exp.Expression:
     """The expression giving ``field``'s typed value from the raw column."""
     raw = col(field.input_name, table)
     if field.dtype is DType.STRING:
@@ -45,9 +51,12 @@ def coerced(field: Field, raw_type: str, table: str = "raw") -> exp.Expression:
     if field.dtype.is_temporal and field.format is not None:
         parsed = func("try_strptime", _try_cast(raw, "VARCHAR"), lit(field.format))
         return _try_cast(parsed, SQL_TYPES[field.dtype])
-    if field.dtype is DType.TIMESTAMP and raw_type.upper() in ("BIGINT", "INTEGER", "DOUBLE"):
-        # numbers are read as seconds since the Unix epoch
-        return func("to_timestamp", _try_cast(raw, "DOUBLE"))
+    if field.dtype is DType.TIMESTAMP:
+        # a number (or a string holding only a number) is seconds since the Unix epoch
+        seconds = exp.Case(ifs=[exp.If(
+            this=func("regexp_full_match", _try_cast(raw, "VARCHAR"), lit(_NUMBER)),
+            true=func("to_timestamp", _try_cast(raw, "DOUBLE")))])
+        return exp.Coalesce(this=seconds, expressions=[_try_cast(raw.copy(), "TIMESTAMPTZ")])
     return _try_cast(raw, SQL_TYPES[field.dtype])
 
 

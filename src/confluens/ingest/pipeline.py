@@ -1,9 +1,10 @@
 """Ingestion: read chunks, type and check every record, deduplicate, store, count.
 
 One run ingests one input (a file, a glob, a query, or quarantined records) into
-one source. Each chunk is committed atomically (offline store, then quarantine);
-a run that dies midway leaves whole chunks, and running it again adds only what
-is missing, since stored records are recognised as duplicates.
+one source. Each chunk writes its quarantine file and indexes it in metadata, then
+commits its accepted records to the offline store atomically. A run that dies midway
+leaves whole chunks, and running it again adds only what is missing: stored records
+and records already in quarantine are recognised as duplicates.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from confluens.connectors.chunk import RawChunk
-from confluens.core import Source, Unique
+from confluens.core import Source
 from confluens.errors import SchemaMismatchError
 from confluens.ingest.classify import typed_select, verdict_select
 from confluens.ingest.custom import run_custom_checks
@@ -104,10 +105,9 @@ class Ingestion:
         stage.create("identified", identity_select(source, list(raw_types)), kind="VIEW")
         stage.create("final", status_select("identified", "stored"))
         stage.mark_conflicts(source)
-        for check in source.checks:
-            if isinstance(check, Unique):
-                stage.apply_unique(check, unique_fails_select("final", check.column,
-                                                              stage.seen_table(check)))
+        for check in stage.uniques:
+            stage.apply_unique(check, unique_fails_select("final", check.column,
+                                                          stage.seen_table(check)))
         stage.update_status(requarantined_select("final", "pending"), "duplicate")
 
         counts = stage.counts(rows_in)

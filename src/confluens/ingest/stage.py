@@ -10,7 +10,7 @@ State across chunks (so that a later chunk sees what an earlier one stored):
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
@@ -41,7 +41,9 @@ class Stage:
         self.source = source
         self.run_id = run_id
         self.started = started
-        self._uniques = [c for c in source.checks if isinstance(c, Unique)]
+        # quarantining Unique checks first, so warn-only ones count only stored records
+        self.uniques = sorted((c for c in source.checks if isinstance(c, Unique)),
+                               key=lambda c: c.on_fail is OnFail.WARN)
         self._unique_warnings: Counter[str] = Counter()
         self.raw_names: list[str] = []  # the raw columns of the chunk being ingested
         con.execute("SET TimeZone = 'UTC'")
@@ -78,13 +80,13 @@ class Stage:
 
     def load_state(self, store_files: list[str], pending: pa.Table) -> None:
         if store_files:
-            stored = self.con.read_parquet(store_files)
+            stored = self.con.read_parquet(store_files, union_by_name=True)
             self.con.register("_stored_in", stored)
             self.sql(template("CREATE TEMP TABLE stored AS SELECT key_col AS k, "
                               "any_value(hash_col) AS h FROM src GROUP BY key_col",
                               key_col=col(KEY), hash_col=col(HASH),
                               src=_t("_stored_in")))
-            for check in self._uniques:
+            for check in self.uniques:
                 self.sql(template("CREATE TEMP TABLE seen AS SELECT DISTINCT value AS v "
                                   "FROM src WHERE value IS NOT NULL",
                                   seen=_t(self.seen_table(check)), value=col(check.column),
@@ -92,7 +94,7 @@ class Stage:
             self.con.unregister("_stored_in")
         else:
             self.con.execute("CREATE TEMP TABLE stored (k VARCHAR, h VARCHAR)")
-            for check in self._uniques:
+            for check in self.uniques:
                 field = self.source.schema[check.column]
                 empty = exp.select(exp.alias_(exp.cast(exp.null(), SQL_TYPES[field.dtype]),
                                               "v")).limit(0)
@@ -104,13 +106,13 @@ class Stage:
         self.con.unregister("_pending_in")
 
     def seen_table(self, check: Unique) -> str:
-        return f"seen_{self._uniques.index(check)}"
+        return f"seen_{self.uniques.index(check)}"
 
     def remember(self, quarantined: pa.Table) -> None:
         """Add this chunk's stored records and quarantined raw records to the state."""
         self.con.execute("INSERT INTO stored SELECT __key, __hash FROM final "
                          "WHERE __status = 'new'")
-        for check in self._uniques:
+        for check in self.uniques:
             self.sql(template("INSERT INTO seen SELECT DISTINCT value FROM final "
                               "WHERE __status = 'new' AND value IS NOT NULL",
                               seen=_t(self.seen_table(check)), value=col(check.column)))
@@ -189,7 +191,7 @@ class Stage:
             "__record_hash AS record_hash, at AS quarantined_at FROM final "
             "WHERE __status = 'rejected' ORDER BY __row",
             src=lit(self.source.name), run=lit(self.run_id), label=lit(label),
-            at=exp.cast(lit(self.started.isoformat()), "TIMESTAMPTZ"))
+            at=exp.cast(lit(datetime.now(UTC).isoformat()), "TIMESTAMPTZ"))
         return self.con.sql(render(query)).to_arrow_table().cast(QUARANTINE_SCHEMA)
 
     def accepted(self) -> pa.Table:

@@ -38,7 +38,7 @@ from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.reading import read_table
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
-from confluens.stores.offline import ParquetOfflineStore
+from confluens.stores.offline import ParquetOfflineStore, table_lock
 from confluens.stores.quarantine import QuarantineFiles
 
 __all__ = ["Project", "find_project"]
@@ -142,11 +142,16 @@ class Project:
                                  fix="drop --query, or give a database URI")
             paths = resolve_paths(target, self.root)
             chunks = list(file_chunks(paths, [f.input_name for f in src.schema], self.root))
-        return self._ingestion().run(src, chunks, input_label=target,
-                                     definition_version=version, progress=progress)
+        with self._exclusive(source):
+            return self._ingestion().run(src, chunks, input_label=target,
+                                         definition_version=version, progress=progress)
 
     def retry_quarantine(self, source: str, *, progress: Progress | None = None) -> IngestRun:
         """Ingest a source's pending quarantined records again, e.g. after fixing a check."""
+        with self._exclusive(source):
+            return self._retry(source, progress)
+
+    def _retry(self, source: str, progress: Progress | None) -> IngestRun:
         src = self.definitions.source(source)
         version = self._applied_version(src)
         batches = self.metadata.quarantine(source)
@@ -162,6 +167,11 @@ class Project:
 
     def _ingestion(self) -> Ingestion:
         return Ingestion(self.offline, self.quarantine_files, self.metadata)
+
+    def _exclusive(self, source: str) -> Any:
+        """One ingest run per source at a time: a second one fails at once, clearly."""
+        return table_lock(self.config.store_root / "locks" / source, wait=False,
+                          what=f"source '{source}'")
 
     # -- reading back ----------------------------------------------------------------
 

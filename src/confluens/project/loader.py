@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ def load_definitions(path: Path) -> Definitions:
     if not path.exists():
         raise ProjectError("definitions module", "does not exist", got=str(path),
                            fix="create it, or set [project] definitions in confluens.toml")
-    name = f"confluens_user_definitions_{abs(hash(str(path.resolve())))}"
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    name = f"confluens_user_definitions_{digest}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     assert spec.loader is not None

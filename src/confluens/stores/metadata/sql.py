@@ -12,6 +12,7 @@ from sqlalchemy.exc import NoSuchModuleError, OperationalError
 
 from confluens.errors import ConfigError, MissingExtraError, StorageError
 from confluens.stores.metadata.protocol import AppliedDefinition, IngestRun, QuarantineBatch
+from confluens.urls import database_url
 
 __all__ = ["SqlMetadataStore"]
 
@@ -75,7 +76,7 @@ class SqlMetadataStore:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.engine = sa.create_engine(url)
+            self.engine = sa.create_engine(database_url(url))
         except NoSuchModuleError:
             raise ConfigError("metadata url", "names a database dialect SQLAlchemy does not "
                               "know", got=url, fix="use sqlite:///path or "

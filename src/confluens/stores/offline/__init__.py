@@ -1,6 +1,7 @@
 """Offline stores: append-only tables of records, read back as Arrow."""
 
+from confluens.stores.offline.lock import table_lock
 from confluens.stores.offline.parquet import ParquetOfflineStore
 from confluens.stores.offline.protocol import OfflineStore
 
-__all__ = ["OfflineStore", "ParquetOfflineStore"]
+__all__ = ["OfflineStore", "ParquetOfflineStore", "table_lock"]

@@ -13,16 +13,18 @@ from confluens.errors import ConcurrentWriteError
 __all__ = ["table_lock"]
 
 
+
 @contextmanager
-def table_lock(folder: Path, *, wait: bool = True) -> Iterator[None]:
-    """Hold the table's write lock. With ``wait=False`` a held lock raises at once."""
+def table_lock(folder: Path, *, wait: bool = True, what: str | None = None) -> Iterator[None]:
+    """Hold the lock of ``folder``. With ``wait=False`` a held lock raises at once."""
     folder.mkdir(parents=True, exist_ok=True)
     fd = os.open(folder / "_lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            raise ConcurrentWriteError(f"table {folder.name!r}", "another process is writing it",
+            raise ConcurrentWriteError(what or f"table {folder.name!r}",
+                                       "another process is writing it",
                                        fix="wait for the other ingest to finish") from None
         yield
     finally:
