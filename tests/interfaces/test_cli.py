@@ -67,7 +67,7 @@ def test_init_apply_ingest_show_quarantine(project: Path) -> None:
 
     code, out = run(project, "ingest", "transactions")
     assert code == 0, out
-    assert "in = accepted + quarantined + duplicates ✓" in out
+    assert "│ in = accepted + quarantined + duplicates │ ✓ │" in out
 
     code, out = run(project, "ingest", "transactions", "samples/late_batch.csv")
     assert code == 0, out

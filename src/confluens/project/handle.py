@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -126,11 +126,8 @@ class Project:
         """
         src = self.definitions.source(source)
         version = self._applied_version(src)
-        target = input or src.batch
-        if target is None:
-            raise InputError(f"source '{source}'", "has no batch location and no input was "
-                             "given", fix="pass a path, glob or database URI")
-        chunks: Sequence[RawChunk] | Any
+        target = self._target(src, input)
+        chunks: Iterable[RawChunk]
         if is_database_uri(target):
             if not query:
                 raise InputError("database input", "needs a query", got=target,
@@ -145,6 +142,19 @@ class Project:
         with self._exclusive(source):
             return self._ingestion().run(src, chunks, input_label=target,
                                          definition_version=version, progress=progress)
+
+    @staticmethod
+    def _target(src: Source, input: str | None) -> str:
+        target = input or src.batch
+        if target is None:
+            raise InputError(f"source '{src.name}'", "has no batch location and no input was "
+                             "given", fix="pass a path, glob or database URI")
+        return target
+
+    def chunk_count(self, source: str, input: str | None = None) -> int | None:
+        """How many chunks `ingest` will read (files of a glob), if known beforehand."""
+        target = self._target(self.definitions.source(source), input)
+        return None if is_database_uri(target) else len(resolve_paths(target, self.root))
 
     def retry_quarantine(self, source: str, *, progress: Progress | None = None) -> IngestRun:
         """Ingest a source's pending quarantined records again, e.g. after fixing a check."""

@@ -75,14 +75,8 @@ def ingest(source: str, input: str | None, query: str | None,
     break a rule go to quarantine; records already stored are counted as duplicates.
     """
     with open_project(project_dir) as project:
-        chunks_hint = None
-        target = input or project.definitions.source(source).batch
-        if target and "://" not in target:
-            from confluens.connectors import resolve_paths
-
-            chunks_hint = len(resolve_paths(target, project.root))
-        with ingest_progress(f"ingest {source}", chunks_hint) as progress:
-            run = project.ingest(source, input, query=query, progress=progress)  # type: ignore[arg-type]
+        with ingest_progress(f"ingest {source}", project.chunk_count(source, input)) as progress:
+            run = project.ingest(source, input, query=query, progress=progress)
         out.print(f"read {run.input} (run {run.run_id})")
         out.print(run_summary(run))
         if run.quarantined:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.progress import (
@@ -22,7 +22,8 @@ __all__ = ["ingest_progress"]
 
 
 @contextmanager
-def ingest_progress(description: str, total: int | None) -> Iterator[object]:
+def ingest_progress(description: str,
+                    total: int | None) -> Iterator[Callable[[RawChunk, ChunkCounts], None]]:
     """Yield a callback for ``Project.ingest(progress=...)`` that advances a bar."""
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn(), TextColumn("{task.fields[rows]:,} records"),

@@ -57,5 +57,5 @@ def retry(source: str, project_dir: str) -> None:
     with open_project(project_dir) as project:
         batches = len(project.metadata.quarantine(source))
         with ingest_progress(f"retry {source}", batches) as progress:
-            run = project.retry_quarantine(source, progress=progress)  # type: ignore[arg-type]
+            run = project.retry_quarantine(source, progress=progress)
         out.print(run_summary(run))

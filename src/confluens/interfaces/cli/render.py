@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -33,9 +34,9 @@ def run_summary(run: IngestRun) -> Table:
     for rule, n in sorted(run.warnings.items()):
         if n:
             table.add_row(f"  warning {rule}", f"{n:,}", style="yellow")
-    ok = "[green]✓[/]" if run.reconciles else "[red]✗[/]"
-    table.caption = f"in = accepted + quarantined + duplicates {ok}"
-    table.caption_justify = "left"
+    ok = "[green]✓[/]" if run.reconciles else "[red]✗ (please report this)[/]"
+    table.add_section()
+    table.add_row("in = accepted + quarantined + duplicates", ok)
     return table
 
 
@@ -43,8 +44,9 @@ def arrow_table(data: pa.Table, title: str | None = None, max_width: int = 40) -
     table = Table(title=title, title_justify="left")
     for field in data.schema:
         numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        temporal = pa.types.is_timestamp(field.type) or pa.types.is_date(field.type)
         table.add_column(field.name, overflow="fold", max_width=max_width,
-                         justify="right" if numeric else "left", no_wrap=numeric)
+                         justify="right" if numeric else "left", no_wrap=numeric or temporal)
     for row in data.to_pylist():
         table.add_row(*[_cell(v) for v in row.values()])
     return table
@@ -55,4 +57,7 @@ def _cell(value: Any) -> str:
         return "[dim]null[/]"
     if isinstance(value, list):
         return ", ".join(map(str, value))
+    if isinstance(value, datetime):
+        zone = "Z" if value.utcoffset() == timedelta(0) else value.strftime("%z")
+        return value.strftime("%Y-%m-%d %H:%M:%S") + zone
     return str(value).replace("[", "\\[")
