@@ -1,30 +1,61 @@
 """Definitions: frozen, typed values, validated when built. No I/O happens here."""
 
+from confluens.core.aggregations import (
+    Aggregation,
+    Count,
+    DistinctCount,
+    Last,
+    Max,
+    Mean,
+    Min,
+    Ratio,
+    Std,
+    Sum,
+)
 from confluens.core.checks import Check, Custom, NotNull, OneOf, OnFail, Range, Regex, Unique
 from confluens.core.definitions import Definitions
 from confluens.core.diff import Change, DefinitionsDiff, diff_specs
 from confluens.core.dtypes import DType
 from confluens.core.entity import Entity
+from confluens.core.feature_view import Feature, FeatureView
 from confluens.core.schema import Field, Schema
 from confluens.core.source import Source, StreamBinding
+from confluens.core.windows import Duration, Events, EventsWindow, TimeWindow, Window
 
 __all__ = [
+    "Aggregation",
     "Change",
     "Check",
+    "Count",
     "Custom",
     "DType",
     "Definitions",
     "DefinitionsDiff",
+    "DistinctCount",
+    "Duration",
     "Entity",
+    "Events",
+    "EventsWindow",
+    "Feature",
+    "FeatureView",
     "Field",
+    "Last",
+    "Max",
+    "Mean",
+    "Min",
     "NotNull",
     "OnFail",
     "OneOf",
     "Range",
+    "Ratio",
     "Regex",
     "Schema",
     "Source",
+    "Std",
     "StreamBinding",
+    "Sum",
+    "TimeWindow",
     "Unique",
+    "Window",
     "diff_specs",
 ]

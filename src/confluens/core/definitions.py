@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from confluens.core.entity import Entity
+from confluens.core.feature_view import FeatureView
 from confluens.core.source import Source
 from confluens.errors import DefinitionsError, UnknownNameError
 
 __all__ = ["Definitions"]
 
-Definition: TypeAlias = Entity | Source
+Definition: TypeAlias = Entity | Source | FeatureView
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +28,17 @@ class Definitions:
 
     entities: tuple[Entity, ...] = ()
     sources: tuple[Source, ...] = ()
+    feature_views: tuple[FeatureView, ...] = ()
 
-    def __init__(self, entities: Iterable[Entity] = (), sources: Iterable[Source] = ()) -> None:
+    def __init__(self, entities: Iterable[Entity] = (), sources: Iterable[Source] = (),
+                 feature_views: Iterable[FeatureView] = ()) -> None:
         object.__setattr__(self, "entities", tuple(entities))
         object.__setattr__(self, "sources", tuple(sources))
-        for kind, items, cls in (("entity", self.entities, Entity),
-                                 ("source", self.sources, Source)):
+        object.__setattr__(self, "feature_views", tuple(feature_views))
+        kinds: tuple[tuple[str, tuple[Any, ...], type[Any]], ...] = (
+            ("entity", self.entities, Entity), ("source", self.sources, Source),
+            ("feature view", self.feature_views, FeatureView))
+        for kind, items, cls in kinds:
             seen: set[str] = set()
             for item in items:
                 if not isinstance(item, cls):
@@ -43,12 +49,27 @@ class Definitions:
                                            got=item.name, fix="rename one of them")
                 seen.add(item.name)
 
+        for view in self.feature_views:
+            for kind, used, known in (("entity", view.entity, self.entities),
+                                      ("source", view.source, self.sources)):
+                same_name = [d for d in known if d.name == used.name]
+                if same_name and same_name[0] != used:
+                    raise DefinitionsError(f"FeatureView '{view.name}'", f"uses a {kind} that "
+                                           f"differs from the registered {kind} of that name",
+                                           got=used.name, fix=f"pass the registered {kind} "
+                                           "object itself")
+
     @classmethod
     def collect(cls, objects: Iterable[object]) -> Definitions:
         """Gather the definitions among arbitrary objects (e.g. a module's globals)."""
         objs = list(objects)
-        return cls(entities=[o for o in objs if isinstance(o, Entity)],
-                   sources=[o for o in objs if isinstance(o, Source)])
+        views = [o for o in objs if isinstance(o, FeatureView)]
+        entities = [o for o in objs if isinstance(o, Entity)]
+        sources = [o for o in objs if isinstance(o, Source)]
+        # a view's entity and source belong to the project even if not bound to a name
+        entities += [v.entity for v in views if v.entity not in entities]
+        sources += [v.source for v in views if v.source not in sources]
+        return cls(entities=_unique(entities), sources=_unique(sources), feature_views=views)
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -64,10 +85,18 @@ class Definitions:
         raise UnknownNameError("entity", "no entity has this name", got=name,
                                fix="use one of " + repr([e.name for e in self.entities]))
 
+    def feature_view(self, name: str) -> FeatureView:
+        for v in self.feature_views:
+            if v.name == name:
+                return v
+        raise UnknownNameError("feature view", "no feature view has this name", got=name,
+                               fix="use one of " + repr([v.name for v in self.feature_views]))
+
     def items(self) -> list[tuple[str, Definition]]:
         """``(key, definition)`` pairs, keys like ``source:transactions``, sorted."""
         pairs: list[tuple[str, Definition]] = [(f"entity:{e.name}", e) for e in self.entities]
         pairs += [(f"source:{s.name}", s) for s in self.sources]
+        pairs += [(f"feature_view:{v.name}", v) for v in self.feature_views]
         return sorted(pairs, key=lambda p: p[0])
 
     def names(self) -> list[str]:
@@ -75,3 +104,12 @@ class Definitions:
 
     def specs(self) -> dict[str, dict[str, Any]]:
         return {key: d.spec() for key, d in self.items()}
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    """Items in order, each once (by equality)."""
+    out: list[Any] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out

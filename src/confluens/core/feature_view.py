@@ -1,0 +1,134 @@
+"""A feature view: windowed features of one entity, computed from one source.
+
+>>> from confluens.core.entity import Entity
+>>> from confluens.core.source import Source
+>>> from confluens.core.aggregations import Count, Mean
+>>> customer = Entity("customer", keys=["customer_id"])
+>>> tx = Source("tx", {"id": "int64", "ts": "timestamp", "customer_id": "string",
+...                    "amount": "float64"}, "ts", id="id")
+>>> view = FeatureView("customer_spend", customer, tx,
+...                    features=[Count(window="1d"), Mean("amount", window="7d")],
+...                    derive={"is_night": "hour(ts) <= 6"})
+>>> view.feature_names
+['count_1d', 'amount_mean_7d']
+>>> FeatureView("bad", customer, tx, features=[Mean("price", window="1d")])
+Traceback (most recent call last):
+...
+confluens.errors.DefinitionError: FeatureView 'bad': feature 'price_mean_1d' reads a column the
+source does not have; got 'price'...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from confluens.core.aggregations import Aggregation, Ratio
+from confluens.core.entity import Entity
+from confluens.core.expressions import columns_of
+from confluens.core.names import check_column, check_name
+from confluens.core.source import Source
+from confluens.errors import DefinitionError
+
+__all__ = ["Feature", "FeatureView"]
+
+Feature = Aggregation | Ratio
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureView:
+    """Features of ``entity`` from the events of ``source``.
+
+    ``derive`` adds per-event columns (SQL expressions over the source's columns and
+    earlier derived ones) that features may aggregate or filter on.
+    """
+
+    name: str
+    entity: Entity
+    source: Source
+    features: tuple[Feature, ...]
+    derive: tuple[tuple[str, str], ...] = ()
+    description: str = ""
+
+    def __init__(self, name: str, entity: Entity, source: Source,
+                 features: Sequence[Feature], *, derive: Mapping[str, str] | None = None,
+                 description: str = "") -> None:
+        set_ = object.__setattr__
+        set_(self, "name", check_name("FeatureView", name))
+        set_(self, "entity", entity)
+        set_(self, "source", source)
+        set_(self, "features", tuple(features))
+        set_(self, "derive", tuple((derive or {}).items()))
+        set_(self, "description", description)
+        self._validate()
+
+    @property
+    def _where(self) -> str:
+        return f"FeatureView '{self.name}'"
+
+    def _validate(self) -> None:
+        if not isinstance(self.entity, Entity):
+            raise DefinitionError(self._where, "entity must be an Entity", got=self.entity,
+                                  fix="pass Entity('customer', keys=['customer_id'])")
+        if not isinstance(self.source, Source):
+            raise DefinitionError(self._where, "source must be a Source", got=self.source,
+                                  fix="pass the Source the features are computed from")
+        columns = list(self.source.schema.names)
+        for key in self.entity.keys:
+            if key not in columns:
+                raise DefinitionError(self._where, f"the source '{self.source.name}' lacks "
+                                      f"entity '{self.entity.name}''s key column", got=key,
+                                      fix="add the key to the source's schema, or pick the "
+                                      "right entity")
+        for derived, expression in self.derive:
+            check_column(f"{self._where} derive", derived)
+            if derived in columns:
+                raise DefinitionError(self._where, "a derived column may not shadow a column",
+                                      got=derived, fix="give it another name")
+            self._known(columns_of(expression, where=f"{self._where} derive '{derived}'"),
+                        columns, f"derived column '{derived}'")
+            columns.append(derived)
+        if not self.features:
+            raise DefinitionError(self._where, "needs at least one feature", got=[],
+                                  fix="pass features=[Count(window='7d'), ...]")
+        seen: set[str] = set()
+        for feature in self.features:
+            if not isinstance(feature, Aggregation | Ratio):
+                raise DefinitionError(self._where, "features must be aggregations or ratios",
+                                      got=feature, fix="use Count, Sum, Mean, Min, Max, Std, "
+                                      "Last, DistinctCount or Ratio")
+            parts = feature.parts if isinstance(feature, Ratio) else (feature,)
+            for part in parts:
+                thing = f"feature '{feature.feature_name}'"
+                if part.column is not None:
+                    self._known([part.column], columns, thing)
+                if part.where is not None:
+                    self._known(columns_of(part.where, where=f"{self._where} {thing} where"),
+                                columns, thing)
+            if feature.feature_name in seen:
+                raise DefinitionError(self._where, "feature names must be unique",
+                                      got=feature.feature_name, fix="give one of them name=")
+            seen.add(feature.feature_name)
+
+    def _known(self, used: list[str], columns: list[str], thing: str) -> None:
+        for name in used:
+            if name not in columns:
+                raise DefinitionError(self._where, f"{thing} reads a column the source does "
+                                      "not have", got=name, fix=f"use one of {columns}")
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.feature_name for f in self.features]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.feature_name == name:
+                return f
+        raise KeyError(name)
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": "feature_view", "name": self.name, "entity": self.entity.name,
+                "source": self.source.name, "derive": dict(self.derive),
+                "features": [f.spec() for f in self.features],
+                "description": self.description}
