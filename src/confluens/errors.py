@@ -13,6 +13,7 @@ The tree::
     │   ├── SchemaMismatchError     input data lacks columns the schema requires
     │   ├── SourceReadError         a path, glob or URI cannot be read
     │   └── ExpressionError         a user filter expression does not parse or is not allowed
+    ├── NotSupportedError           valid, but this engine or release cannot do it yet
     ├── MissingExtraError           an optional dependency is not installed
     ├── UserCodeError               user code (a check function, a UDF) raised
     └── StorageError                the offline store or metadata store failed
@@ -42,6 +43,7 @@ __all__ = [
     "InputError",
     "MissingExtraError",
     "NotAppliedError",
+    "NotSupportedError",
     "ProjectError",
     "SchemaMismatchError",
     "SourceReadError",
@@ -108,6 +110,10 @@ class SourceReadError(InputError):
 
 class ExpressionError(InputError):
     """A user filter expression does not parse or uses something it may not."""
+
+
+class NotSupportedError(ConfluensError):
+    """A valid request that this engine or release cannot carry out yet."""
 
 
 class MissingExtraError(ConfluensError):

@@ -1,2 +1,8 @@
-"""confluens.plan."""
-__all__: list[str] = []
+"""Plans: one IR for what features compute, compiled by a thin compiler per engine."""
+
+from confluens.plan.duckdb import compile_events
+from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg, plan_view
+from confluens.plan.run import event_features
+
+__all__ = ["RatioOf", "ViewPlan", "WindowAgg", "compile_events", "event_features",
+           "plan_view"]

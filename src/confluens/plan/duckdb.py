@@ -1,0 +1,221 @@
+"""Compile a ViewPlan into one DuckDB query giving every feature at every event.
+
+The query has four steps (CTEs):
+
+1. ``base_*``: the source columns, the event time in microseconds (``__t``), the tie
+   order (``__tie``), derived columns in order, and one flag per feature filter.
+2. ``ranked``: per entity, each event's rank ``__rn`` by (``__t``, ``__tie``); for
+   each distinct offset X, ``__upto_X``: how many events have ``__t <= t - X``; for
+   each filter used by an event-count window, the running count of passing events.
+3. ``bounded``: for each aggregation, the window as a range of ranks ``(lo, hi]``:
+   ``hi`` is the event itself without delay, else the last event at or before
+   ``t - delay``; ``lo`` is the last event at or before ``t - delay - window``, or
+   the n-th passing event back from ``hi``.
+4. the aggregations over ``ROWS BETWEEN rn-lo-1 PRECEDING AND rn-hi PRECEDING``,
+   with the filter as ``FILTER (WHERE ...)``, and ratios on top.
+
+Every window is exact: frames are rank ranges, never rounded tiles or buckets.
+"""
+
+from __future__ import annotations
+
+import sqlglot.expressions as exp
+
+from confluens.core.expressions import parse_expression
+from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.sqlx import col, func, lit, table_ref
+
+__all__ = ["compile_events"]
+
+_AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
+
+
+def _q(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _over(agg: exp.Expr, keys: list[exp.Expr], order: list[str],
+          spec: exp.WindowSpec | None = None) -> exp.Window:
+    return exp.Window(this=agg, partition_by=[k.copy() for k in keys],
+                      order=exp.Order(expressions=[exp.Ordered(this=exp.column(o))
+                                                   for o in order]),
+                      spec=spec, over="OVER")
+
+
+class _Compiler:
+    def __init__(self, plan: ViewPlan, table: str) -> None:
+        self.plan = plan
+        self.table = table
+        self.keys = [col(k) for k in plan.keys]
+        self.aggs = plan.aggregations
+        self.filters: list[str] = []
+        for agg in self.aggs:
+            if agg.where is not None and agg.where not in self.filters:
+                self.filters.append(agg.where)
+        self.ctes: list[tuple[str, exp.Select]] = []
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def flag(self, agg: WindowAgg) -> str | None:
+        return None if agg.where is None else f"__f{self.filters.index(agg.where)}"
+
+    def add(self, name: str, select: exp.Select) -> None:
+        self.ctes.append((name, select))
+
+    # -- steps -------------------------------------------------------------------------
+
+    def base(self) -> str:
+        p = self.plan
+        ts = col(p.event_time)
+        select = exp.select(
+            exp.Star(), exp.alias_(ts, "__ts", quoted=True),
+            exp.alias_(func("epoch_us", ts.copy()), "__t", quoted=True),
+            exp.alias_(col(p.tie), "__tie", quoted=True),
+        ).from_(table_ref(self.table))
+        self.add("base_0", select)
+        previous = "base_0"
+        for i, (name, text) in enumerate(p.derive, start=1):
+            expression = parse_expression(text, where=f"derive '{name}'")
+            self.add(f"base_{i}", exp.select(exp.Star(), exp.alias_(expression, name,
+                                                                     quoted=True))
+                     .from_(table_ref(previous)))
+            previous = f"base_{i}"
+        if self.filters:
+            flags = [exp.alias_(exp.Coalesce(this=exp.Paren(this=parse_expression(
+                text, where="where")), expressions=[exp.false()]), f"__f{i}", quoted=True)
+                for i, text in enumerate(self.filters)]
+            self.add("base_flags", exp.select(exp.Star(), *flags).from_(table_ref(previous)))
+            previous = "base_flags"
+        return previous
+
+    def offsets(self) -> list[int]:
+        found: set[int] = set()
+        for a in self.aggs:
+            if a.delay_us:
+                found.add(a.delay_us)
+            if a.window_us is not None:
+                found.add(a.delay_us + a.window_us)
+        return sorted(found)
+
+    def ranked(self, source: str) -> None:
+        columns: list[exp.Expr] = [
+            exp.Star(),
+            exp.alias_(_over(exp.RowNumber(), self.keys, ["__t", "__tie"]), "__rn",
+                       quoted=True)]
+        for x in self.offsets():
+            spec = exp.WindowSpec(kind="RANGE", start="UNBOUNDED", start_side="PRECEDING",
+                                  end=lit(x), end_side="PRECEDING")
+            columns.append(exp.alias_(_over(exp.Count(this=exp.Star()), self.keys, ["__t"],
+                                            spec), f"__upto_{x}", quoted=True))
+        for i in {self.filters.index(a.where) for a in self.aggs
+                  if a.events is not None and a.where is not None}:
+            spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                                  end="CURRENT ROW")
+            running = func("sum", exp.cast(col(f"__f{i}"), "INTEGER"))
+            columns.append(exp.alias_(_over(running, self.keys, ["__t", "__tie"], spec),
+                                      f"__c{i}", quoted=True))
+        self.add("ranked", exp.select(*columns).from_(table_ref(source)))
+
+    def bounded(self) -> None:
+        his = []
+        for j, a in enumerate(self.aggs):
+            hi = col("__rn") if a.delay_us == 0 else col(f"__upto_{a.delay_us}")
+            his.append(exp.alias_(hi, f"__hi{j}", quoted=True))
+        self.add("bounded_hi", exp.select(exp.Star(), *his).from_(table_ref("ranked")))
+        select = exp.select(exp.Column(this=exp.Star(), table=_q("b"))).from_(
+            exp.Table(this=_q("bounded_hi"), alias=exp.TableAlias(this=_q("b"))))
+        for j, a in enumerate(self.aggs):
+            hi = col(f"__hi{j}", "b")
+            if a.window_us is not None:
+                lo: exp.Expr = col(f"__upto_{a.delay_us + a.window_us}", "b")
+            elif a.where is None:
+                lo = func("greatest", exp.Sub(this=hi, expression=lit(a.events)), lit(0))
+            else:
+                lo = self._filtered_events_lo(select, j, a, hi)
+            select = select.select(exp.alias_(lo, f"__lo{j}", quoted=True))
+        self.add("bounded", select)
+
+    def _filtered_events_lo(self, select: exp.Select, j: int, a: WindowAgg,
+                            hi: exp.Expr) -> exp.Expr:
+        """The rank before the n-th passing event back from ``hi`` (two rank lookups)."""
+        i = self.filters.index(a.where)  # type: ignore[arg-type]
+        at_hi, first = f"h{j}", f"p{j}"
+        same_key = [exp.EQ(this=col(k, at_hi), expression=col(k, "b")) for k in self.plan.keys]
+        select.join(exp.Table(this=_q("ranked"), alias=exp.TableAlias(this=_q(at_hi))),
+                    on=exp.and_(*same_key, exp.EQ(this=col("__rn", at_hi),
+                                                  expression=hi.copy())),
+                    join_type="left", copy=False)
+        passed_at_hi = exp.Coalesce(this=col(f"__c{i}", at_hi), expressions=[lit(0)])
+        start = exp.Add(this=exp.Sub(this=passed_at_hi, expression=lit(a.events)),
+                        expression=lit(1))
+        same_key = [exp.EQ(this=col(k, first), expression=col(k, "b")) for k in self.plan.keys]
+        select.join(exp.Table(this=_q("ranked"), alias=exp.TableAlias(this=_q(first))),
+                    on=exp.and_(*same_key, col(f"__f{i}", first),
+                                exp.EQ(this=col(f"__c{i}", first), expression=start.copy())),
+                    join_type="left", copy=False)
+        return exp.Case(ifs=[exp.If(this=exp.LTE(this=start, expression=lit(1)), true=lit(0))],
+                        default=exp.Sub(this=col("__rn", first), expression=lit(1)))
+
+    def aggregate(self, j: int, a: WindowAgg) -> exp.Expr:
+        flag = self.flag(a)
+        value = None if a.column is None else col(a.column)
+        if a.kind == "count":
+            agg: exp.Expr = exp.Count(this=exp.Star() if value is None else value)
+        elif a.kind == "distinct":
+            agg = exp.Count(this=exp.Distinct(expressions=[value]))
+        elif a.kind == "last":
+            agg = func("arg_max", value, col("__rn"))  # type: ignore[arg-type]
+            nonnull = exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))  # type: ignore[union-attr]
+            flag_cond: exp.Expr = nonnull if flag is None else exp.and_(col(flag), nonnull)
+            agg = exp.Filter(this=agg, expression=exp.Where(this=flag_cond))
+            flag = None
+        else:
+            agg = func(_AGG_SQL[a.kind], value)  # type: ignore[arg-type]
+        if flag is not None:
+            agg = exp.Filter(this=agg, expression=exp.Where(this=col(flag)))
+        spec = exp.WindowSpec(
+            kind="ROWS",
+            start=exp.Paren(this=exp.Sub(this=exp.Sub(this=col("__rn"),
+                                                     expression=col(f"__lo{j}")),
+                                        expression=lit(1))), start_side="PRECEDING",
+            end=exp.Paren(this=exp.Sub(this=col("__rn"), expression=col(f"__hi{j}"))),
+            end_side="PRECEDING")
+        windowed: exp.Expr = _over(agg, self.keys, ["__t", "__tie"], spec)
+        if a.kind == "sum":  # an empty window sums to 0
+            windowed = exp.Coalesce(this=windowed, expressions=[lit(0)])
+        return windowed
+
+    def query(self) -> exp.Select:
+        source = self.base()
+        self.ranked(source)
+        self.bounded()
+        outputs = [exp.alias_(self.aggregate(j, a), a.output, quoted=True)
+                   for j, a in enumerate(self.aggs)]
+        keep = [*self.keys, exp.alias_(col("__ts"), self.plan.event_time, quoted=True),
+                col("__tie"), col("__rn")]
+        self.add("aggregated", exp.select(*keep, *outputs).from_(table_ref("bounded")))
+        final: list[exp.Expr] = [*[col(k) for k in self.plan.keys], col(self.plan.event_time),
+                                 col("__tie")]
+        for f in self.plan.features:
+            if isinstance(f, RatioOf):
+                den = col(f.denominator.output)
+                value = exp.Case(
+                    ifs=[exp.If(this=exp.or_(exp.Is(this=den, expression=exp.null()),
+                                             exp.EQ(this=den.copy(), expression=lit(0))),
+                                true=exp.cast(lit(f.empty), "DOUBLE"))],
+                    default=exp.Div(this=exp.cast(col(f.numerator.output), "DOUBLE"),
+                                    expression=den.copy()))
+                final.append(exp.alias_(value, f.output, quoted=True))
+            else:
+                final.append(col(f.output))
+        query = exp.select(*final).from_(table_ref("aggregated")).order_by(
+            *[col(k) for k in self.plan.keys], col("__rn"))
+        for name, cte in self.ctes:
+            query = query.with_(_q(name), as_=cte)
+        return query
+
+
+def compile_events(plan: ViewPlan, table: str = "events") -> exp.Select:
+    """The query giving, for every event of ``table``, its keys, event time, tie order
+    (``__tie``) and every feature of ``plan`` evaluated at that event."""
+    return _Compiler(plan, table).query()
