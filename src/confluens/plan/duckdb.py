@@ -47,7 +47,15 @@ class _Compiler:
         self.plan = plan
         self.table = table
         self.keys = [col(k) for k in plan.keys]
-        self.aggs = plan.aggregations
+        # each distinct computation once, however many features (or ratios) use it
+        self.aggs: list[WindowAgg] = []
+        self.slot: dict[str, int] = {}
+        for agg in plan.aggregations:
+            signature = _signature(agg)
+            found = [j for j, a in enumerate(self.aggs) if _signature(a) == signature]
+            if not found:
+                self.aggs.append(agg)
+            self.slot[agg.output] = found[0] if found else len(self.aggs) - 1
         self.filters: list[str] = []
         for agg in self.aggs:
             if agg.where is not None and agg.where not in self.filters:
@@ -189,7 +197,7 @@ class _Compiler:
         source = self.base()
         self.ranked(source)
         self.bounded()
-        outputs = [exp.alias_(self.aggregate(j, a), a.output, quoted=True)
+        outputs = [exp.alias_(self.aggregate(j, a), f"__a{j}", quoted=True)
                    for j, a in enumerate(self.aggs)]
         keep = [*self.keys, exp.alias_(col("__ts"), self.plan.event_time, quoted=True),
                 col("__tie"), col("__rn")]
@@ -198,21 +206,26 @@ class _Compiler:
                                  col("__tie")]
         for f in self.plan.features:
             if isinstance(f, RatioOf):
-                den = col(f.denominator.output)
+                den = col(f"__a{self.slot[f.denominator.output]}")
                 value = exp.Case(
                     ifs=[exp.If(this=exp.or_(exp.Is(this=den, expression=exp.null()),
                                              exp.EQ(this=den.copy(), expression=lit(0))),
                                 true=exp.cast(lit(f.empty), "DOUBLE"))],
-                    default=exp.Div(this=exp.cast(col(f.numerator.output), "DOUBLE"),
-                                    expression=den.copy()))
+                    default=exp.Div(this=exp.cast(col(f"__a{self.slot[f.numerator.output]}"),
+                                                   "DOUBLE"), expression=den.copy()))
                 final.append(exp.alias_(value, f.output, quoted=True))
             else:
-                final.append(col(f.output))
+                final.append(exp.alias_(col(f"__a{self.slot[f.output]}"), f.output,
+                                        quoted=True))
         query = exp.select(*final).from_(table_ref("aggregated")).order_by(
             *[col(k) for k in self.plan.keys], col("__rn"))
         for name, cte in self.ctes:
             query = query.with_(_q(name), as_=cte)
         return query
+
+
+def _signature(agg: WindowAgg) -> tuple[object, ...]:
+    return (agg.kind, agg.column, agg.window_us, agg.events, agg.delay_us, agg.where)
 
 
 def compile_events(plan: ViewPlan, table: str = "events") -> exp.Select:
