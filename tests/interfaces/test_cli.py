@@ -61,7 +61,8 @@ def test_init_apply_ingest_show_quarantine(project: Path) -> None:
     code, out = run(project, "apply")
     assert code == 0
     assert "+ source:transactions" in out
-    assert "4 added" in out
+    assert "+ feature_view:customer_spending" in out
+    assert "5 added" in out
     code, out = run(project, "apply")
     assert "no changes" in out
 

@@ -6,8 +6,9 @@
 >>> project = confluens.open(folder)
 >>> [s.name for s in project.definitions.sources]
 ['transactions', 'fraud_labels']
->>> project.apply().added
-['entity:customer', 'entity:terminal', 'source:fraud_labels', 'source:transactions']
+>>> project.apply().added  # doctest: +NORMALIZE_WHITESPACE
+['entity:customer', 'entity:terminal', 'feature_view:customer_spending',
+ 'source:fraud_labels', 'source:transactions']
 >>> project.table("transactions").num_rows
 0
 >>> project.close()
@@ -32,8 +33,9 @@ from confluens.connectors import (
     resolve_paths,
 )
 from confluens.core import Definitions, DefinitionsDiff, Source, diff_specs
-from confluens.errors import InputError, NotAppliedError, ProjectError
+from confluens.errors import InputError, NotAppliedError, NotSupportedError, ProjectError
 from confluens.ingest import ChunkCounts, Ingestion
+from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.reading import read_table
@@ -182,6 +184,28 @@ class Project:
         """One ingest run per source at a time: a second one fails at once, clearly."""
         return table_lock(self.config.store_root / "locks" / source, wait=False,
                           what=f"source '{source}'")
+
+    # -- features --------------------------------------------------------------------
+
+    def event_features(self, view: str) -> pa.Table:
+        """Every feature of ``view`` at every stored event of its source (computed now).
+
+        Rows: the entity keys, the event time, ``__tie`` (the id, or the content hash
+        where the source has none) and one column per feature.
+        """
+        definition = self.definitions.feature_view(view)
+        source = definition.source
+        if source.known_at is not None:
+            raise NotSupportedError(
+                f"feature view '{view}'", f"reads source '{source.name}', which has a "
+                "known_at column; known-at (bitemporal) windows are not computed yet",
+                fix="build the view on a source without known_at for now")
+        self._applied_version(source)
+        files = self.offline.files(source.name)
+        if not files:
+            raise InputError(f"feature view '{view}'", f"source '{source.name}' holds no "
+                             "records yet", fix=f"run `confluens ingest {source.name}` first")
+        return event_features(plan_view(definition), files)
 
     # -- reading back ----------------------------------------------------------------
 

@@ -4,7 +4,7 @@ Data: `confluens generate fraud data` writes synthetic transactions and labels
 (the Fraud Detection Handbook's simulator) under data/.
 """
 
-from confluens import Entity, NotNull, OneOf, Range, Regex, Source
+from confluens import Count, Entity, FeatureView, Mean, NotNull, OneOf, Range, Regex, Source
 
 customer = Entity("customer", keys=["customer_id"], description="a card holder")
 terminal = Entity("terminal", keys=["terminal_id"], description="a payment terminal")
@@ -47,4 +47,20 @@ fraud_labels = Source(
     checks=[OneOf("tx_fraud", [0, 1])],
     batch="data/labels/*.parquet",
     description="fraud (1) or genuine (0), known only once reported or confirmed",
+)
+
+# The Fraud Detection Handbook's customer features: for n in 1, 7, 30 days, the number
+# of the customer's transactions in (t - n days, t] and their mean amount, plus two
+# per-transaction flags. (Its terminal features read the late labels, whose known-at
+# windows come in a later release.)
+customer_spending = FeatureView(
+    "customer_spending",
+    customer,
+    transactions,
+    features=[f for n in (1, 7, 30)
+              for f in (Count(window=f"{n}d"), Mean("tx_amount", window=f"{n}d"))],
+    derive={
+        "tx_during_weekend": "CAST(isodow(tx_datetime) >= 6 AS INTEGER)",
+        "tx_during_night": "CAST(hour(tx_datetime) <= 6 AS INTEGER)",
+    },
 )

@@ -1,0 +1,52 @@
+"""Features from a project's stored records, through the public API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import confluens
+from confluens.datagen import FraudSimulation, write_fraud_dataset
+from confluens.errors import InputError, NotSupportedError
+
+
+def test_fraud_template_customer_features(tmp_path: Path) -> None:
+    root = confluens.init(tmp_path / "fraud")
+    write_fraud_dataset(root / "data", FraudSimulation(n_customers=40, n_terminals=80,
+                                                      n_days=20))
+    with confluens.open(root) as project:
+        assert "feature_view:customer_spending" in project.apply().added
+        with pytest.raises(InputError, match="holds no records"):
+            project.event_features("customer_spending")
+        run = project.ingest("transactions")
+        table = project.event_features("customer_spending").to_pandas()
+        assert len(table) == run.accepted
+        assert list(table.columns[:3]) == ["customer_id", "tx_datetime", "__tie"]
+        # counts include the current transaction, so they are at least 1 and grow with n
+        assert (table["count_1d"] >= 1).all()
+        assert (table["count_1d"] <= table["count_7d"]).all()
+        assert (table["count_7d"] <= table["count_30d"]).all()
+        # spot-check one row against a direct count
+        stored = project.table("transactions", format="pandas")
+        row = table.iloc[len(table) // 2]
+        same = stored[(stored.customer_id == row.customer_id)
+                      & (stored.tx_datetime > row.tx_datetime - pd.Timedelta(days=7))
+                      & ((stored.tx_datetime < row.tx_datetime)
+                         | ((stored.tx_datetime == row.tx_datetime)
+                            & (stored.transaction_id <= row["__tie"])))]
+        assert row["count_7d"] == len(same)
+        assert row["tx_amount_mean_7d"] == pytest.approx(same.tx_amount.mean())
+
+
+def test_views_over_known_at_sources_are_not_computed_yet(make_project) -> None:
+    project = make_project('''
+        from confluens import Count, Entity, FeatureView, Source
+        labels = Source("labels", {"id": "int64", "ts": "timestamp", "t": "string",
+                                   "known": "timestamp"}, "ts", id="id", known_at="known")
+        risk = FeatureView("risk", Entity("terminal", ["t"]), labels, [Count(window="7d")])
+    ''')
+    project.apply()
+    with pytest.raises(NotSupportedError, match="known-at"):
+        project.event_features("risk")
