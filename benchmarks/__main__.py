@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import datagen, ingest
+from benchmarks import datagen, features, ingest
 
-SUITES = {"ingest": ingest.run, "datagen": datagen.run}
+SUITES = {"ingest": ingest.run, "features": features.run, "datagen": datagen.run}
 
 
 def main() -> None:
