@@ -118,3 +118,39 @@ def test_ratio_of_sum_and_count(raw, window, delay) -> None:
         den = feature_at(events, e, Spec("count", window_us=window * S, delay_us=delay * S,
                                          column=False))
         assert close(rows[e.tie]["rate"], num / den if den else 0.0)
+
+
+points_strategy = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.integers(-2, 20)),
+                           min_size=1, max_size=15)
+
+
+@settings(max_examples=60, deadline=None)
+@given(raw=events_strategy, points=points_strategy,
+       specs=st.lists(spec_strategy, min_size=1, max_size=4))
+def test_features_at_any_point_in_time_match_the_reference(raw, points, specs) -> None:
+    """Points fall on, between, before and after events, and on entities with none."""
+    from confluens.plan import point_features
+
+    events = [Event(k, t * S, i, v) for i, (k, t, v) in enumerate(raw)]
+    table = pa.table({
+        "id": pa.array([e.tie for e in events], pa.int64()),
+        "ts": pa.array([datetime.fromtimestamp(e.t / S, UTC) for e in events],
+                       pa.timestamp("us", tz="UTC")),
+        "k": [e.key for e in events],
+        "v": pa.array([e.value for e in events], pa.float64()),
+    })
+    spine = pa.table({
+        "k": [k for k, _ in points],
+        "__at": pa.array([datetime.fromtimestamp(t, UTC) for _, t in points],
+                         pa.timestamp("us", tz="UTC")),
+        "__point": pa.array(range(len(points)), pa.int64()),
+    })
+    built = [build(i, s) for i, s in enumerate(specs)]
+    view = FeatureView("v", ENTITY, SOURCE, [f for f, _ in built])
+    rows = point_features(plan_view(view), table, spine).to_pylist()
+    assert [r["__point"] for r in rows] == list(range(len(points)))
+    for (k, t), row in zip(points, rows, strict=True):
+        at = Event(k, t * S, 10**9, None)  # a point sees every event at or before t
+        for feature, ref in built:
+            want = feature_at(events, at, ref)
+            assert close(row[feature.feature_name], want), (feature, k, t, row, want)

@@ -25,7 +25,7 @@ from confluens.core.expressions import parse_expression
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 from confluens.sqlx import col, func, lit, table_ref
 
-__all__ = ["compile_events"]
+__all__ = ["compile_events", "compile_points"]
 
 _AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
 
@@ -42,10 +42,17 @@ def _over(agg: exp.Expr, keys: list[exp.Expr], order: list[str],
                       spec=spec, over="OVER")
 
 
+# event time; events before points; then the tie order (points: their own number).
+# The order must be total: frames are rank ranges, so every window must rank alike.
+ORDER = ["__t", "__pt", "__tie"]
+
+
 class _Compiler:
-    def __init__(self, plan: ViewPlan, table: str) -> None:
+    def __init__(self, plan: ViewPlan, table: str, points: str | None = None) -> None:
         self.plan = plan
         self.table = table
+        self.points = points
+        self.order = [*ORDER, "__point"] if points else ORDER
         self.keys = [col(k) for k in plan.keys]
         # each distinct computation once, however many features (or ratios) use it
         self.aggs: list[WindowAgg] = []
@@ -56,16 +63,20 @@ class _Compiler:
             if not found:
                 self.aggs.append(agg)
             self.slot[agg.output] = found[0] if found else len(self.aggs) - 1
-        self.filters: list[str] = []
+        # one flag per distinct filter; with evaluation points every aggregation is
+        # flagged, since point rows must never count as events
+        self.filters: list[str | None] = []
         for agg in self.aggs:
-            if agg.where is not None and agg.where not in self.filters:
+            if (agg.where is not None or points) and agg.where not in self.filters:
                 self.filters.append(agg.where)
         self.ctes: list[tuple[str, exp.Select]] = []
 
     # -- helpers -----------------------------------------------------------------------
 
     def flag(self, agg: WindowAgg) -> str | None:
-        return None if agg.where is None else f"__f{self.filters.index(agg.where)}"
+        if agg.where is None and not self.points:
+            return None
+        return f"__f{self.filters.index(agg.where)}"
 
     def add(self, name: str, select: exp.Select) -> None:
         self.ctes.append((name, select))
@@ -75,12 +86,24 @@ class _Compiler:
     def base(self) -> str:
         p = self.plan
         ts = col(p.event_time)
-        select = exp.select(
+        select: exp.Expr = exp.select(
             exp.Star(), exp.alias_(ts, "__ts", quoted=True),
             exp.alias_(func("epoch_us", ts.copy()), "__t", quoted=True),
+            exp.alias_(lit(0), "__pt", quoted=True),
             exp.alias_(col(p.tie), "__tie", quoted=True),
+            exp.alias_(exp.true(), "__is_event", quoted=True),
         ).from_(table_ref(self.table))
-        self.add("base_0", select)
+        if self.points:
+            at = col("__at")
+            points = exp.select(
+                *[col(k) for k in p.keys], col("__point"),
+                exp.alias_(at, "__ts", quoted=True),
+                exp.alias_(func("epoch_us", at.copy()), "__t", quoted=True),
+                exp.alias_(lit(1), "__pt", quoted=True),
+                exp.alias_(exp.false(), "__is_event", quoted=True),
+            ).from_(table_ref(self.points))
+            select = exp.Union(this=select, expression=points, distinct=False, by_name=True)
+        self.add("base_0", select)  # type: ignore[arg-type]
         previous = "base_0"
         for i, (name, text) in enumerate(p.derive, start=1):
             expression = parse_expression(text, where=f"derive '{name}'")
@@ -89,9 +112,13 @@ class _Compiler:
                      .from_(table_ref(previous)))
             previous = f"base_{i}"
         if self.filters:
-            flags = [exp.alias_(exp.Coalesce(this=exp.Paren(this=parse_expression(
-                text, where="where")), expressions=[exp.false()]), f"__f{i}", quoted=True)
-                for i, text in enumerate(self.filters)]
+            flags = []
+            for i, text in enumerate(self.filters):
+                cond = col("__is_event") if text is None else exp.and_(
+                    col("__is_event"), exp.Paren(this=parse_expression(text, where="where")))
+                flags.append(exp.alias_(exp.Coalesce(this=exp.Paren(this=cond),
+                                                     expressions=[exp.false()]),
+                                        f"__f{i}", quoted=True))
             self.add("base_flags", exp.select(exp.Star(), *flags).from_(table_ref(previous)))
             previous = "base_flags"
         return previous
@@ -108,7 +135,7 @@ class _Compiler:
     def ranked(self, source: str) -> None:
         columns: list[exp.Expr] = [
             exp.Star(),
-            exp.alias_(_over(exp.RowNumber(), self.keys, ["__t", "__tie"]), "__rn",
+            exp.alias_(_over(exp.RowNumber(), self.keys, self.order), "__rn",
                        quoted=True)]
         for x in self.offsets():
             spec = exp.WindowSpec(kind="RANGE", start="UNBOUNDED", start_side="PRECEDING",
@@ -116,11 +143,11 @@ class _Compiler:
             columns.append(exp.alias_(_over(exp.Count(this=exp.Star()), self.keys, ["__t"],
                                             spec), f"__upto_{x}", quoted=True))
         for i in {self.filters.index(a.where) for a in self.aggs
-                  if a.events is not None and a.where is not None}:
+                  if a.events is not None and self.flag(a) is not None}:
             spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
                                   end="CURRENT ROW")
             running = func("sum", exp.cast(col(f"__f{i}"), "INTEGER"))
-            columns.append(exp.alias_(_over(running, self.keys, ["__t", "__tie"], spec),
+            columns.append(exp.alias_(_over(running, self.keys, self.order, spec),
                                       f"__c{i}", quoted=True))
         self.add("ranked", exp.select(*columns).from_(table_ref(source)))
 
@@ -136,7 +163,7 @@ class _Compiler:
             hi = col(f"__hi{j}", "b")
             if a.window_us is not None:
                 lo: exp.Expr = col(f"__upto_{a.delay_us + a.window_us}", "b")
-            elif a.where is None:
+            elif self.flag(a) is None:
                 lo = func("greatest", exp.Sub(this=hi, expression=lit(a.events)), lit(0))
             else:
                 lo = self._filtered_events_lo(select, j, a, hi)
@@ -188,7 +215,7 @@ class _Compiler:
                                         expression=lit(1))), start_side="PRECEDING",
             end=exp.Paren(this=exp.Sub(this=col("__rn"), expression=col(f"__hi{j}"))),
             end_side="PRECEDING")
-        windowed: exp.Expr = _over(agg, self.keys, ["__t", "__tie"], spec)
+        windowed: exp.Expr = _over(agg, self.keys, self.order, spec)
         if a.kind == "sum":  # an empty window sums to 0
             windowed = exp.Coalesce(this=windowed, expressions=[lit(0)])
         return windowed
@@ -200,10 +227,13 @@ class _Compiler:
         outputs = [exp.alias_(self.aggregate(j, a), f"__a{j}", quoted=True)
                    for j, a in enumerate(self.aggs)]
         keep = [*self.keys, exp.alias_(col("__ts"), self.plan.event_time, quoted=True),
-                col("__tie"), col("__rn")]
+                col("__tie"), col("__rn"), col("__is_event")]
+        if self.points:
+            keep.append(col("__point"))
         self.add("aggregated", exp.select(*keep, *outputs).from_(table_ref("bounded")))
-        final: list[exp.Expr] = [*[col(k) for k in self.plan.keys], col(self.plan.event_time),
-                                 col("__tie")]
+        final: list[exp.Expr] = (
+            [col("__point")] if self.points else
+            [*[col(k) for k in self.plan.keys], col(self.plan.event_time), col("__tie")])
         for f in self.plan.features:
             if isinstance(f, RatioOf):
                 den = col(f"__a{self.slot[f.denominator.output]}")
@@ -217,8 +247,11 @@ class _Compiler:
             else:
                 final.append(exp.alias_(col(f"__a{self.slot[f.output]}"), f.output,
                                         quoted=True))
-        query = exp.select(*final).from_(table_ref("aggregated")).order_by(
-            *[col(k) for k in self.plan.keys], col("__rn"))
+        query = exp.select(*final).from_(table_ref("aggregated"))
+        if self.points:
+            query = query.where(exp.Not(this=col("__is_event"))).order_by(col("__point"))
+        else:
+            query = query.order_by(*[col(k) for k in self.plan.keys], col("__rn"))
         for name, cte in self.ctes:
             query = query.with_(_q(name), as_=cte)
         return query
@@ -232,3 +265,14 @@ def compile_events(plan: ViewPlan, table: str = "events") -> exp.Select:
     """The query giving, for every event of ``table``, its keys, event time, tie order
     (``__tie``) and every feature of ``plan`` evaluated at that event."""
     return _Compiler(plan, table).query()
+
+
+def compile_points(plan: ViewPlan, table: str = "events",
+                   points: str = "points") -> exp.Select:
+    """The query giving every feature at each row of ``points(<keys>, __at, __point)``.
+
+    A point at time t sees every event at or before t (ties included): point rows
+    join the events' order after the events of their timestamp, and never count as
+    events themselves. Rows come back as ``(__point, features...)``.
+    """
+    return _Compiler(plan, table, points).query()

@@ -5,11 +5,21 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from confluens.plan.duckdb import compile_events
+from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.ir import ViewPlan
 from confluens.sqlx import render
 
-__all__ = ["event_features"]
+__all__ = ["event_features", "point_features"]
+
+
+def _register(con: duckdb.DuckDBPyConnection, events: pa.Table | list[str]) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+    if isinstance(events, pa.Table):
+        con.register("events", events)
+    elif events:
+        con.register("events", con.read_parquet(events, union_by_name=True))
+    else:
+        raise ValueError("no stored events")
 
 
 def event_features(plan: ViewPlan, events: pa.Table | list[str]) -> pa.Table:
@@ -19,13 +29,18 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str]) -> pa.Table:
     """
     con = duckdb.connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        if isinstance(events, pa.Table):
-            con.register("events", events)
-        elif events:
-            con.register("events", con.read_parquet(events, union_by_name=True))
-        else:
-            raise ValueError("no stored events")
+        _register(con, events)
         return con.sql(render(compile_events(plan, "events"))).to_arrow_table()
+    finally:
+        con.close()
+
+
+def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Table) -> pa.Table:
+    """Every feature of ``plan`` at each point ``(<keys>, __at, __point)``, by ``__point``."""
+    con = duckdb.connect()
+    try:
+        _register(con, events)
+        con.register("points", points)
+        return con.sql(render(compile_points(plan, "events", "points"))).to_arrow_table()
     finally:
         con.close()
