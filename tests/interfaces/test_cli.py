@@ -165,3 +165,28 @@ def test_custom_checks_stay_applied_across_processes(tmp_path: Path) -> None:
     second = subprocess.run(command, capture_output=True, text=True, check=True,
                             env={**os.environ, "PYTHONHASHSEED": "2"})
     assert "no changes" in second.stdout
+
+
+def test_training_set_command(project: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    run(project, "apply")
+    run(project, "ingest", "transactions")
+    stored = pq.read_table(next((project / ".confluens" / "offline" / "transactions")
+                                .rglob("*.parquet"))).to_pandas()
+    spine = stored[["customer_id", "tx_datetime"]].head(3).assign(label=[0, 1, 0])
+    spine.to_parquet(tmp_path / "spine.parquet")
+    code, out = run(project, "training-set", "--spine", str(tmp_path / "spine.parquet"),
+                    "-f", "customer_spending:count_7d,customer_spending:tx_amount_mean_7d",
+                    "--out", str(tmp_path / "train.parquet"))
+    assert code == 0, out
+    assert "wrote 3 rows × 5 columns" in out
+    train = pd.read_parquet(tmp_path / "train.parquet")
+    assert list(train.columns) == ["customer_id", "tx_datetime", "label", "count_7d",
+                                   "tx_amount_mean_7d"]
+    assert (train["count_7d"] >= 1).all()
+    code, out = run(project, "training-set", "--spine", str(tmp_path / "spine.parquet"),
+                    "-f", "customer_spending:nope", "--out", str(tmp_path / "x.parquet"))
+    assert code == 2
+    assert "has no such feature; got 'nope'" in out

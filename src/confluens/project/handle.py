@@ -39,6 +39,7 @@ from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.reading import read_table
+from confluens.project.training import resolve_features, training_set
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
 from confluens.stores.offline import ParquetOfflineStore, table_lock
 from confluens.stores.quarantine import QuarantineFiles
@@ -206,6 +207,20 @@ class Project:
             raise InputError(f"feature view '{view}'", f"source '{source.name}' holds no "
                              "records yet", fix=f"run `confluens ingest {source.name}` first")
         return event_features(plan_view(definition), files)
+
+    def training_set(self, spine: Any, features: Sequence[str], *, at: str | None = None,
+                     timezone: str | None = None, as_of: datetime | None = None) -> pa.Table:
+        """``spine`` with every requested feature as of each row's timestamp.
+
+        ``features`` are ``"view:feature"`` names, or ``"view"`` for all of a view's.
+        ``at`` names the spine's timestamp column (needed if it has several);
+        ``timezone`` reads a spine without zones; ``as_of`` ignores every record
+        ingested after that instant. See project/training.py.
+        """
+        for ref in resolve_features(self.definitions, features):
+            self._applied_version(ref.view.source)
+        return training_set(self.definitions, self.offline.files, spine, features, at=at,
+                            timezone=timezone, as_of=as_of)
 
     # -- reading back ----------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from confluens.interfaces.cli.context import (
     project_option,
     reports_errors,
 )
+from confluens.interfaces.cli.features import training_set
 from confluens.interfaces.cli.generate import generate
 from confluens.interfaces.cli.progress import ingest_progress
 from confluens.interfaces.cli.quarantine import quarantine
@@ -123,6 +124,7 @@ def runs(source: str | None, project_dir: str) -> None:
 
 cli.add_command(quarantine)
 cli.add_command(generate)
+cli.add_command(training_set)
 
 
 def main() -> None:

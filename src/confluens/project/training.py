@@ -1,0 +1,196 @@
+"""Point-in-time training sets: every feature as of each spine row's timestamp.
+
+A spine is a table of entity keys and a timestamp, with any other columns (labels,
+ids) carried through unchanged. Each feature value is the view's window evaluated at
+the spine row's time t: it sees the events at or before t, never later ones (see
+docs/concepts.md). With ``as_of``, only records ingested at or before that instant
+count, so a training set can be rebuilt as it could have been built then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from confluens.core import Definitions, DType, FeatureView
+from confluens.core.system_columns import INGESTED_AT
+from confluens.errors import InputError, NotSupportedError, UnknownNameError
+from confluens.plan import plan_view, point_features
+
+__all__ = ["FeatureRef", "as_arrow_spine", "resolve_features", "training_set"]
+
+POINT = "__point"
+
+
+class FeatureRef:
+    """A requested feature: ``view:feature``, or ``view`` for all of a view's features."""
+
+    def __init__(self, view: FeatureView, names: list[str]) -> None:
+        self.view = view
+        self.names = names
+
+
+def resolve_features(definitions: Definitions, requested: Sequence[str]) -> list[FeatureRef]:
+    if not requested:
+        raise InputError("features", "at least one feature is needed", got=[],
+                         fix="pass e.g. 'customer_spending:count_7d' or 'customer_spending'")
+    by_view: dict[str, FeatureRef] = {}
+    for item in requested:
+        view_name, _, feature = item.partition(":")
+        view = definitions.feature_view(view_name)
+        ref = by_view.setdefault(view_name, FeatureRef(view, []))
+        names = view.feature_names if not feature else [feature]
+        for name in names:
+            if name not in view.feature_names:
+                raise UnknownNameError(f"feature view '{view_name}'", "has no such feature",
+                                       got=name, fix=f"use one of {view.feature_names}")
+            if name not in ref.names:
+                ref.names.append(name)
+    seen: dict[str, str] = {}
+    for ref in by_view.values():
+        for name in ref.names:
+            if name in seen:
+                raise InputError("features", f"two views give a feature named '{name}'",
+                                 got=[seen[name], ref.view.name],
+                                 fix="give one of them another name with name=")
+            seen[name] = ref.view.name
+    return list(by_view.values())
+
+
+def as_arrow_spine(spine: Any) -> pa.Table:
+    """A spine from an Arrow table, a pandas DataFrame, or a Parquet/CSV path."""
+    if isinstance(spine, pa.Table):
+        return spine
+    if isinstance(spine, str | Path):
+        path = Path(spine)
+        if not path.exists():
+            raise InputError("spine", "file does not exist", got=str(path),
+                             fix="pass the path of a Parquet or CSV file")
+        if path.suffix.lower() == ".csv":
+            con = duckdb.connect()
+            try:
+                return con.read_csv(str(path)).to_arrow_table()
+            finally:
+                con.close()
+        return pq.read_table(path)
+    if type(spine).__module__.startswith("pandas"):
+        return pa.Table.from_pandas(spine, preserve_index=False)
+    raise InputError("spine", "must be an Arrow table, a pandas DataFrame or a file path",
+                     got=type(spine).__name__, fix="pass one of those")
+
+
+def _spine_times(spine: pa.Table, at: str | None, timezone: str | None) -> tuple[str, pa.Array]:
+    stamps = [f.name for f in spine.schema if pa.types.is_timestamp(f.type)]
+    if at is None:
+        if len(stamps) != 1:
+            raise InputError("spine", "needs exactly one timestamp column, or at= naming it",
+                             got=stamps, fix="pass at='<column>'")
+        at = stamps[0]
+    if at not in spine.column_names:
+        raise InputError("spine", "lacks the timestamp column", got=at,
+                         fix=f"add it, or pass at= one of {spine.column_names}")
+    column = spine.column(at)
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        try:
+            column = pc.cast(column, pa.timestamp("us"))
+        except pa.ArrowInvalid:
+            raise InputError(f"spine column '{at}'", "holds text that is not a timestamp",
+                             got=column[0].as_py() if len(column) else None,
+                             fix="use ISO timestamps, e.g. 2024-01-31T12:00:00Z") from None
+    if not pa.types.is_timestamp(column.type):
+        raise InputError(f"spine column '{at}'", "must be a timestamp",
+                         got=str(column.type), fix="cast it to a timestamp with a time zone")
+    if column.type.tz is None:
+        if timezone is None:
+            raise InputError(f"spine column '{at}'", "has no time zone, but stored event "
+                             "times are UTC instants", got=str(column.type),
+                             fix="give the spine's timestamps a zone (pandas: "
+                             "s.dt.tz_localize('UTC')), or pass timezone='Europe/Paris'")
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            con.register("naive", pa.table({"t": column}))
+            column = con.sql("SELECT timezone(?, t) AS t FROM naive",
+                             params=[timezone]).to_arrow_table().column("t")
+        finally:
+            con.close()
+    return at, pc.cast(column, pa.timestamp("us", tz="UTC"))
+
+
+def training_set(definitions: Definitions, files_of: Any, spine: Any,
+                 features: Sequence[str], *, at: str | None = None,
+                 timezone: str | None = None, as_of: datetime | None = None) -> pa.Table:
+    """The spine, with one column per requested feature, as of each row's timestamp.
+
+    ``files_of(source_name)`` lists a source's stored Parquet files.
+    """
+    table = as_arrow_spine(spine)
+    refs = resolve_features(definitions, features)
+    at, times = _spine_times(table, at, timezone)
+    points = pa.array(range(table.num_rows), pa.int64())
+    result = table
+    for ref in refs:
+        view = ref.view
+        if view.source.known_at is not None:
+            raise NotSupportedError(f"feature view '{view.name}'", "reads a source with a "
+                                    "known_at column; known-at windows are not computed yet",
+                                    fix="build the view on a source without known_at for now")
+        missing = [k for k in view.entity.keys if k not in table.column_names]
+        if missing:
+            raise InputError("spine", f"lacks the key of entity '{view.entity.name}' "
+                             f"(feature view '{view.name}')", got=missing,
+                             fix=f"add the column(s) {missing} to the spine")
+        keys = {k: _as_key(table.column(k), view.source.schema[k].dtype, k)
+                for k in view.entity.keys}
+        spine_points = pa.table({**keys, "__at": times, POINT: points})
+        events = _events(files_of(view.source.name), as_of)
+        if events is None:
+            values = pa.table({POINT: points, **{n: pa.nulls(len(points)) for n in ref.names}})
+        else:
+            values = point_features(plan_view(view), events, spine_points)
+        for name in ref.names:
+            if name in result.column_names:
+                raise InputError("spine", "already has a column named like a requested "
+                                 "feature", got=name, fix="rename that spine column")
+            result = result.append_column(name, values.column(name))
+    return result
+
+
+_ARROW = {DType.INT64: pa.int64(), DType.FLOAT64: pa.float64(), DType.STRING: pa.string(),
+          DType.BOOL: pa.bool_(), DType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
+          DType.DATE: pa.date32()}
+
+
+def _as_key(column: pa.ChunkedArray, dtype: DType, name: str) -> pa.ChunkedArray:
+    """Spine keys in the source's type, so they match the stored ones exactly."""
+    try:
+        return pc.cast(column, _ARROW[dtype])
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise InputError(f"spine column '{name}'", f"must hold {dtype.value} keys like the "
+                         "source", got=str(column.type),
+                         fix=f"convert the column to {dtype.value}") from None
+
+
+def _events(files: list[str], as_of: datetime | None) -> pa.Table | list[str] | None:
+    if not files:
+        return None
+    if as_of is None:
+        return files
+    if as_of.tzinfo is None:
+        raise InputError("as_of", "must carry a time zone", got=as_of.isoformat(),
+                         fix="pass e.g. datetime(2024, 1, 31, tzinfo=timezone.utc)")
+    con = duckdb.connect()
+    try:
+        rel = con.read_parquet(files, union_by_name=True)
+        rel = rel.filter(duckdb.ColumnExpression(INGESTED_AT)
+                         <= duckdb.ConstantExpression(as_of))
+        return rel.to_arrow_table()
+    finally:
+        con.close()
