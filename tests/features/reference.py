@@ -19,6 +19,7 @@ class Event:
     t: int  # microseconds
     tie: int
     value: float | None
+    known: int | None = None  # when the event became visible; None: at its event time
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,8 @@ class Spec:
 
 
 def window_events(events: list[Event], at: Event, spec: Spec) -> list[Event]:
-    same = [e for e in events if e.key == at.key and (spec.where is None or spec.where(e))]
+    same = [e for e in events if e.key == at.key and (spec.where is None or spec.where(e))
+            and (e.known if e.known is not None else e.t) <= at.t]
     if spec.delay_us == 0:
         upto = [e for e in same if (e.t, e.tie) <= (at.t, at.tie)]
     else:

@@ -40,13 +40,30 @@ def test_fraud_template_customer_features(tmp_path: Path) -> None:
         assert row["tx_amount_mean_7d"] == pytest.approx(same.tx_amount.mean())
 
 
-def test_views_over_known_at_sources_are_not_computed_yet(make_project) -> None:
+def test_known_at_views_count_only_what_was_known(make_project, tmp_path: Path) -> None:
     project = make_project('''
-        from confluens import Count, Entity, FeatureView, Source
+        from confluens import Count, Entity, Events, FeatureView, Source, Sum
         labels = Source("labels", {"id": "int64", "ts": "timestamp", "t": "string",
-                                   "known": "timestamp"}, "ts", id="id", known_at="known")
-        risk = FeatureView("risk", Entity("terminal", ["t"]), labels, [Count(window="7d")])
+                                   "fraud": "int64", "known": "timestamp"}, "ts", id="id",
+                        known_at="known")
+        risk = FeatureView("risk", Entity("terminal", ["t"]), labels,
+                           [Count(window="7d"), Sum("fraud", window="7d")])
+        recent = FeatureView("recent", Entity("terminal", ["t"]), labels,
+                             [Count(window=Events(3))])
     ''')
     project.apply()
-    with pytest.raises(NotSupportedError, match="known-at"):
-        project.event_features("risk")
+    (tmp_path / "l.csv").write_text(
+        "id,ts,t,fraud,known\n"
+        "1,2024-01-01,x,1,2024-01-05\n"      # a fraud reported four days later
+        "2,2024-01-02,x,0,2024-01-02\n")
+    project.ingest("labels", str(tmp_path / "l.csv"))
+    rows = project.event_features("risk").to_pylist()
+    # at 01-02 the fraud of 01-01 is not known yet: one label in the window, no fraud
+    assert [(r["count_7d"], r["fraud_sum_7d"]) for r in rows] == [(0, 0), (1, 0)]
+    spine = pd.DataFrame({"t": ["x", "x"], "ts": pd.to_datetime(
+        ["2024-01-04", "2024-01-06"], utc=True)})
+    out = project.training_set(spine, ["risk"]).to_pydict()
+    assert out["count_7d"] == [1, 2]
+    assert out["fraud_sum_7d"] == [0, 1]
+    with pytest.raises(NotSupportedError, match="event-count windows"):
+        project.event_features("recent")

@@ -154,3 +154,48 @@ def test_features_at_any_point_in_time_match_the_reference(raw, points, specs) -
         for feature, ref in built:
             want = feature_at(events, at, ref)
             assert close(row[feature.feature_name], want), (feature, k, t, row, want)
+
+
+KNOWN_SOURCE = Source("labels", {"id": "int64", "ts": "timestamp", "k": "string",
+                                 "v": "float64", "known": "timestamp"}, "ts", id="id",
+                      known_at="known")
+time_spec_strategy = st.tuples(
+    st.sampled_from([*KINDS, "count_events"]), st.integers(1, 6).map(lambda s: ("time", s)),
+    st.integers(0, 4), st.booleans())
+
+
+@settings(max_examples=60, deadline=None)
+@given(raw=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 12),
+                              st.sampled_from([None, 0.0, 1.0, 2.5, -3.0, 7.0]),
+                              st.integers(0, 6)), min_size=1, max_size=25),
+       points=points_strategy, specs=st.lists(time_spec_strategy, min_size=1, max_size=4))
+def test_known_at_windows_match_the_reference(raw, points, specs) -> None:
+    """Events count only once known: at points, and at each event's own time."""
+    from confluens.plan import point_features
+
+    events = [Event(k, t * S, i, v, (t + lag) * S) for i, (k, t, v, lag) in enumerate(raw)]
+    stamp = pa.timestamp("us", tz="UTC")
+    table = pa.table({
+        "id": pa.array([e.tie for e in events], pa.int64()),
+        "ts": pa.array([datetime.fromtimestamp(e.t / S, UTC) for e in events], stamp),
+        "k": [e.key for e in events],
+        "v": pa.array([e.value for e in events], pa.float64()),
+        "known": pa.array([datetime.fromtimestamp(e.known / S, UTC) for e in events], stamp),
+    })
+    built = [build(i, s) for i, s in enumerate(specs)]
+    view = FeatureView("v", ENTITY, KNOWN_SOURCE, [f for f, _ in built])
+    spine = pa.table({"k": [k for k, _ in points],
+                      "__at": pa.array([datetime.fromtimestamp(t, UTC) for _, t in points],
+                                       stamp),
+                      "__point": pa.array(range(len(points)), pa.int64())})
+    rows = point_features(plan_view(view), table, spine).to_pylist()
+    for (k, t), row in zip(points, rows, strict=True):
+        at = Event(k, t * S, 10**9, None)
+        for feature, ref in built:
+            assert close(row[feature.feature_name], feature_at(events, at, ref)), (feature, k, t)
+    by_id = {r["__tie"]: r for r in event_features(plan_view(view), table).to_pylist()}
+    assert len(by_id) == len(events)
+    for e in events:
+        for feature, ref in built:
+            want = feature_at(events, e, ref)
+            assert close(by_id[e.tie][feature.feature_name], want), (feature, e, want)

@@ -53,6 +53,7 @@ class ViewPlan:
     derive: tuple[tuple[str, str], ...]
     features: tuple[WindowAgg | RatioOf, ...]
     columns: tuple[str, ...]  # source columns the plan reads
+    known_at: str | None = None  # when each event became visible (bitemporal sources)
 
     @property
     def aggregations(self) -> list[WindowAgg]:
@@ -88,4 +89,4 @@ def plan_view(view: FeatureView) -> ViewPlan:
     tie = source.id or KEY
     return ViewPlan(name=view.name, keys=view.entity.keys, event_time=source.event_time,
                     tie=tie, derive=view.derive, features=tuple(features),
-                    columns=tuple(source.schema.names))
+                    columns=tuple(source.schema.names), known_at=source.known_at)

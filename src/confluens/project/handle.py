@@ -33,7 +33,7 @@ from confluens.connectors import (
     resolve_paths,
 )
 from confluens.core import Definitions, DefinitionsDiff, Source, diff_specs
-from confluens.errors import InputError, NotAppliedError, NotSupportedError, ProjectError
+from confluens.errors import InputError, NotAppliedError, ProjectError
 from confluens.ingest import ChunkCounts, Ingestion
 from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
@@ -196,11 +196,6 @@ class Project:
         """
         definition = self.definitions.feature_view(view)
         source = definition.source
-        if source.known_at is not None:
-            raise NotSupportedError(
-                f"feature view '{view}'", f"reads source '{source.name}', which has a "
-                "known_at column; known-at (bitemporal) windows are not computed yet",
-                fix="build the view on a source without known_at for now")
         self._applied_version(source)
         files = self.offline.files(source.name)
         if not files:

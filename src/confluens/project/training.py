@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from confluens.core import Definitions, DType, FeatureView
 from confluens.core.system_columns import INGESTED_AT
-from confluens.errors import InputError, NotSupportedError, UnknownNameError
+from confluens.errors import InputError, UnknownNameError
 from confluens.plan import plan_view, point_features
 
 __all__ = ["FeatureRef", "as_arrow_spine", "resolve_features", "training_set"]
@@ -138,10 +138,6 @@ def training_set(definitions: Definitions, files_of: Any, spine: Any,
     result = table
     for ref in refs:
         view = ref.view
-        if view.source.known_at is not None:
-            raise NotSupportedError(f"feature view '{view.name}'", "reads a source with a "
-                                    "known_at column; known-at windows are not computed yet",
-                                    fix="build the view on a source without known_at for now")
         missing = [k for k in view.entity.keys if k not in table.column_names]
         if missing:
             raise InputError("spine", f"lacks the key of entity '{view.entity.name}' "
