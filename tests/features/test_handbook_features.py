@@ -82,14 +82,17 @@ def _align(df: pd.DataFrame, key: str, *series: pd.Series) -> list[np.ndarray]:
     return [_align_one(df, key, s) for s in series]
 
 
-@pytest.mark.shared_data
-def test_handbook_features_match_pandas_on_every_row(shared_data: Path) -> None:
+@pytest.fixture(scope="module")
+def reference(shared_data: Path) -> tuple[pa.Table, pd.DataFrame]:
+    """The raw data, and the handbook features computed by pandas (slow: computed once)."""
     raw = pq.read_table(shared_data / "fraud" / "transactions_2018-04_to_08.parquet")
     df = raw.to_pandas()
     df["TX_DATETIME"] = pd.to_datetime(df["TX_DATETIME"])
-    want = handbook(df).set_index("TRANSACTION_ID").sort_index()
+    return raw, handbook(df).set_index("TRANSACTION_ID").sort_index()
 
-    events = pa.table({
+
+def _events(raw: pa.Table) -> pa.Table:
+    return pa.table({
         "transaction_id": raw["TRANSACTION_ID"],
         "tx_datetime": raw["TX_DATETIME"].cast(pa.timestamp("us")).cast(
             pa.timestamp("us", tz="UTC")),
@@ -97,12 +100,72 @@ def test_handbook_features_match_pandas_on_every_row(shared_data: Path) -> None:
         "terminal_id": raw["TERMINAL_ID"].cast(pa.string()),
         "tx_amount": raw["TX_AMOUNT"], "tx_fraud": raw["TX_FRAUD"].cast(pa.int64()),
     })
+
+
+def _assert_features(got: pd.DataFrame, want: pd.DataFrame, names: list[str]) -> None:
+    for name in names:
+        np.testing.assert_allclose(got[name].to_numpy(dtype=float),
+                                   want[name].to_numpy(dtype=float),
+                                   rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.shared_data
+def test_handbook_features_match_pandas_on_every_row(reference) -> None:
+    raw, want = reference
+    events = _events(raw)
     for view in (CUSTOMER, TERMINAL):
         got = (event_features(plan_view(view), events).to_pandas()
                .rename(columns={"__tie": "TRANSACTION_ID"}).set_index("TRANSACTION_ID")
                .sort_index())
         assert len(got) == len(want) == raw.num_rows
-        for name in view.feature_names:
-            np.testing.assert_allclose(got[name].to_numpy(dtype=float),
-                                       want[name].to_numpy(dtype=float),
-                                       rtol=1e-9, atol=1e-9, err_msg=name)
+        _assert_features(got, want, view.feature_names)
+
+
+HANDBOOK_PROJECT = '''
+from tests.features.test_handbook_features import CUSTOMER, TERMINAL, TX
+'''
+
+
+def chapter3_split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The handbook's Chapter 3 protocol: a week of training, a week of delay, a week of
+    test, without the cards already known to be compromised."""
+    day = (df["TX_DATETIME"] - pd.Timestamp("2018-04-01")).dt.days
+    start = (pd.Timestamp("2018-07-25") - pd.Timestamp("2018-04-01")).days
+    train = df[(day >= start) & (day < start + 7)]
+    known = set(train.loc[train["TX_FRAUD"] == 1, "CUSTOMER_ID"])
+    test_days = []
+    for d in range(7):
+        test_day = df[day == start + 14 + d]
+        delay_day = df[day == start + 7 + d - 1]
+        known |= set(delay_day.loc[delay_day["TX_FRAUD"] == 1, "CUSTOMER_ID"])
+        test_days.append(test_day[~test_day["CUSTOMER_ID"].isin(known)])
+    return train, pd.concat(test_days)
+
+
+@pytest.mark.shared_data
+def test_chapter3_training_and_test_sets_through_a_project(reference, make_project,
+                                                           tmp_path: Path) -> None:
+    raw, want = reference
+    pq.write_table(_events(raw), tmp_path / "transactions.parquet")
+    project = make_project(HANDBOOK_PROJECT)
+    project.apply()
+    run = project.ingest("transactions", str(tmp_path / "transactions.parquet"))
+    assert (run.accepted, run.quarantined, run.duplicates) == (raw.num_rows, 0, 0)
+    features = None
+    for view in ("customer_spending", "terminal_risk"):
+        table = (project.event_features(view).to_pandas()
+                 .rename(columns={"__tie": "TRANSACTION_ID"}).set_index("TRANSACTION_ID")
+                 .drop(columns=["customer_id", "terminal_id", "tx_datetime"],
+                       errors="ignore"))
+        features = table if features is None else features.join(table)
+    assert features is not None
+
+    df = raw.to_pandas()
+    df["TX_DATETIME"] = pd.to_datetime(df["TX_DATETIME"])
+    train, test = chapter3_split(df)
+    assert (len(train), int(train["TX_FRAUD"].sum())) == (67_240, 598)
+    assert (len(test), int(test["TX_FRAUD"].sum())) == (58_264, 385)
+    for split in (train, test):
+        ids = split["TRANSACTION_ID"].sort_values().to_numpy()
+        _assert_features(features.loc[ids], want.loc[ids],
+                         CUSTOMER.feature_names + TERMINAL.feature_names)

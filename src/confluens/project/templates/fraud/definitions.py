@@ -4,7 +4,21 @@ Data: `confluens generate fraud data` writes synthetic transactions and labels
 (the Fraud Detection Handbook's simulator) under data/.
 """
 
-from confluens import Count, Entity, FeatureView, Mean, NotNull, OneOf, Range, Regex, Source
+from confluens import (
+    Count,
+    Entity,
+    Events,
+    FeatureView,
+    Last,
+    Mean,
+    NotNull,
+    OneOf,
+    Range,
+    Ratio,
+    Regex,
+    Source,
+    Sum,
+)
 
 customer = Entity("customer", keys=["customer_id"], description="a card holder")
 terminal = Entity("terminal", keys=["terminal_id"], description="a payment terminal")
@@ -49,18 +63,44 @@ fraud_labels = Source(
     description="fraud (1) or genuine (0), known only once reported or confirmed",
 )
 
-# The Fraud Detection Handbook's customer features: for n in 1, 7, 30 days, the number
-# of the customer's transactions in (t - n days, t] and their mean amount, plus two
-# per-transaction flags. (Its terminal features read the late labels, whose known-at
-# windows come in a later release.)
+# The Fraud Detection Handbook's 15 baseline features (Chapter 3), per transaction:
+# its amount, whether it happened on a weekend or at night, and
+# - per customer, for n in 1, 7, 30 days: the number of the customer's transactions in
+#   (t - n days, t] (the current one included) and their mean amount;
+# - per terminal, with a 7-day delay: the number of its transactions in
+#   (t - 7d - n days, t - 7d] and the share of them that were frauds.
+# The terminal features read the fraud labels, and only those already reported at t
+# (their known_at): a label is never used before it exists.
+DAYS = (1, 7, 30)
+
 customer_spending = FeatureView(
     "customer_spending",
     customer,
     transactions,
-    features=[f for n in (1, 7, 30)
-              for f in (Count(window=f"{n}d"), Mean("tx_amount", window=f"{n}d"))],
+    features=[
+        Last("tx_amount", window=Events(1), name="amount"),
+        Last("tx_during_weekend", window=Events(1), name="tx_during_weekend"),
+        Last("tx_during_night", window=Events(1), name="tx_during_night"),
+        *[f for n in DAYS
+          for f in (Count(window=f"{n}d", name=f"customer_nb_tx_{n}d"),
+                    Mean("tx_amount", window=f"{n}d", name=f"customer_avg_amount_{n}d"))],
+    ],
     derive={
         "tx_during_weekend": "CAST(isodow(tx_datetime) >= 6 AS INTEGER)",
         "tx_during_night": "CAST(hour(tx_datetime) <= 6 AS INTEGER)",
     },
+)
+
+terminal_risk = FeatureView(
+    "terminal_risk",
+    terminal,
+    fraud_labels,
+    features=[
+        f for n in DAYS for f in (
+            Count(window=f"{n}d", delay="7d", name=f"terminal_nb_tx_{n}d"),
+            Ratio(Sum("tx_fraud", window=f"{n}d", delay="7d"),
+                  Count(window=f"{n}d", delay="7d"), empty=0.0,
+                  name=f"terminal_risk_{n}d"),
+        )
+    ],
 )
