@@ -1,0 +1,64 @@
+"""The SQL each compiler generates, pinned: a change to it is a change to review.
+
+Run with CONFLUENS_UPDATE_SNAPSHOTS=1 to rewrite the snapshots after a deliberate change.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlglot
+
+from confluens.core import (
+    Count,
+    DistinctCount,
+    Entity,
+    Events,
+    FeatureView,
+    Last,
+    Mean,
+    Ratio,
+    Source,
+    Std,
+    Sum,
+)
+from confluens.plan import compile_events, compile_points, plan_view
+from confluens.plan.duckdb_known import compile_known_points
+from confluens.sqlx import render
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+TX = Source("tx", {"id": "int64", "ts": "timestamp", "card": "string", "amount": "float64",
+                   "known": "timestamp"}, "ts", id="id")
+LABELS = Source("labels", {"id": "int64", "ts": "timestamp", "card": "string",
+                           "fraud": "int64", "known": "timestamp"}, "ts", id="id",
+                known_at="known")
+CARD = Entity("card", ["card"])
+VIEW = FeatureView("spend", CARD, TX, [
+    Count(window="1d"), Mean("amount", window="7d", delay="1d"), Std("amount", window="7d"),
+    Last("amount", window=Events(3)), DistinctCount("amount", window="30d"),
+    Sum("amount", window=Events(5), where="amount > 100", name="big_last5"),
+    Ratio(Sum("amount", window="1d"), Count(window="1d"), empty=0.0, name="avg_1d")],
+    derive={"night": "hour(ts) <= 6"})
+RISK = FeatureView("risk", CARD, LABELS, [
+    Count(window="7d", delay="7d"),
+    Ratio(Sum("fraud", window="7d", delay="7d"), Count(window="7d", delay="7d"), empty=0.0,
+          name="fraud_rate_7d")])
+
+CASES = {
+    "duckdb_events": lambda: compile_events(plan_view(VIEW)),
+    "duckdb_points": lambda: compile_points(plan_view(VIEW)),
+    "duckdb_known_points": lambda: compile_known_points(plan_view(RISK)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_generated_sql_matches_its_snapshot(case: str) -> None:
+    sql = sqlglot.transpile(render(CASES[case]()), read="duckdb", write="duckdb",
+                            pretty=True)[0] + "\n"
+    path = SNAPSHOTS / f"{case}.sql"
+    if os.environ.get("CONFLUENS_UPDATE_SNAPSHOTS") == "1":
+        path.write_text(sql)
+    assert path.exists(), f"no snapshot yet: run with CONFLUENS_UPDATE_SNAPSHOTS=1 ({path})"
+    assert sql == path.read_text(), f"{case}: generated SQL changed; review, then update"
