@@ -10,9 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import datagen, features, ingest
+from benchmarks import datagen, features, ingest, training
 
-SUITES = {"ingest": ingest.run, "features": features.run, "datagen": datagen.run}
+SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
+          "datagen": datagen.run}
 
 
 def main() -> None:

@@ -25,9 +25,9 @@ def test_fraud_template_customer_features(tmp_path: Path) -> None:
         assert len(table) == run.accepted
         assert list(table.columns[:3]) == ["customer_id", "tx_datetime", "__tie"]
         # counts include the current transaction, so they are at least 1 and grow with n
-        assert (table["count_1d"] >= 1).all()
-        assert (table["count_1d"] <= table["count_7d"]).all()
-        assert (table["count_7d"] <= table["count_30d"]).all()
+        assert (table["customer_nb_tx_1d"] >= 1).all()
+        assert (table["customer_nb_tx_1d"] <= table["customer_nb_tx_7d"]).all()
+        assert (table["customer_nb_tx_7d"] <= table["customer_nb_tx_30d"]).all()
         # spot-check one row against a direct count
         stored = project.table("transactions", format="pandas")
         row = table.iloc[len(table) // 2]
@@ -36,8 +36,8 @@ def test_fraud_template_customer_features(tmp_path: Path) -> None:
                       & ((stored.tx_datetime < row.tx_datetime)
                          | ((stored.tx_datetime == row.tx_datetime)
                             & (stored.transaction_id <= row["__tie"])))]
-        assert row["count_7d"] == len(same)
-        assert row["tx_amount_mean_7d"] == pytest.approx(same.tx_amount.mean())
+        assert row["customer_nb_tx_7d"] == len(same)
+        assert row["customer_avg_amount_7d"] == pytest.approx(same.tx_amount.mean())
 
 
 def test_known_at_views_count_only_what_was_known(make_project, tmp_path: Path) -> None:

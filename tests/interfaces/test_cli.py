@@ -62,7 +62,8 @@ def test_init_apply_ingest_show_quarantine(project: Path) -> None:
     assert code == 0
     assert "+ source:transactions" in out
     assert "+ feature_view:customer_spending" in out
-    assert "5 added" in out
+    assert "+ feature_view:terminal_risk" in out
+    assert "6 added" in out
     code, out = run(project, "apply")
     assert "no changes" in out
 
@@ -178,14 +179,14 @@ def test_training_set_command(project: Path, tmp_path: Path) -> None:
     spine = stored[["customer_id", "tx_datetime"]].head(3).assign(label=[0, 1, 0])
     spine.to_parquet(tmp_path / "spine.parquet")
     code, out = run(project, "training-set", "--spine", str(tmp_path / "spine.parquet"),
-                    "-f", "customer_spending:count_7d,customer_spending:tx_amount_mean_7d",
+                    "-f", "customer_spending:customer_nb_tx_7d,customer_spending:customer_avg_amount_7d",
                     "--out", str(tmp_path / "train.parquet"))
     assert code == 0, out
     assert "wrote 3 rows × 5 columns" in out
     train = pd.read_parquet(tmp_path / "train.parquet")
-    assert list(train.columns) == ["customer_id", "tx_datetime", "label", "count_7d",
-                                   "tx_amount_mean_7d"]
-    assert (train["count_7d"] >= 1).all()
+    assert list(train.columns) == ["customer_id", "tx_datetime", "label", "customer_nb_tx_7d",
+                                   "customer_avg_amount_7d"]
+    assert (train["customer_nb_tx_7d"] >= 1).all()
     code, out = run(project, "training-set", "--spine", str(tmp_path / "spine.parquet"),
                     "-f", "customer_spending:nope", "--out", str(tmp_path / "x.parquet"))
     assert code == 2

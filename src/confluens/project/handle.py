@@ -8,7 +8,7 @@
 ['transactions', 'fraud_labels']
 >>> project.apply().added  # doctest: +NORMALIZE_WHITESPACE
 ['entity:customer', 'entity:terminal', 'feature_view:customer_spending',
- 'source:fraud_labels', 'source:transactions']
+ 'feature_view:terminal_risk', 'source:fraud_labels', 'source:transactions']
 >>> project.table("transactions").num_rows
 0
 >>> project.close()
