@@ -179,7 +179,8 @@ def test_training_set_command(project: Path, tmp_path: Path) -> None:
     spine = stored[["customer_id", "tx_datetime"]].head(3).assign(label=[0, 1, 0])
     spine.to_parquet(tmp_path / "spine.parquet")
     code, out = run(project, "training-set", "--spine", str(tmp_path / "spine.parquet"),
-                    "-f", "customer_spending:customer_nb_tx_7d,customer_spending:customer_avg_amount_7d",
+                    "-f", "customer_spending:customer_nb_tx_7d",
+                    "-f", "customer_spending:customer_avg_amount_7d",
                     "--out", str(tmp_path / "train.parquet"))
     assert code == 0, out
     assert "wrote 3 rows × 5 columns" in out

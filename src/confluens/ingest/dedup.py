@@ -106,21 +106,18 @@ WHERE s.v IS NOT NULL OR f.rn > 1
 """
 
 
-def _t(name: str) -> exp.Table:
-    return table_ref(name)
-
 
 def status_select(identified: str, stored: str) -> exp.Expression:
     """``stored(k, h)`` holds the identities and hashes already in the store."""
-    return template(_STATUS, identified=_t(identified), stored=_t(stored))
+    return template(_STATUS, identified=table_ref(identified), stored=table_ref(stored))
 
 
 def requarantined_select(final: str, pending: str) -> exp.Expression:
     """Rows of ``final`` bound for quarantine whose raw record is in ``pending(record_hash)``."""
-    return template(_REQUARANTINED, final=_t(final), pending=_t(pending))
+    return template(_REQUARANTINED, final=table_ref(final), pending=table_ref(pending))
 
 
 def unique_fails_select(final: str, column: str, seen: str) -> exp.Expression:
     """Rows of ``final`` whose ``column`` value is in ``seen(v)`` or came earlier."""
-    return template(_UNIQUE_FAILS, final=_t(final), seen=_t(seen),
+    return template(_UNIQUE_FAILS, final=table_ref(final), seen=table_ref(seen),
                     value=col(column))

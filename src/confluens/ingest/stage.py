@@ -30,9 +30,6 @@ __all__ = ["Stage"]
 _SYSTEM = (ROW, PARSE_ERROR, RECORD)
 
 
-def _t(name: str) -> exp.Table:
-    return table_ref(name)
-
 
 class Stage:
     def __init__(self, con: duckdb.DuckDBPyConnection, source: Source, run_id: str,
@@ -62,7 +59,7 @@ class Stage:
         """Create (or replace) temp table (or view) ``name`` from ``select`` in ``timezone``."""
         self._set_timezone(timezone)
         try:
-            self.sql(exp.Create(this=_t(name), kind=kind, expression=select, replace=True,
+            self.sql(exp.Create(this=table_ref(name), kind=kind, expression=select, replace=True,
                                 properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
         finally:
             self._set_timezone("UTC")
@@ -85,12 +82,12 @@ class Stage:
             self.sql(template("CREATE TEMP TABLE stored AS SELECT key_col AS k, "
                               "any_value(hash_col) AS h FROM src GROUP BY key_col",
                               key_col=col(KEY), hash_col=col(HASH),
-                              src=_t("_stored_in")))
+                              src=table_ref("_stored_in")))
             for check in self.uniques:
                 self.sql(template("CREATE TEMP TABLE seen AS SELECT DISTINCT value AS v "
                                   "FROM src WHERE value IS NOT NULL",
-                                  seen=_t(self.seen_table(check)), value=col(check.column),
-                                  src=_t("_stored_in")))
+                                  seen=table_ref(self.seen_table(check)), value=col(check.column),
+                                  src=table_ref("_stored_in")))
             self.con.unregister("_stored_in")
         else:
             self.con.execute("CREATE TEMP TABLE stored (k VARCHAR, h VARCHAR)")
@@ -98,7 +95,7 @@ class Stage:
                 field = self.source.schema[check.column]
                 empty = exp.select(exp.alias_(exp.cast(exp.null(), SQL_TYPES[field.dtype]),
                                               "v")).limit(0)
-                self.sql(exp.Create(this=_t(self.seen_table(check)), kind="TABLE",
+                self.sql(exp.Create(this=table_ref(self.seen_table(check)), kind="TABLE",
                                     expression=empty, properties=exp.Properties(
                                         expressions=[exp.TemporaryProperty()])))
         self.con.register("_pending_in", pending.select(["record_hash"]))
@@ -115,7 +112,7 @@ class Stage:
         for check in self.uniques:
             self.sql(template("INSERT INTO seen SELECT DISTINCT value FROM final "
                               "WHERE __status = 'new' AND value IS NOT NULL",
-                              seen=_t(self.seen_table(check)), value=col(check.column)))
+                              seen=table_ref(self.seen_table(check)), value=col(check.column)))
         self.con.register("_q", quarantined.select(["record_hash"]))
         self.con.execute("INSERT INTO pending SELECT record_hash FROM _q")
         self.con.unregister("_q")
@@ -176,7 +173,7 @@ class Stage:
             stored = exp.column("__status").eq(lit("new"))
             sums = self.rows(exp.select(*[
                 func("count_if", exp.and_(col(c), stored.copy())) for c in warn_columns]
-            ).from_(_t("final")))[0]
+            ).from_(table_ref("final")))[0]
             for c, n in zip(warn_columns, sums, strict=True):
                 warnings[c.removeprefix("__warn_")] += int(n)  # type: ignore[call-overload]
         return ChunkCounts(rows_in=rows_in, accepted=int(by_status.get("new", 0)),
@@ -202,6 +199,6 @@ class Stage:
             exp.alias_(exp.cast(lit(self.started.isoformat()), "TIMESTAMPTZ"), INGESTED_AT,
                        quoted=True),
             exp.alias_(lit(self.run_id), RUN, quoted=True),
-        ).from_(_t("final")).where(exp.column("__status").eq(lit("new"))).order_by("__row")
+        ).from_(table_ref("final")).where(exp.column("__status").eq(lit("new"))).order_by("__row")
         return self.con.sql(render(query)).to_arrow_table()
 
