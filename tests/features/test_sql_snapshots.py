@@ -25,7 +25,7 @@ from confluens.core import (
     Sum,
 )
 from confluens.plan import compile_events, compile_points, plan_view
-from confluens.plan.duckdb_known import compile_known_points
+from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.sqlx import render
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -50,6 +50,7 @@ CASES = {
     "duckdb_events": lambda: compile_events(plan_view(VIEW)),
     "duckdb_points": lambda: compile_points(plan_view(VIEW)),
     "duckdb_known_points": lambda: compile_known_points(plan_view(RISK)),
+    "duckdb_known_events": lambda: compile_known_events(plan_view(RISK)),
 }
 
 

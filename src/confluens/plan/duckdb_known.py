@@ -26,7 +26,7 @@ from confluens.errors import NotSupportedError
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 from confluens.sqlx import col, func, lit, table_ref
 
-__all__ = ["compile_known_points"]
+__all__ = ["compile_known_events", "compile_known_points"]
 
 _AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
 
@@ -135,3 +135,27 @@ def _qualified(text: str) -> exp.Expr:
         return node
 
     return tree.transform(qualify)
+
+
+def compile_known_events(plan: ViewPlan, table: str = "events") -> exp.Select:
+    """Every feature at every event, each event seeing what was known at its own time.
+
+    Rows: keys, event time, ``__tie`` and the features, in key, time and tie order.
+    """
+    order = [col(k) for k in (*plan.keys, plan.event_time, plan.tie)]
+    points = exp.select(
+        *[col(k) for k in plan.keys], exp.alias_(col(plan.event_time), "__at", quoted=True),
+        exp.alias_(col(plan.tie), "__tie", quoted=True),
+        exp.alias_(exp.Window(this=exp.RowNumber(), order=exp.Order(
+            expressions=[exp.Ordered(this=o) for o in order]), over="OVER"),
+            "__point", quoted=True)).from_(table_ref(table))
+    features = compile_known_points(plan, table, "points", per_event=True)
+    names = [f.output for f in plan.features]
+    return (exp.select(*[col(k, "p") for k in plan.keys],
+                       exp.alias_(col("__at", "p"), plan.event_time, quoted=True),
+                       col("__tie", "p"), *[col(n, "f") for n in names])
+            .from_(exp.Table(this=_q("points"), alias=exp.TableAlias(this=_q("p"))))
+            .join(exp.Subquery(this=features, alias=exp.TableAlias(this=_q("f"))),
+                  on=exp.EQ(this=col("__point", "f"), expression=col("__point", "p")))
+            .order_by(col("__point", "p"))
+            .with_(_q("points"), as_=points))
