@@ -70,6 +70,20 @@ def build(i: int, spec: tuple[str, tuple[str, int], int, bool]):
     return feature, ref
 
 
+def events_table(events: list[Event], *, known: bool = False) -> pa.Table:
+    stamp = pa.timestamp("us", tz="UTC")
+    columns = {
+        "id": pa.array([e.tie for e in events], pa.int64()),
+        "ts": pa.array([datetime.fromtimestamp(e.t / S, UTC) for e in events], stamp),
+        "k": [e.key for e in events],
+        "v": pa.array([e.value for e in events], pa.float64()),
+    }
+    if known:
+        columns["known"] = pa.array([datetime.fromtimestamp((e.known or 0) / S, UTC)
+                                     for e in events], stamp)
+    return pa.table(columns)
+
+
 def close(a: object, b: object) -> bool:
     if a is None or b is None:
         return a is None and b is None
@@ -80,13 +94,7 @@ def close(a: object, b: object) -> bool:
 @given(raw=events_strategy, specs=st.lists(spec_strategy, min_size=1, max_size=4))
 def test_every_feature_matches_the_reference(raw, specs) -> None:
     events = [Event(k, t * S, i, v) for i, (k, t, v) in enumerate(raw)]
-    table = pa.table({
-        "id": pa.array([e.tie for e in events], pa.int64()),
-        "ts": pa.array([datetime.fromtimestamp(e.t / S, UTC) for e in events],
-                       pa.timestamp("us", tz="UTC")),
-        "k": [e.key for e in events],
-        "v": pa.array([e.value for e in events], pa.float64()),
-    })
+    table = events_table(events)
     built = [build(i, s) for i, s in enumerate(specs)]
     view = FeatureView("v", ENTITY, SOURCE, [f for f, _ in built])
     result = event_features(plan_view(view), table).to_pylist()
@@ -103,12 +111,7 @@ def test_every_feature_matches_the_reference(raw, specs) -> None:
 @given(raw=events_strategy, window=st.integers(1, 6), delay=st.integers(0, 3))
 def test_ratio_of_sum_and_count(raw, window, delay) -> None:
     events = [Event(k, t * S, i, v) for i, (k, t, v) in enumerate(raw)]
-    table = pa.table({
-        "id": pa.array([e.tie for e in events], pa.int64()),
-        "ts": pa.array([datetime.fromtimestamp(e.t / S, UTC) for e in events],
-                       pa.timestamp("us", tz="UTC")),
-        "k": [e.key for e in events], "v": pa.array([e.value for e in events], pa.float64()),
-    })
+    table = events_table(events)
     ratio = Ratio(Sum("v", window=f"{window}s", delay=f"{delay}s"),
                   Count(window=f"{window}s", delay=f"{delay}s"), empty=0.0, name="rate")
     view = FeatureView("v", ENTITY, SOURCE, [ratio])
@@ -132,13 +135,7 @@ def test_features_at_any_point_in_time_match_the_reference(raw, points, specs) -
     from confluens.plan import point_features
 
     events = [Event(k, t * S, i, v) for i, (k, t, v) in enumerate(raw)]
-    table = pa.table({
-        "id": pa.array([e.tie for e in events], pa.int64()),
-        "ts": pa.array([datetime.fromtimestamp(e.t / S, UTC) for e in events],
-                       pa.timestamp("us", tz="UTC")),
-        "k": [e.key for e in events],
-        "v": pa.array([e.value for e in events], pa.float64()),
-    })
+    table = events_table(events)
     spine = pa.table({
         "k": [k for k, _ in points],
         "__at": pa.array([datetime.fromtimestamp(t, UTC) for _, t in points],
@@ -175,13 +172,7 @@ def test_known_at_windows_match_the_reference(raw, points, specs) -> None:
 
     events = [Event(k, t * S, i, v, (t + lag) * S) for i, (k, t, v, lag) in enumerate(raw)]
     stamp = pa.timestamp("us", tz="UTC")
-    table = pa.table({
-        "id": pa.array([e.tie for e in events], pa.int64()),
-        "ts": pa.array([datetime.fromtimestamp(e.t / S, UTC) for e in events], stamp),
-        "k": [e.key for e in events],
-        "v": pa.array([e.value for e in events], pa.float64()),
-        "known": pa.array([datetime.fromtimestamp(e.known / S, UTC) for e in events], stamp),
-    })
+    table = events_table(events, known=True)
     built = [build(i, s) for i, s in enumerate(specs)]
     view = FeatureView("v", ENTITY, KNOWN_SOURCE, [f for f, _ in built])
     spine = pa.table({"k": [k for k, _ in points],
