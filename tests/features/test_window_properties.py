@@ -190,3 +190,25 @@ def test_known_at_windows_match_the_reference(raw, points, specs) -> None:
         for feature, ref in built:
             want = feature_at(events, e, ref)
             assert close(by_id[e.tie][feature.feature_name], want), (feature, e, want)
+
+
+@settings(max_examples=80, deadline=None)
+@given(raw=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 12),
+                              st.sampled_from([None, 0.0, 1.0, 2.5, -3.0, 7.0]),
+                              st.integers(0, 6)), min_size=1, max_size=25),
+       at=st.integers(-2, 24), specs=st.lists(spec_strategy, min_size=1, max_size=4))
+def test_python_window_evaluation_matches_the_reference(raw, at, specs) -> None:
+    """The online store's read-time evaluation (streaming/window_events.py)."""
+    from confluens.streaming import EventRow, evaluate_all
+
+    events = [Event(k, t * S, i, v, (t + lag) * S) for i, (k, t, v, lag) in enumerate(raw)]
+    built = [build(i, s) for i, s in enumerate(specs)]
+    plan = plan_view(FeatureView("v", ENTITY, KNOWN_SOURCE, [f for f, _ in built]))
+    for key in ("a", "b"):
+        rows = sorted((EventRow(e.t, f"{e.tie:09d}", e.known or e.t, {"v": e.value},
+                                ("v > 1",) if e.value is not None and e.value > 1 else ())
+                       for e in events if e.key == key), key=lambda r: (r.t, r.tie))
+        got = evaluate_all(plan, rows, at * S)
+        point = Event(key, at * S, 10**9, None)
+        for feature, ref in built:
+            assert close(got[feature.feature_name], feature_at(events, point, ref)), feature
