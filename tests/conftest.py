@@ -42,6 +42,14 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis URL on loopback (or $CONFLUENS_TEST_REDIS_URL); database 15 for tests."""
+    if not port_open("127.0.0.1", 6379):
+        unavailable("Redis on 127.0.0.1:6379")
+    return os.environ.get("CONFLUENS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A SQLAlchemy URL of the loopback PostgreSQL (or $CONFLUENS_TEST_POSTGRES_URL)."""
     url = os.environ.get("CONFLUENS_TEST_POSTGRES_URL",

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from confluens.stores.conformance import check_metadata_store, check_offline_store
+from confluens.stores.conformance import (
+    check_metadata_store,
+    check_offline_store,
+    check_online_store,
+)
 from confluens.stores.metadata import SqlMetadataStore
 from confluens.stores.offline import ParquetOfflineStore
 
@@ -70,3 +74,26 @@ def test_unreachable_metadata_database_is_a_clear_error() -> None:
 
     with pytest.raises(StorageError, match="cannot connect"):
         SqlMetadataStore("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_embedded_online_store(tmp_path: Path) -> None:
+    from confluens.stores.online import EmbeddedOnlineStore
+
+    store = EmbeddedOnlineStore(tmp_path / "online.db")
+    check_online_store(store)
+    store.close()
+    reopened = EmbeddedOnlineStore(tmp_path / "online.db")
+    assert reopened.read("w", ["k7"]) == [b"7"], "state survives a restart"
+    reopened.close()
+
+
+@pytest.mark.service("redis")
+def test_redis_online_store(redis_url: str) -> None:
+    from confluens.stores.online.redis_store import RedisOnlineStore
+
+    store = RedisOnlineStore(redis_url, namespace=f"test-{uuid.uuid4().hex[:8]}")
+    try:
+        check_online_store(store)
+    finally:
+        store.clear("w")
+        store.close()

@@ -17,8 +17,9 @@ import pyarrow as pa
 
 from confluens.stores.metadata import IngestRun, MetadataStore, QuarantineBatch
 from confluens.stores.offline import OfflineStore
+from confluens.stores.online import OnlineStore
 
-__all__ = ["check_metadata_store", "check_offline_store"]
+__all__ = ["check_metadata_store", "check_offline_store", "check_online_store"]
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -89,3 +90,25 @@ def check_offline_store(store: OfflineStore) -> None:
     read = pa.concat_tables(pq.read_table(f, columns=["id", "ts"]) for f in store.files("t"))
     assert sorted(read.column("id").to_pylist()) == [1, 1, 2, 3]
     assert store.files("other") == []
+
+
+def check_online_store(store: OnlineStore) -> None:
+    import time
+
+    assert store.read("v", ["a", "b"]) == [None, None]
+    assert store.write("v", {"a": b"1", "b": b"\x00\xff"}) == 2
+    assert store.read("v", ["b", "zz", "a"]) == [b"\x00\xff", None, b"1"]
+    store.write("v", {"a": b"2"})
+    assert store.read("v", ["a"]) == [b"2"], "a write replaces"
+    assert store.read("other", ["a"]) == [None], "views are separate"
+    store.write("v", {"short": b"x"}, ttl_seconds=0.2)
+    assert store.read("v", ["short"]) == [b"x"]
+    time.sleep(0.4)
+    assert store.read("v", ["short"]) == [None], "state expires after its TTL"
+    many = {f"k{i}": str(i).encode() for i in range(2000)}
+    store.write("w", many)
+    assert store.read("w", list(many)) == list(many.values())
+    assert store.read("v", []) == []
+    store.clear("v")
+    assert store.read("v", ["a", "b"]) == [None, None]
+    assert store.read("w", ["k1"]) == [b"1"], "clear touches one view only"

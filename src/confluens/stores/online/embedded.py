@@ -1,0 +1,67 @@
+"""The embedded online store: one SQLite file, shared safely by processes (WAL mode)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["EmbeddedOnlineStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS online (
+    view TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL,
+    PRIMARY KEY (view, key)
+) WITHOUT ROWID
+"""
+
+
+class EmbeddedOnlineStore:
+    """File-backed, survives restarts, needs no server."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                    check_same_thread=False)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA synchronous=NORMAL")
+        self._con.execute(_SCHEMA)
+
+    def write(self, view: str, items: Mapping[str, bytes], *,
+              ttl_seconds: float | None = None) -> int:
+        expires = None if ttl_seconds is None else time.time() + ttl_seconds
+        with self._transaction():
+            self._con.executemany(
+                "INSERT OR REPLACE INTO online (view, key, value, expires_at) VALUES (?,?,?,?)",
+                [(view, k, v, expires) for k, v in items.items()])
+        return len(items)
+
+    def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
+        rows = self._con.execute(
+            "SELECT key, value FROM online WHERE view = ? "
+            "AND key IN (SELECT value FROM json_each(?)) "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (view, json.dumps(list(keys)), time.time())).fetchall()
+        found = dict(rows)
+        return [found.get(k) for k in keys]
+
+    def clear(self, view: str) -> None:
+        with self._transaction():
+            self._con.execute("DELETE FROM online WHERE view = ?", (view,))
+
+    def close(self) -> None:
+        self._con.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")

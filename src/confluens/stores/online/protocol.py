@@ -1,0 +1,28 @@
+"""The online store protocol: the latest window state of each entity, by key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+__all__ = ["OnlineStore"]
+
+
+class OnlineStore(Protocol):
+    """Bytes by (view, entity key). Writes replace; reads are batched; both are fast.
+
+    ``ttl_seconds`` makes an entity's state expire that long after it was written.
+    """
+
+    def write(self, view: str, items: Mapping[str, bytes], *,
+              ttl_seconds: float | None = None) -> int:
+        ...
+
+    def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
+        ...
+
+    def clear(self, view: str) -> None:
+        ...
+
+    def close(self) -> None:
+        ...

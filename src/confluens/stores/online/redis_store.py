@@ -1,0 +1,59 @@
+"""The Redis online store (``pip install 'confluens[redis]'``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from confluens.errors import MissingExtraError, StorageError
+
+__all__ = ["RedisOnlineStore"]
+
+
+class RedisOnlineStore:
+    """One Redis string per (view, key), under a namespace; TTL by Redis expiry."""
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", namespace: str = "confluens"):
+        try:
+            import redis
+        except ModuleNotFoundError:
+            raise MissingExtraError("the Redis online store", "redis", "redis") from None
+        self.namespace = namespace
+        self._redis: Any = redis.Redis.from_url(url)
+        try:
+            self._redis.ping()
+        except redis.RedisError as exc:
+            raise StorageError("Redis online store", "cannot connect", got=url,
+                               fix=f"start Redis or correct the URL ({exc})") from None
+
+    def _key(self, view: str, key: str) -> str:
+        return f"{self.namespace}:{view}:{key}"
+
+    def write(self, view: str, items: Mapping[str, bytes], *,
+              ttl_seconds: float | None = None) -> int:
+        pipe = self._redis.pipeline(transaction=False)
+        for key, value in items.items():
+            if ttl_seconds is None:
+                pipe.set(self._key(view, key), value)
+            else:
+                pipe.set(self._key(view, key), value, px=max(1, int(ttl_seconds * 1000)))
+        pipe.execute()
+        return len(items)
+
+    def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        return list(self._redis.mget([self._key(view, k) for k in keys]))
+
+    def clear(self, view: str) -> None:
+        batch = []
+        for key in self._redis.scan_iter(match=f"{self.namespace}:{view}:*", count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                self._redis.delete(*batch)
+                batch = []
+        if batch:
+            self._redis.delete(*batch)
+
+    def close(self) -> None:
+        self._redis.close()
