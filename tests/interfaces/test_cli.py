@@ -192,3 +192,22 @@ def test_training_set_command(project: Path, tmp_path: Path) -> None:
                     "-f", "customer_spending:nope", "--out", str(tmp_path / "x.parquet"))
     assert code == 2
     assert "has no such feature; got 'nope'" in out
+
+
+def test_materialize_and_features_get(project: Path) -> None:
+    run(project, "apply")
+    run(project, "ingest", "transactions")
+    run(project, "ingest", "fraud_labels")
+    code, out = run(project, "materialize")
+    assert code == 0, out
+    assert "customer_spending:" in out
+    assert "online state for" in out
+    code, out = run(project, "materialize", "customer_spending")
+    assert "customer_spending: up to date" in out
+    code, out = run(project, "features", "get", "customer_spending", "1", "2",
+                    "--at", "2018-04-06T00:00:00+00:00")
+    assert code == 0, out
+    assert "customer_nb_tx_30d" in out
+    code, out = run(project, "features", "get", "customer_spending", "1", "--at", "yesterday")
+    assert code == 2
+    assert "must be an ISO timestamp" in out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from confluens.core import Duration
 from confluens.errors import ConfigError
 
 __all__ = ["CONFIG_FILE", "ProjectConfig"]
@@ -25,7 +26,9 @@ METADATA_ENV = "CONFLUENS_METADATA_URL"
 _KNOWN = {
     "project": {"name", "definitions"},
     "storage": {"root", "metadata_url"},
+    "online": {"store", "redis_url", "ttl"},
 }
+_ONLINE_STORES = ("embedded", "redis")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,9 @@ class ProjectConfig:
     definitions: Path
     store_root: Path
     metadata_url: str
+    online_store: str = "embedded"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    online_ttl_seconds: float | None = None
 
     @classmethod
     def load(cls, root: Path) -> ProjectConfig:
@@ -67,6 +73,17 @@ class ProjectConfig:
             raise ConfigError(f"{CONFIG_FILE} [storage] metadata_url", "must be a database URL",
                               got=url, fix="use sqlite:///path/metadata.db or "
                               "postgresql+psycopg://user@host/db")
+        online = raw.get("online", {})
+        store = online.get("store", "embedded")
+        if store not in _ONLINE_STORES:
+            raise ConfigError(f"{CONFIG_FILE} [online] store", "must be one of "
+                              + ", ".join(_ONLINE_STORES), got=store,
+                              fix="use 'embedded' (no server) or 'redis'")
+        ttl = online.get("ttl")
+        if ttl is not None:
+            ttl = Duration.parse(ttl, where=f"{CONFIG_FILE} [online] ttl").seconds
         return cls(root=root, name=str(project.get("name", root.name)),
                    definitions=root / str(project.get("definitions", "definitions.py")),
-                   store_root=store_root, metadata_url=url)
+                   store_root=store_root, metadata_url=url, online_store=store,
+                   redis_url=str(online.get("redis_url", "redis://127.0.0.1:6379/0")),
+                   online_ttl_seconds=ttl)

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -32,16 +32,25 @@ from confluens.connectors import (
     records_chunk,
     resolve_paths,
 )
-from confluens.core import Definitions, DefinitionsDiff, Source, diff_specs
+from confluens.core import (
+    Definitions,
+    DefinitionsDiff,
+    DType,
+    FeatureView,
+    Source,
+    diff_specs,
+)
 from confluens.errors import InputError, NotAppliedError, ProjectError
 from confluens.ingest import ChunkCounts, Ingestion
 from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
+from confluens.project.materialize import Materialized, materialize_view, read_online
 from confluens.project.reading import read_table
 from confluens.project.training import resolve_features, training_set
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
 from confluens.stores.offline import ParquetOfflineStore, table_lock
+from confluens.stores.online import EmbeddedOnlineStore, OnlineStore
 from confluens.stores.quarantine import QuarantineFiles
 
 __all__ = ["Project", "find_project"]
@@ -89,6 +98,8 @@ class Project:
     def close(self) -> None:
         if "metadata" in self.__dict__:
             self.metadata.close()
+        if "online" in self.__dict__:
+            self.online.close()
 
     def __enter__(self) -> Project:
         return self
@@ -217,6 +228,55 @@ class Project:
         return training_set(self.definitions, self.offline.files, spine, features, at=at,
                             timezone=timezone, as_of=as_of)
 
+    @cached_property
+    def online(self) -> OnlineStore:
+        if self.config.online_store == "redis":
+            from confluens.stores.online.redis_store import RedisOnlineStore
+
+            return RedisOnlineStore(self.config.redis_url, namespace=self.config.name)
+        return EmbeddedOnlineStore(self.config.store_root / "online.db")
+
+    @cached_property
+    def feature_tables(self) -> ParquetOfflineStore:
+        return ParquetOfflineStore(self.config.store_root / "features")
+
+    def materialize(self, views: Sequence[str] = (), *,
+                    progress: Callable[[Materialized], None] | None = None,
+                    ) -> list[Materialized]:
+        """Compute each view's per-event feature table and write its online state.
+
+        Without ``views``, every view. A view whose definition and source data have not
+        changed since its last materialize is skipped.
+        """
+        chosen = ([self.definitions.feature_view(v) for v in views] if views
+                  else list(self.definitions.feature_views))
+        done = []
+        for view in chosen:
+            self._applied_version(view.source)
+            result = materialize_view(
+                view, self.offline.files(view.source.name), self.offline.runs(view.source.name),
+                self.feature_tables, self.online, ttl_seconds=self.config.online_ttl_seconds,
+                marker_dir=self.config.store_root / "materialized",
+                run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S"))
+            done.append(result)
+            if progress is not None:
+                progress(result)
+        return done
+
+    def online_features(self, view: str, keys: Sequence[Any], *,
+                        at: datetime | None = None) -> list[dict[str, Any]]:
+        """Feature values for entity ``keys``, with windows evaluated at ``at`` (now).
+
+        A key is a value (entities with one key column) or a mapping of key columns.
+        """
+        definition = self.definitions.feature_view(view)
+        when = at or datetime.now(UTC)
+        if when.tzinfo is None:
+            raise InputError("at", "must carry a time zone", got=when.isoformat(),
+                             fix="pass e.g. datetime.now(timezone.utc)")
+        return read_online(definition, self.online, [_key_values(definition, k) for k in keys],
+                           when)
+
     # -- reading back ----------------------------------------------------------------
 
     def runs(self, source: str | None = None) -> list[IngestRun]:
@@ -244,3 +304,28 @@ def _jsonable(value: Any) -> Any:
     import json
 
     return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _key_values(view: FeatureView, key: Any) -> list[Any]:
+    """A user's entity key as the stored values, in the entity's key order."""
+    names = view.entity.keys
+    if isinstance(key, Mapping):
+        missing = [n for n in names if n not in key]
+        if missing:
+            raise InputError(f"key for entity '{view.entity.name}'", "lacks key columns",
+                             got=missing, fix=f"pass all of {list(names)}")
+        values = [key[n] for n in names]
+    elif len(names) == 1:
+        values = [key]
+    else:
+        raise InputError(f"key for entity '{view.entity.name}'", "needs one value per key "
+                         "column", got=key, fix=f"pass a mapping of {list(names)}")
+    out = []
+    for name, value in zip(names, values, strict=True):
+        dtype = view.source.schema[name].dtype
+        try:
+            out.append(int(value) if dtype is DType.INT64 else str(value))
+        except (TypeError, ValueError):
+            raise InputError(f"key column '{name}'", f"must be a {dtype.value}", got=value,
+                             fix=f"pass a {dtype.value} value") from None
+    return out

@@ -90,6 +90,10 @@ def check_offline_store(store: OfflineStore) -> None:
     read = pa.concat_tables(pq.read_table(f, columns=["id", "ts"]) for f in store.files("t"))
     assert sorted(read.column("id").to_pylist()) == [1, 1, 2, 3]
     assert store.files("other") == []
+    replace = getattr(store, "replace", None)
+    if replace is not None:
+        assert replace("t", data.slice(1, 2), run_id="r4", partition_by="ts") == 2
+        assert store.row_count("t") == 2, "replace leaves only the new rows"
 
 
 def check_online_store(store: OnlineStore) -> None:

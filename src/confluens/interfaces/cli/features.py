@@ -1,17 +1,43 @@
-"""`confluens training-set`: point-in-time training sets from the command line."""
+"""Features on the command line: `training-set`, `materialize`, `features get`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import click
+import pyarrow as pa
 import pyarrow.parquet as pq
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from confluens.errors import InputError
 from confluens.interfaces.cli.context import err, open_project, out, project_option, reports_errors
 from confluens.interfaces.cli.render import arrow_table
 
-__all__ = ["training_set"]
+__all__ = ["features", "materialize", "training_set"]
+
+
+@contextmanager
+def ingest_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda: bar.advance(task)
+
+
+def column_summary(table: pa.Table) -> pa.Table:
+    """Per column: its type, how many values are null, and the mean of numeric ones."""
+    import pyarrow.compute as pc
+
+    rows = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
+        mean = pc.mean(column).as_py() if numeric else None
+        rows.append({"column": field.name, "type": str(field.type),
+                     "nulls": column.null_count,
+                     "mean": None if mean is None else f"{mean:.6g}"})
+    return pa.Table.from_pylist(rows)
 
 
 def _instant(value: str | None) -> datetime | None:
@@ -46,4 +72,58 @@ def training_set(spine: str, features: tuple[str, ...], out_path: str, at: str |
                                      as_of=_instant(as_of))
         pq.write_table(table, out_path)
     out.print(f"wrote {table.num_rows:,} rows × {table.num_columns} columns to {out_path}")
-    out.print(arrow_table(table.slice(0, 5), title="first rows"))
+    out.print(arrow_table(column_summary(table), title="columns"))
+
+
+@click.command()
+@click.argument("views", nargs=-1)
+@project_option
+@reports_errors
+def materialize(views: tuple[str, ...], project_dir: str) -> None:
+    """Compute VIEWS' per-event feature tables and online state (all views by default).
+
+    A view whose definition and source data did not change since is skipped.
+    """
+    with open_project(project_dir) as project:
+        total = len(views) or len(project.definitions.feature_views)
+        with ingest_bar("materialize", total) as advance:
+            results = project.materialize(views, progress=lambda _: advance())
+        for r in results:
+            if r.skipped:
+                out.print(f"{r.view}: up to date ({r.events:,} events)")
+            else:
+                out.print(f"{r.view}: {r.events:,} events, online state for "
+                          f"{r.entities:,} entities")
+
+
+@click.group()
+def features() -> None:
+    """Read feature values."""
+
+
+@features.command("get")
+@click.argument("view")
+@click.argument("keys", nargs=-1, required=True)
+@click.option("--at", "at_text", help="Evaluate the windows at this ISO instant (default: now).")
+@project_option
+@reports_errors
+def get(view: str, keys: tuple[str, ...], at_text: str | None, project_dir: str) -> None:
+    """Online feature values of VIEW for entity KEYS (a value, or col=value,col2=value).
+
+    Windows are evaluated at the time of the read, so values decay as time passes.
+    """
+    parsed = [dict(part.split("=", 1) for part in k.split(",")) if "=" in k else k
+              for k in keys]
+    with open_project(project_dir) as project:
+        when = _instant(at_text)
+        if when is not None and when.tzinfo is None:
+            raise InputError("--at", "must carry a time zone", got=at_text,
+                             fix="write e.g. 2024-01-31T00:00:00+00:00")
+        values = project.online_features(view, parsed, at=when)
+    names = list(values[0]) if values else []
+    # one row per feature, one column per entity: readable however many features
+    columns = {"feature": names}
+    for key, vals in zip(keys, values, strict=True):
+        columns[key] = [None if vals[n] is None else str(vals[n]) for n in names]
+    out.print(arrow_table(pa.table(columns), title=f"{view} at "
+                          f"{(when or datetime.now(UTC)).isoformat(timespec='seconds')}"))

@@ -11,7 +11,7 @@ from confluens.interfaces.cli.context import (
     project_option,
     reports_errors,
 )
-from confluens.interfaces.cli.features import training_set
+from confluens.interfaces.cli.features import features, materialize, training_set
 from confluens.interfaces.cli.generate import generate
 from confluens.interfaces.cli.progress import ingest_progress
 from confluens.interfaces.cli.quarantine import quarantine
@@ -125,6 +125,8 @@ def runs(source: str | None, project_dir: str) -> None:
 cli.add_command(quarantine)
 cli.add_command(generate)
 cli.add_command(training_set)
+cli.add_command(materialize)
+cli.add_command(features)
 
 
 def main() -> None:

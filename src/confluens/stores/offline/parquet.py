@@ -36,13 +36,22 @@ class ParquetOfflineStore:
 
     def append(self, table: str, data: pa.Table, *, run_id: str, partition_by: str) -> int:
         """Write ``data`` partitioned by the UTC date of column ``partition_by``."""
-        if data.num_rows == 0:
+        return self._write(table, data, run_id=run_id, partition_by=partition_by, keep=True)
+
+    def replace(self, table: str, data: pa.Table, *, run_id: str, partition_by: str) -> int:
+        """Make ``data`` the whole table, atomically (readers see old or new, never a mix)."""
+        return self._write(table, data, run_id=run_id, partition_by=partition_by, keep=False)
+
+    def _write(self, table: str, data: pa.Table, *, run_id: str, partition_by: str,
+               keep: bool) -> int:
+        if data.num_rows == 0 and keep:
             return 0
         folder = self._folder(table)
         with table_lock(folder):
             self._sweep(folder)
             staging = folder / f"_staging-{uuid.uuid4().hex}"
-            written = _write_partitioned(data, partition_by, staging, run_id)
+            written = (_write_partitioned(data, partition_by, staging, run_id)
+                       if data.num_rows else [])
             entries = []
             for path, rows in written:
                 rel = path.relative_to(staging)
@@ -50,7 +59,10 @@ class ParquetOfflineStore:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 path.rename(target)
                 entries.append(ManifestEntry(str(rel), rows, run_id))
-            Manifest.read(folder).with_entries(entries).commit(folder)
+            current = Manifest.read(folder)
+            if not keep:
+                current = Manifest(current.version, ())
+            current.with_entries(entries).commit(folder)
             shutil.rmtree(staging, ignore_errors=True)
         return data.num_rows
 
