@@ -10,10 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import datagen, features, ingest, training
+from benchmarks import datagen, features, ingest, online, training
 
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
-          "datagen": datagen.run}
+          "online": online.run, "datagen": datagen.run}
 
 
 def main() -> None:
@@ -34,13 +34,17 @@ def main() -> None:
         label, figures = SUITES[name](shared)
         by_name = {f.name: f for f in figures}
         table = Table(title=f"{name}: {label}", title_justify="left")
-        for column in ("figure", "seconds", "rows/s", "vs baseline"):
+        micro = any("µs" in f.name for f in figures)
+        for column in ("figure", "µs" if micro else "seconds",
+                       "" if micro else "rows/s", "vs baseline"):
             table.add_column(column, justify="left" if column == "figure" else "right")
         for f in figures:
             ratio = ""
             if f.baseline and f.baseline in by_name:
                 ratio = f"{f.seconds / by_name[f.baseline].seconds:.2f}× {f.baseline}"
-            table.add_row(f.name, f"{f.seconds:.2f}", f"{f.rows / f.seconds:,.0f}", ratio)
+            rate = "" if micro else f"{f.rows / f.seconds:,.0f}"
+            table.add_row(f.name, f"{f.seconds:.2f}" if not micro else f"{f.seconds:.0f}",
+                          rate, ratio)
         console.print(table)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +42,7 @@ def test_online_values_equal_offline_values_at_the_same_time(fraud, view: str, k
     assert results[0].entities > 0
     stored = fraud.table(source, format="pandas")
     latest = stored["tx_datetime"].max()
-    keys = sorted(stored[key].unique())[:25] + ["no-such-entity"]
+    keys = [*sorted(stored[key].unique())[:25], "no-such-entity"]
     for offset in (timedelta(0), timedelta(hours=5), timedelta(days=2), timedelta(days=40)):
         at = (latest + offset).to_pydatetime()
         online = fraud.online_features(view, keys, at=at)
@@ -80,10 +80,9 @@ def test_key_mistakes_are_clear(fraud) -> None:
 
     with pytest.raises(InputError, match="lacks key columns"):
         fraud.online_features("customer_spending", [{"terminal_id": "1"}])
+    naive = datetime(2024, 1, 1)
     with pytest.raises(InputError, match="time zone"):
-        from datetime import datetime
-
-        fraud.online_features("customer_spending", ["1"], at=datetime(2024, 1, 1))
+        fraud.online_features("customer_spending", ["1"], at=naive)
 
 
 @pytest.mark.service("redis")
