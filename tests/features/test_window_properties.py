@@ -199,16 +199,16 @@ def test_known_at_windows_match_the_reference(raw, points, specs) -> None:
        at=st.integers(-2, 24), specs=st.lists(spec_strategy, min_size=1, max_size=4))
 def test_python_window_evaluation_matches_the_reference(raw, at, specs) -> None:
     """The online store's read-time evaluation (streaming/window_events.py)."""
-    from confluens.streaming import EventRow, evaluate_all
+    from confluens.streaming import EntityEvents, evaluate_all
 
     events = [Event(k, t * S, i, v, (t + lag) * S) for i, (k, t, v, lag) in enumerate(raw)]
     built = [build(i, s) for i, s in enumerate(specs)]
     plan = plan_view(FeatureView("v", ENTITY, KNOWN_SOURCE, [f for f, _ in built]))
     for key in ("a", "b"):
-        rows = sorted((EventRow(e.t, f"{e.tie:09d}", e.known or e.t, {"v": e.value},
-                                ("v > 1",) if e.value is not None and e.value > 1 else ())
-                       for e in events if e.key == key), key=lambda r: (r.t, r.tie))
-        got = evaluate_all(plan, rows, at * S)
+        rows = sorted(((e.t, f"{e.tie:09d}", e.known or e.t, {"v": e.value},
+                        ("v > 1",) if e.value is not None and e.value > 1 else ())
+                       for e in events if e.key == key), key=lambda r: (r[0], r[1]))
+        got = evaluate_all(plan, EntityEvents.of(rows), at * S)
         point = Event(key, at * S, 10**9, None)
         for feature, ref in built:
             assert close(got[feature.feature_name], feature_at(events, point, ref)), feature

@@ -11,6 +11,7 @@ A rerun skips a view whose definition and source runs have not changed since.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from confluens.plan.prepared import compile_prepared, filters_of, value_columns
 from confluens.sqlx import col, func, render, table_ref
 from confluens.stores.offline import ParquetOfflineStore
 from confluens.stores.online import OnlineStore
-from confluens.streaming import EventRow, evaluate_all
+from confluens.streaming import EntityEvents, evaluate_all
 
 __all__ = ["Materialized", "decode_state", "entity_key", "materialize_view", "read_online"]
 
@@ -105,19 +106,27 @@ def _encode(plan: ViewPlan, rows: pa.Table) -> dict[str, bytes]:
             for key, events in state.items()}
 
 
-def decode_state(blob: bytes | None) -> list[EventRow]:
+def decode_state(blob: bytes | None) -> EntityEvents:
     if blob is None:
-        return []
+        return EntityEvents()
     raw = json.loads(blob)
-    columns, filters = raw["columns"], raw["filters"]
-    return [EventRow(t, tie, known, dict(zip(columns, values, strict=True)),
-                     tuple(filters[j] for j in flags))
-            for t, tie, known, values, flags in raw["events"]]
+    columns, filters, events = raw["columns"], raw["filters"], raw["events"]
+    out = EntityEvents(t=[e[0] for e in events], tie=[e[1] for e in events],
+                       known=[e[2] for e in events],
+                       values={c: [e[3][j] for e in events] for j, c in enumerate(columns)},
+                       flags=[frozenset(filters[j] for j in e[4]) for e in events])
+    out.late = any(k > t for k, t in zip(out.known, out.t, strict=True))
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(view: FeatureView) -> ViewPlan:
+    return plan_view(view)
 
 
 def read_online(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
                 at: datetime) -> list[dict[str, Any]]:
-    plan = plan_view(view)
+    plan = _plan(view)
     at_us = int(at.timestamp() * 1_000_000)
     blobs = online.read(view.name, [entity_key(k) for k in keys])
     return [evaluate_all(plan, decode_state(blob), at_us) for blob in blobs]

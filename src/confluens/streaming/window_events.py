@@ -3,11 +3,11 @@
 The online store keeps, per entity, the events that can still fall in a window, and
 evaluates every feature when it is read, at the time of the read. This module is
 that evaluation: the same contract as the DuckDB compiler (docs/concepts.md),
-written directly, with the events of one entity sorted by (time, tie).
+written directly over columns sorted by (time, tie), with binary search for the
+time bounds.
 
 >>> from confluens.plan.ir import WindowAgg
->>> events = [EventRow(t=0, tie="1", known=0, values={"v": 5.0}, flags=()),
-...           EventRow(t=10, tie="2", known=10, values={"v": 7.0}, flags=())]
+>>> events = EntityEvents.of([(0, "1", 0, {"v": 5.0}, ()), (10, "2", 10, {"v": 7.0}, ())])
 >>> agg = WindowAgg("s", "sum", "v", window_us=20, events=None, delay_us=0, where=None)
 >>> evaluate(agg, events, at=15), evaluate(agg, events, at=25), evaluate(agg, events, at=40)
 (12.0, 7.0, 0)
@@ -16,44 +16,68 @@ written directly, with the events of one entity sorted by (time, tie).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 
-__all__ = ["EventRow", "evaluate", "evaluate_all"]
+__all__ = ["EntityEvents", "evaluate", "evaluate_all"]
+
+Row = tuple[int, str, int, dict[str, Any], Sequence[str]]
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """One event as the online store keeps it. ``flags`` holds the filters it passes."""
+@dataclass(slots=True)
+class EntityEvents:
+    """One entity's events as columns, sorted by (time, tie).
 
-    t: int  # event time, microseconds since the epoch
-    tie: str
-    known: int  # when it became visible (its event time where the source has no known_at)
-    values: dict[str, Any]
-    flags: tuple[str, ...]
+    ``known`` is when each event became visible (its time where the source has no
+    known_at); ``flags`` the filters (``where`` texts) each event passes.
+    """
+
+    t: list[int] = field(default_factory=list)
+    tie: list[str] = field(default_factory=list)
+    known: list[int] = field(default_factory=list)
+    values: dict[str, list[Any]] = field(default_factory=dict)
+    flags: list[frozenset[str]] = field(default_factory=list)
+    late: bool = False  # some event became known after its time
+
+    @classmethod
+    def of(cls, rows: Iterable[Row]) -> EntityEvents:
+        out = cls()
+        for t, tie, known, values, flags in rows:
+            out.t.append(t)
+            out.tie.append(tie)
+            out.known.append(known)
+            for name, value in values.items():
+                out.values.setdefault(name, []).append(value)
+            out.flags.append(frozenset(flags))
+            out.late = out.late or known > t
+        return out
 
 
-def _visible(events: Sequence[EventRow], agg: WindowAgg, at: int) -> list[EventRow]:
+def _chosen(agg: WindowAgg, ev: EntityEvents, at: int) -> list[int]:
+    """Indexes of the events in the window of ``agg`` at time ``at``, in event order."""
     upper = at - agg.delay_us
-    chosen = [e for e in events if e.t <= upper and e.known <= at
-              and (agg.where is None or agg.where in e.flags)]
-    if agg.window_us is not None:
-        lower = upper - agg.window_us
-        return [e for e in chosen if e.t > lower]
-    assert agg.events is not None
-    return chosen[-agg.events:]
+    hi = bisect_right(ev.t, upper)
+    lo = bisect_right(ev.t, upper - agg.window_us) if agg.window_us is not None else 0
+    index: Iterable[int] = range(lo, hi)
+    if ev.late:
+        index = [i for i in index if ev.known[i] <= at]
+    if agg.where is not None:
+        index = [i for i in index if agg.where in ev.flags[i]]
+    index = list(index)
+    return index if agg.events is None else index[-agg.events:]
 
 
-def evaluate(agg: WindowAgg, events: Sequence[EventRow], at: int) -> Any:
-    """The value of ``agg`` at time ``at`` (microseconds); ``events`` sorted by (t, tie)."""
-    chosen = _visible(events, agg, at)
+def evaluate(agg: WindowAgg, ev: EntityEvents, at: int) -> Any:
+    """The value of ``agg`` at time ``at`` (microseconds since the epoch)."""
+    chosen = _chosen(agg, ev, at)
     if agg.column is None:
-        return len(chosen) if agg.kind == "count" else None
-    values = [e.values.get(agg.column) for e in chosen]
-    present = [v for v in values if v is not None]
+        return len(chosen)
+    column = ev.values.get(agg.column, [])
+    present = [column[i] for i in chosen if column[i] is not None]
     kind = agg.kind
     if kind == "count":
         return len(present)
@@ -79,14 +103,14 @@ def evaluate(agg: WindowAgg, events: Sequence[EventRow], at: int) -> Any:
     raise ValueError(kind)
 
 
-def evaluate_all(plan: ViewPlan, events: Sequence[EventRow], at: int) -> dict[str, Any]:
+def evaluate_all(plan: ViewPlan, ev: EntityEvents, at: int) -> dict[str, Any]:
     """Every feature of ``plan`` at time ``at``."""
     out: dict[str, Any] = {}
     for f in plan.features:
         if isinstance(f, RatioOf):
-            num = evaluate(f.numerator, events, at)
-            den = evaluate(f.denominator, events, at)
+            num = evaluate(f.numerator, ev, at)
+            den = evaluate(f.denominator, ev, at)
             out[f.output] = f.empty if not den else num / den
         else:
-            out[f.output] = evaluate(f, events, at)
+            out[f.output] = evaluate(f, ev, at)
     return out
