@@ -26,7 +26,6 @@ from confluens.core import (
 )
 from confluens.plan import compile_events, compile_points, plan_view
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
-from confluens.plan.duckdb_prefix import compile_prefix_points
 from confluens.sqlx import render
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -52,7 +51,6 @@ CASES = {
     "duckdb_points": lambda: compile_points(plan_view(VIEW)),
     "duckdb_known_points": lambda: compile_known_points(plan_view(RISK)),
     "duckdb_known_events": lambda: compile_known_events(plan_view(RISK)),
-    "duckdb_prefix_points": lambda: compile_prefix_points(plan_view(VIEW)),
 }
 
 
