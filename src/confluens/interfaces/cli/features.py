@@ -19,7 +19,7 @@ __all__ = ["features", "materialize", "training_set"]
 
 
 @contextmanager
-def ingest_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
+def progress_bar(description: str, total: int) -> Iterator[Callable[[], None]]:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task(description, total=total)
@@ -86,7 +86,7 @@ def materialize(views: tuple[str, ...], project_dir: str) -> None:
     """
     with open_project(project_dir) as project:
         total = len(views) or len(project.definitions.feature_views)
-        with ingest_bar("materialize", total) as advance:
+        with progress_bar("materialize", total) as advance:
             results = project.materialize(views, progress=lambda _: advance())
         for r in results:
             if r.skipped:
