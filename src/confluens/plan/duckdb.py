@@ -25,9 +25,18 @@ from confluens.core.expressions import parse_expression
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 from confluens.sqlx import col, func, lit, table_ref
 
-__all__ = ["compile_events", "compile_points"]
+__all__ = ["AGG_SQL", "compile_events", "compile_points", "ratio_sql"]
 
-_AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
+AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
+
+
+def ratio_sql(num: exp.Expr, den: exp.Expr, empty: float | None) -> exp.Expr:
+    """``num / den`` as a double; ``empty`` where ``den`` is 0 or null."""
+    return exp.Case(
+        ifs=[exp.If(this=exp.or_(exp.Is(this=den.copy(), expression=exp.null()),
+                                 exp.EQ(this=den.copy(), expression=lit(0))),
+                    true=exp.cast(lit(empty), "DOUBLE"))],
+        default=exp.Div(this=exp.cast(num.copy(), "DOUBLE"), expression=den.copy()))
 
 
 def _q(name: str) -> exp.Identifier:
@@ -205,7 +214,7 @@ class _Compiler:
             agg = exp.Filter(this=agg, expression=exp.Where(this=flag_cond))
             flag = None
         else:
-            agg = func(_AGG_SQL[a.kind], value)  # type: ignore[arg-type]
+            agg = func(AGG_SQL[a.kind], value)  # type: ignore[arg-type]
         if flag is not None:
             agg = exp.Filter(this=agg, expression=exp.Where(this=col(flag)))
         spec = exp.WindowSpec(
@@ -236,13 +245,8 @@ class _Compiler:
             [*[col(k) for k in self.plan.keys], col(self.plan.event_time), col("__tie")])
         for f in self.plan.features:
             if isinstance(f, RatioOf):
-                den = col(f"__a{self.slot[f.denominator.output]}")
-                value = exp.Case(
-                    ifs=[exp.If(this=exp.or_(exp.Is(this=den, expression=exp.null()),
-                                             exp.EQ(this=den.copy(), expression=lit(0))),
-                                true=exp.cast(lit(f.empty), "DOUBLE"))],
-                    default=exp.Div(this=exp.cast(col(f"__a{self.slot[f.numerator.output]}"),
-                                                   "DOUBLE"), expression=den.copy()))
+                value = ratio_sql(col(f"__a{self.slot[f.numerator.output]}"),
+                                  col(f"__a{self.slot[f.denominator.output]}"), f.empty)
                 final.append(exp.alias_(value, f.output, quoted=True))
             else:
                 final.append(exp.alias_(col(f"__a{self.slot[f.output]}"), f.output,

@@ -23,12 +23,12 @@ import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
 from confluens.errors import NotSupportedError
+from confluens.plan.duckdb import AGG_SQL, ratio_sql
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 from confluens.sqlx import col, func, lit, table_ref
 
 __all__ = ["compile_known_events", "compile_known_points"]
 
-_AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
 
 
 def _q(name: str) -> exp.Identifier:
@@ -74,12 +74,8 @@ def compile_known_points(plan: ViewPlan, table: str = "events", points: str = "p
     final: list[exp.Expr] = [col("__point", "p")]
     for f in plan.features:
         if isinstance(f, RatioOf):
-            num, den = outputs[f.numerator.output], outputs[f.denominator.output]
-            value = exp.Case(
-                ifs=[exp.If(this=exp.or_(exp.Is(this=den.copy(), expression=exp.null()),
-                                         exp.EQ(this=den.copy(), expression=lit(0))),
-                            true=exp.cast(lit(f.empty), "DOUBLE"))],
-                default=exp.Div(this=exp.cast(num.copy(), "DOUBLE"), expression=den.copy()))
+            value = ratio_sql(outputs[f.numerator.output], outputs[f.denominator.output],
+                              f.empty)
             final.append(exp.alias_(value, f.output, quoted=True))
         else:
             final.append(exp.alias_(outputs[f.output], f.output, quoted=True))
@@ -118,7 +114,7 @@ def _aggregate(a: WindowAgg, per_event: bool) -> exp.Expr:
         agg = func("arg_max", value, order)
         conds.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())))
     else:
-        agg = func(_AGG_SQL[a.kind], value)  # type: ignore[arg-type]
+        agg = func(AGG_SQL[a.kind], value)  # type: ignore[arg-type]
     filtered: exp.Expr = exp.Filter(this=agg, expression=exp.Where(this=exp.and_(*conds)))
     if a.kind == "sum":
         filtered = exp.Coalesce(this=filtered, expressions=[lit(0)])
