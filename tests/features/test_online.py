@@ -112,3 +112,20 @@ def test_redis_online_store_gives_the_offline_values(redis_url: str, tmp_path: P
                     assert same(value, offline[name].iloc[i]), (keys[i], name)
         finally:
             project.online.clear("customer_spending")
+
+
+def test_a_delay_longer_than_the_online_retention_is_refused(tmp_path: Path) -> None:
+    from confluens.errors import ConfigError
+
+    root = confluens.init(tmp_path / "fraud")
+    config = root / "confluens.toml"
+    config.write_text(config.read_text() + '\n[online]\nttl = "3d"\n')
+    write_fraud_dataset(root / "data", FraudSimulation(n_customers=10, n_terminals=20,
+                                                      n_days=10))
+    with confluens.open(root) as project:
+        project.apply()
+        project.ingest("fraud_labels")
+        with pytest.raises(ConfigError, match="longer than the online retention") as info:
+            project.materialize(["terminal_risk"])
+        assert "delay 7d > ttl 3d" in str(info.value)
+        assert "at least 7d" in info.value.fix

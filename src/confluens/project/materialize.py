@@ -24,8 +24,8 @@ import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
-from confluens.core import FeatureView
-from confluens.errors import InputError
+from confluens.core import Duration, FeatureView
+from confluens.errors import ConfigError, InputError
 from confluens.plan import event_features, plan_view
 from confluens.plan.ir import ViewPlan
 from confluens.plan.prepared import compile_prepared, filters_of, value_columns
@@ -59,6 +59,7 @@ def _marker(view: FeatureView, runs: Mapping[str, int]) -> str:
 def materialize_view(view: FeatureView, source_files: list[str], source_runs: dict[str, int],
                      features: ParquetOfflineStore, online: OnlineStore, *,
                      ttl_seconds: float | None, marker_dir: Path, run_id: str) -> Materialized:
+    _check_retention(view, ttl_seconds)
     marker_path = marker_dir / f"{view.name}.json"
     marker = _marker(view, source_runs)
     if marker_path.exists() and json.loads(marker_path.read_text()).get("marker") == marker:
@@ -75,6 +76,20 @@ def materialize_view(view: FeatureView, source_files: list[str], source_runs: di
     marker_dir.mkdir(parents=True, exist_ok=True)
     marker_path.write_text(json.dumps({"marker": marker, "at": datetime.now(UTC).isoformat()}))
     return Materialized(view.name, table.num_rows, len(state), False)
+
+
+def _check_retention(view: FeatureView, ttl_seconds: float | None) -> None:
+    """A delay longer than the online retention could only ever read expired state."""
+    if ttl_seconds is None:
+        return
+    for agg in plan_view(view).aggregations:
+        if agg.delay_us / 1_000_000 > ttl_seconds:
+            raise ConfigError(
+                f"feature '{agg.output}' of view '{view.name}'",
+                "its delay is longer than the online retention ([online] ttl)",
+                got=f"delay {Duration(agg.delay_us)} > ttl {Duration(int(ttl_seconds * 1e6))}",
+                fix=f"raise [online] ttl in confluens.toml to at least {Duration(agg.delay_us)}, "
+                "or shorten the delay")
 
 
 def _online_state(plan: ViewPlan, files: list[str]) -> dict[str, bytes]:
