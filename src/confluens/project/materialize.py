@@ -11,7 +11,6 @@ A rerun skips a view whose definition and source runs have not changed since.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -126,17 +125,25 @@ def decode_state(blob: bytes | None) -> EntityEvents:
         return EntityEvents()
     raw = json.loads(blob)
     columns, filters, events = raw["columns"], raw["filters"], raw["events"]
+    none: frozenset[str] = frozenset()
     out = EntityEvents(t=[e[0] for e in events], tie=[e[1] for e in events],
                        known=[e[2] for e in events],
                        values={c: [e[3][j] for e in events] for j, c in enumerate(columns)},
-                       flags=[frozenset(filters[j] for j in e[4]) for e in events])
+                       flags=[frozenset(filters[j] for j in e[4]) if e[4] else none
+                              for e in events] if filters else [])
     out.late = any(k > t for k, t in zip(out.known, out.t, strict=True))
     return out
 
 
-@functools.lru_cache(maxsize=256)
+_PLANS: dict[int, tuple[FeatureView, ViewPlan]] = {}
+
+
 def _plan(view: FeatureView) -> ViewPlan:
-    return plan_view(view)
+    """The view's plan, cached by identity (hashing a view walks its whole definition)."""
+    cached = _PLANS.get(id(view))
+    if cached is None or cached[0] is not view:
+        cached = _PLANS[id(view)] = (view, plan_view(view))
+    return cached[1]
 
 
 def read_online(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],

@@ -41,6 +41,12 @@ class EmbeddedOnlineStore:
         return len(items)
 
     def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
+        if len(keys) == 1:  # the common online read: one primary-key lookup
+            row = self._con.execute(
+                "SELECT value FROM online WHERE view = ? AND key = ? "
+                "AND (expires_at IS NULL OR expires_at > ?)",
+                (view, keys[0], time.time())).fetchone()
+            return [None if row is None else row[0]]
         rows = self._con.execute(
             "SELECT key, value FROM online WHERE view = ? "
             "AND key IN (SELECT value FROM json_each(?)) "
