@@ -89,8 +89,9 @@ def test_key_mistakes_are_clear(fraud) -> None:
 def test_redis_online_store_gives_the_offline_values(redis_url: str, tmp_path: Path) -> None:
     root = confluens.init(tmp_path / "fraud")
     config = root / "confluens.toml"
-    config.write_text(config.read_text().replace('name = "fraud"', f'name = "t{tmp_path.name}"')
-                      + f'\n[online]\nstore = "redis"\nredis_url = "{redis_url}"\n')
+    config.write_text(config.read_text()
+                      .replace('name = "fraud"', f'name = "t{tmp_path.name}"')
+                      .replace('store = "embedded"', f'store = "redis"\nredis_url = "{redis_url}"'))
     write_fraud_dataset(root / "data", FraudSimulation(n_customers=20, n_terminals=40,
                                                       n_days=20, seed=5))
     with confluens.open(root) as project:
@@ -119,7 +120,7 @@ def test_a_delay_longer_than_the_online_retention_is_refused(tmp_path: Path) -> 
 
     root = confluens.init(tmp_path / "fraud")
     config = root / "confluens.toml"
-    config.write_text(config.read_text() + '\n[online]\nttl = "3d"\n')
+    config.write_text(config.read_text().replace('# ttl = "90d"', 'ttl = "3d"'))
     write_fraud_dataset(root / "data", FraudSimulation(n_customers=10, n_terminals=20,
                                                       n_days=10))
     with confluens.open(root) as project:

@@ -61,7 +61,8 @@ class _Compiler:
         self.plan = plan
         self.table = table
         self.points = points
-        self.order = [*ORDER, "__point"] if points else ORDER
+        # without points every row is an event: (__t, __tie) is already a total order
+        self.order = [*ORDER, "__point"] if points else ["__t", "__tie"]
         self.keys = [col(k) for k in plan.keys]
         # each distinct computation once, however many features (or ratios) use it
         self.aggs: list[WindowAgg] = []

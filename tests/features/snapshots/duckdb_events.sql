@@ -24,7 +24,7 @@ WITH "base_0" AS (
 ), "ranked" AS (
   SELECT
     *,
-    ROW_NUMBER() OVER (PARTITION BY "card" ORDER BY __t, __pt, __tie) AS "__rn",
+    ROW_NUMBER() OVER (PARTITION BY "card" ORDER BY __t, __tie) AS "__rn",
     COUNT(*) OVER (
       PARTITION BY "card"
       ORDER BY __t
@@ -47,7 +47,7 @@ WITH "base_0" AS (
     ) AS "__upto_2592000000000",
     SUM(CAST("__f0" AS INT)) OVER (
       PARTITION BY "card"
-      ORDER BY __t, __pt, __tie
+      ORDER BY __t, __tie
       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
     ) AS "__c0"
   FROM "base_flags"
@@ -88,7 +88,7 @@ WITH "base_0" AS (
     "__is_event",
     COUNT(*) OVER (
       PARTITION BY "card"
-      ORDER BY __t, __pt, __tie
+      ORDER BY __t, __tie
       ROWS BETWEEN (
         "__rn" - "__lo0" - 1
       ) PRECEDING AND (
@@ -97,7 +97,7 @@ WITH "base_0" AS (
     ) AS "__a0",
     AVG("amount") OVER (
       PARTITION BY "card"
-      ORDER BY __t, __pt, __tie
+      ORDER BY __t, __tie
       ROWS BETWEEN (
         "__rn" - "__lo1" - 1
       ) PRECEDING AND (
@@ -106,7 +106,7 @@ WITH "base_0" AS (
     ) AS "__a1",
     STDDEV_SAMP("amount") OVER (
       PARTITION BY "card"
-      ORDER BY __t, __pt, __tie
+      ORDER BY __t, __tie
       ROWS BETWEEN (
         "__rn" - "__lo2" - 1
       ) PRECEDING AND (
@@ -116,7 +116,7 @@ WITH "base_0" AS (
     ARG_MAX("amount", "__rn") FILTER(WHERE
       NOT "amount" IS NULL) OVER (
       PARTITION BY "card"
-      ORDER BY __t, __pt, __tie
+      ORDER BY __t, __tie
       ROWS BETWEEN (
         "__rn" - "__lo3" - 1
       ) PRECEDING AND (
@@ -125,7 +125,7 @@ WITH "base_0" AS (
     ) AS "__a3",
     COUNT(DISTINCT "amount") OVER (
       PARTITION BY "card"
-      ORDER BY __t, __pt, __tie
+      ORDER BY __t, __tie
       ROWS BETWEEN (
         "__rn" - "__lo4" - 1
       ) PRECEDING AND (
@@ -136,7 +136,7 @@ WITH "base_0" AS (
       SUM("amount") FILTER(WHERE
         "__f0") OVER (
         PARTITION BY "card"
-        ORDER BY __t, __pt, __tie
+        ORDER BY __t, __tie
         ROWS BETWEEN (
           "__rn" - "__lo5" - 1
         ) PRECEDING AND (
@@ -148,7 +148,7 @@ WITH "base_0" AS (
     COALESCE(
       SUM("amount") OVER (
         PARTITION BY "card"
-        ORDER BY __t, __pt, __tie
+        ORDER BY __t, __tie
         ROWS BETWEEN (
           "__rn" - "__lo6" - 1
         ) PRECEDING AND (
