@@ -25,7 +25,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar
 
 from confluens.core.names import check_column, check_name
-from confluens.core.windows import Duration, Window, window_of
+from confluens.core.windows import Duration, TimeWindow, Window, window_of
 from confluens.errors import DefinitionError
 
 __all__ = ["Aggregation", "Count", "DistinctCount", "Last", "Max", "Mean", "Min", "Ratio",
@@ -78,7 +78,7 @@ class Aggregation:
     def spec(self) -> dict[str, Any]:
         window = self.window
         return {"kind": self.kind, "column": self.column, "name": self.feature_name,
-                "window": {"time": str(window.length)} if hasattr(window, "length")
+                "window": {"time": str(window.length)} if isinstance(window, TimeWindow)
                 else {"events": window.n},
                 "delay": str(self.delay), "where": self.where}
 

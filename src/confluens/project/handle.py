@@ -223,10 +223,11 @@ class Project:
         ``timezone`` reads a spine without zones; ``as_of`` ignores every record
         ingested after that instant. See project/training.py.
         """
-        for ref in resolve_features(self.definitions, features):
+        refs = resolve_features(self.definitions, features)
+        for ref in refs:
             self._applied_version(ref.view.source)
-        return training_set(self.definitions, self.offline.files, spine, features, at=at,
-                            timezone=timezone, as_of=as_of)
+        return training_set(refs, self.offline.files, spine, at=at, timezone=timezone,
+                            as_of=as_of)
 
     @cached_property
     def online(self) -> OnlineStore:

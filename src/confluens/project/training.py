@@ -124,15 +124,15 @@ def _spine_times(spine: pa.Table, at: str | None, timezone: str | None) -> tuple
     return at, pc.cast(column, pa.timestamp("us", tz="UTC"))
 
 
-def training_set(definitions: Definitions, files_of: Any, spine: Any,
-                 features: Sequence[str], *, at: str | None = None,
-                 timezone: str | None = None, as_of: datetime | None = None) -> pa.Table:
+def training_set(refs: Sequence[FeatureRef], files_of: Any, spine: Any, *,
+                 at: str | None = None, timezone: str | None = None,
+                 as_of: datetime | None = None) -> pa.Table:
     """The spine, with one column per requested feature, as of each row's timestamp.
 
-    ``files_of(source_name)`` lists a source's stored Parquet files.
+    ``refs`` come from ``resolve_features``; ``files_of(source_name)`` lists a source's
+    stored Parquet files.
     """
     table = as_arrow_spine(spine)
-    refs = resolve_features(definitions, features)
     at, times = _spine_times(table, at, timezone)
     points = pa.array(range(table.num_rows), pa.int64())
     result = table
