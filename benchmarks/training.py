@@ -3,7 +3,8 @@
 The spine: N random (customer, terminal, time) rows over the data's period. Features:
 the handbook's 12 customer and terminal window features (benchmarks/features.py).
 
-- confluens: `point_features` for both views, exact at each spine time.
+- confluens: `training_set` for both views (the path `project.training_set` takes,
+  reading the events' Parquet file), exact at each spine time.
 - duckdb-asof: precompute per-event features once (not timed), then one ASOF JOIN per
   view: the speed bar; it returns the last event's values, which is not the window at
   the spine's time (a 1-day count two days after the last event stays > 0).
@@ -56,15 +57,15 @@ def child(kind: str, events_path: str, spine_path: str) -> None:
     import duckdb
 
     from benchmarks.features import VIEWS
-    from confluens.plan import event_features, plan_view, point_features
+    from confluens.plan import event_features, plan_view
+    from confluens.project.training import FeatureRef, training_set
 
     events = pq.read_table(events_path)
     spine = pq.read_table(spine_path)
     if kind == "confluens":
+        refs = [FeatureRef(view, list(view.feature_names)) for view in VIEWS]
         start = time.perf_counter()
-        for view in VIEWS:
-            keys = list(view.entity.keys)
-            point_features(plan_view(view), events, spine.select([*keys, "__at", "__point"]))
+        training_set(refs, lambda source: [events_path], spine.drop_columns(["__point"]))
     else:
         per_event = [event_features(plan_view(v), events) for v in VIEWS]
         con = duckdb.connect()

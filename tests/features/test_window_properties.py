@@ -10,7 +10,8 @@ import math
 from datetime import UTC, datetime
 
 import pyarrow as pa
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from confluens.core import (
@@ -90,14 +91,31 @@ def close(a: object, b: object) -> bool:
     return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-9)  # type: ignore[arg-type]
 
 
+ENGINES = pytest.mark.parametrize("engine", ["window", "lookup"])
+LOOKUP = {"count", "sum", "mean", "last", "count_events"}
+
+
+def runnable(engine: str, specs) -> list:
+    """The specs ``engine`` takes (the lookup engine: count, sum, mean and last)."""
+    return specs if engine == "window" else [s for s in specs if s[0] in LOOKUP]
+
+
+@ENGINES
 @settings(max_examples=60, deadline=None)
-@given(raw=events_strategy, specs=st.lists(spec_strategy, min_size=1, max_size=4))
-def test_every_feature_matches_the_reference(raw, specs) -> None:
-    events = [Event(k, t * S, i, v) for i, (k, t, v) in enumerate(raw)]
+@given(raw=events_strategy, specs=st.lists(spec_strategy, min_size=1, max_size=4),
+       in_time_order=st.booleans(), ids=st.randoms())
+def test_every_feature_matches_the_reference(engine, raw, specs, in_time_order,
+                                             ids) -> None:
+    specs = runnable(engine, specs)
+    assume(specs)
+    if in_time_order:  # as stored events usually come (the lookup engine's fast sort)
+        raw = sorted(raw, key=lambda r: r[1])
+    tie = ids.sample(range(len(raw)), len(raw))  # ids need not follow the table order
+    events = [Event(k, t * S, tie[i], v) for i, (k, t, v) in enumerate(raw)]
     table = events_table(events)
     built = [build(i, s) for i, s in enumerate(specs)]
     view = FeatureView("v", ENTITY, SOURCE, [f for f, _ in built])
-    result = event_features(plan_view(view), table).to_pylist()
+    result = event_features(plan_view(view), table, engine=engine).to_pylist()
     assert len(result) == len(events)
     by_id = {row["__tie"]: row for row in result}
     for e in events:
@@ -107,15 +125,17 @@ def test_every_feature_matches_the_reference(raw, specs) -> None:
             assert close(got, want), (feature, e, got, want)
 
 
+@ENGINES
 @settings(max_examples=30, deadline=None)
 @given(raw=events_strategy, window=st.integers(1, 6), delay=st.integers(0, 3))
-def test_ratio_of_sum_and_count(raw, window, delay) -> None:
+def test_ratio_of_sum_and_count(engine, raw, window, delay) -> None:
     events = [Event(k, t * S, i, v) for i, (k, t, v) in enumerate(raw)]
     table = events_table(events)
     ratio = Ratio(Sum("v", window=f"{window}s", delay=f"{delay}s"),
                   Count(window=f"{window}s", delay=f"{delay}s"), empty=0.0, name="rate")
     view = FeatureView("v", ENTITY, SOURCE, [ratio])
-    rows = {r["__tie"]: r for r in event_features(plan_view(view), table).to_pylist()}
+    rows = {r["__tie"]: r for r in event_features(plan_view(view), table,
+                                                  engine=engine).to_pylist()}
     for e in events:
         num = feature_at(events, e, Spec("sum", window_us=window * S, delay_us=delay * S))
         den = feature_at(events, e, Spec("count", window_us=window * S, delay_us=delay * S,
@@ -127,12 +147,18 @@ points_strategy = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.intege
                            min_size=1, max_size=15)
 
 
+@ENGINES
 @settings(max_examples=60, deadline=None)
 @given(raw=events_strategy, points=points_strategy,
-       specs=st.lists(spec_strategy, min_size=1, max_size=4))
-def test_features_at_any_point_in_time_match_the_reference(raw, points, specs) -> None:
-    """Points fall on, between, before and after events, and on entities with none."""
+       specs=st.lists(spec_strategy, min_size=1, max_size=4), shuffle=st.randoms())
+def test_features_at_any_point_in_time_match_the_reference(engine, raw, points, specs,
+                                                           shuffle) -> None:
+    """Points fall on, between, before and after events, and on entities with none;
+    the events come in any order."""
     from confluens.plan import point_features
+
+    specs = runnable(engine, specs)
+    assume(specs)
 
     events = [Event(k, t * S, i, v) for i, (k, t, v) in enumerate(raw)]
     table = events_table(events)
@@ -142,9 +168,10 @@ def test_features_at_any_point_in_time_match_the_reference(raw, points, specs) -
                          pa.timestamp("us", tz="UTC")),
         "__point": pa.array(range(len(points)), pa.int64()),
     })
+    table = table.take(shuffle.sample(range(table.num_rows), table.num_rows))
     built = [build(i, s) for i, s in enumerate(specs)]
     view = FeatureView("v", ENTITY, SOURCE, [f for f, _ in built])
-    rows = point_features(plan_view(view), table, spine).to_pylist()
+    rows = point_features(plan_view(view), table, spine, engine=engine).to_pylist()
     assert [r["__point"] for r in rows] == list(range(len(points)))
     for (k, t), row in zip(points, rows, strict=True):
         at = Event(k, t * S, 10**9, None)  # a point sees every event at or before t

@@ -1,16 +1,32 @@
-"""Run a ViewPlan on DuckDB over Arrow data or stored Parquet files."""
+"""Run a ViewPlan on DuckDB over Arrow data or stored Parquet files.
+
+Two engines share one contract (``docs/concepts.md``):
+
+- ``window``: the whole view as one SQL query with exact rank-range frames
+  (``plan/duckdb.py``, ``plan/duckdb_known.py``); handles every plan.
+- ``lookup``: DuckDB sorts the events once, then binary search over prefix arrays
+  (``plan/lookup.py``); count, sum, mean, last and their ratios, without known-at.
+
+``engine="auto"`` (the default) takes ``lookup`` where it applies.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import duckdb
 import pyarrow as pa
 
+from confluens.errors import NotSupportedError
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan
+from confluens.plan.lookup import lookup_events, lookup_points, supports
 from confluens.sqlx import render
 
-__all__ = ["event_features", "point_features"]
+__all__ = ["Engine", "event_features", "point_features"]
+
+Engine = Literal["auto", "lookup", "window"]
 
 
 def _register(con: duckdb.DuckDBPyConnection, events: pa.Table | list[str]) -> None:
@@ -23,7 +39,33 @@ def _register(con: duckdb.DuckDBPyConnection, events: pa.Table | list[str]) -> N
         raise ValueError("no stored events")
 
 
-def event_features(plan: ViewPlan, events: pa.Table | list[str]) -> pa.Table:
+def _use_lookup(plan: ViewPlan, engine: Engine) -> bool:
+    if engine == "lookup" and not supports(plan):
+        raise NotSupportedError(
+            f"feature view '{plan.name}'",
+            "the lookup engine takes count, sum, mean, last and their ratios, without a "
+            "known-at time", got=sorted({a.kind for a in plan.aggregations}),
+            fix="use engine='window' (or 'auto')")
+    return engine != "window" and supports(plan)
+
+
+def _cannot(plan: ViewPlan) -> NotSupportedError:
+    return NotSupportedError(
+        f"feature view '{plan.name}'", "the lookup engine needs events, int64 or float64 "
+        "values to sum, and (entities x time span in µs) below 2**62", got="other events",
+        fix="use engine='window' (or 'auto')")
+
+
+def _integer_sums(table: pa.Table) -> pa.Table:
+    """DuckDB sums integers into 128-bit decimals; features keep them as int64."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_decimal(f.type) and f.type.scale == 0:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+    return table
+
+
+def event_features(plan: ViewPlan, events: pa.Table | list[str],
+                   engine: Engine = "auto") -> pa.Table:
     """Every feature of ``plan`` at every event of ``events`` (a table or Parquet files).
 
     Rows come ordered by entity key, then event time and tie order.
@@ -31,21 +73,34 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str]) -> pa.Table:
     con = duckdb.connect()
     try:
         _register(con, events)
-        if plan.known_at is None:
-            return con.sql(render(compile_events(plan, "events"))).to_arrow_table()
-        return con.sql(render(compile_known_events(plan, "events"))).to_arrow_table()
+        if _use_lookup(plan, engine):
+            found = lookup_events(plan, con)
+            if found is not None:
+                return found
+            if engine == "lookup":
+                raise _cannot(plan)
+        compiled = (compile_events(plan, "events") if plan.known_at is None
+                    else compile_known_events(plan, "events"))
+        return _integer_sums(con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()
 
 
-def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Table) -> pa.Table:
+def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Table,
+                   engine: Engine = "auto") -> pa.Table:
     """Every feature of ``plan`` at each point ``(<keys>, __at, __point)``, by ``__point``."""
     con = duckdb.connect()
     try:
         _register(con, events)
         con.register("points", points)
+        if _use_lookup(plan, engine):
+            found = lookup_points(plan, con, points)
+            if found is not None:
+                return found
+            if engine == "lookup":
+                raise _cannot(plan)
         compiled = (compile_points(plan, "events", "points") if plan.known_at is None
                     else compile_known_points(plan, "events", "points"))
-        return con.sql(render(compiled)).to_arrow_table()
+        return _integer_sums(con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()

@@ -9,7 +9,9 @@ count, so a training set can be rebuilt as it could have been built then.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -135,7 +137,7 @@ def training_set(refs: Sequence[FeatureRef], files_of: Any, spine: Any, *,
     table = as_arrow_spine(spine)
     at, times = _spine_times(table, at, timezone)
     points = pa.array(range(table.num_rows), pa.int64())
-    result = table
+    inputs = []
     for ref in refs:
         view = ref.view
         missing = [k for k in view.entity.keys if k not in table.column_names]
@@ -143,18 +145,28 @@ def training_set(refs: Sequence[FeatureRef], files_of: Any, spine: Any, *,
             raise InputError("spine", f"lacks the key of entity '{view.entity.name}' "
                              f"(feature view '{view.name}')", got=missing,
                              fix=f"add the column(s) {missing} to the spine")
-        keys = {k: _as_key(table.column(k), view.source.schema[k].dtype, k)
-                for k in view.entity.keys}
-        spine_points = pa.table({**keys, "__at": times, POINT: points})
-        events = _events(files_of(view.source.name), as_of)
-        if events is None:
-            values = pa.table({POINT: points, **{n: pa.nulls(len(points)) for n in ref.names}})
-        else:
-            values = point_features(plan_view(view), events, spine_points)
         for name in ref.names:
-            if name in result.column_names:
+            if name in table.column_names:
                 raise InputError("spine", "already has a column named like a requested "
                                  "feature", got=name, fix="rename that spine column")
+        keys = {k: _as_key(table.column(k), view.source.schema[k].dtype, k)
+                for k in view.entity.keys}
+        inputs.append((ref, pa.table({**keys, "__at": times, POINT: points}),
+                       _events(files_of(view.source.name), as_of)))
+
+    def values_of(item: tuple[FeatureRef, pa.Table, pa.Table | list[str] | None]) -> pa.Table:
+        ref, spine_points, events = item
+        if events is None:
+            return pa.table({POINT: points, **{n: pa.nulls(len(points)) for n in ref.names}})
+        return point_features(plan_view(ref.view), events, spine_points)
+
+    # views are independent: evaluate them side by side (the engines release the GIL)
+    workers = max(1, min(len(inputs), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        computed = list(pool.map(values_of, inputs))
+    result = table
+    for ref, values in zip(refs, computed, strict=True):
+        for name in ref.names:
             result = result.append_column(name, values.column(name))
     return result
 

@@ -1,0 +1,397 @@
+"""The lookup engine: windows as rank ranges found by binary search over sorted events.
+
+Every window of a view is a range of ranks ``(lo, hi]`` in its entity's event order
+(``plan/duckdb.py`` states how). For count, sum, mean and last, the value over a range
+needs no frame: with prefix arrays over the sorted events (running counts, running
+sums, the position of the last valid value so far) it is two array reads. So:
+
+1. DuckDB evaluates derived columns and filter flags (``plan/duckdb_sorted.py``);
+2. the events are sorted once by (entity, time, tie), the same total order the
+   window compiler ranks by;
+3. for every event or point, one vectorised binary search per distinct offset
+   (delay, delay + window) over a composite (entity, time) key gives ``hi`` and ``lo``;
+4. each aggregation is read off its prefix array.
+
+Results equal the window compiler's: the same bounds, the same tie rule, the same
+empty-window values. Integer sums are exact. Float sums are differences of compensated
+running sums (each step's rounding error is recovered exactly and summed apart), so a
+window's sum is accurate to its own last bits, not to the running total's.
+
+Views with min, max, std or distinct counts, or whose events become visible at a
+known-at time, go to the window compiler instead (``supports``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from confluens.plan.duckdb_sorted import compile_lookup_input, flag_names
+from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.sqlx import render
+
+__all__ = ["LOOKUP_KINDS", "lookup_events", "lookup_points", "supports"]
+
+LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last"})
+_I64 = np.int64
+_SAFE = 2**62
+
+
+def supports(plan: ViewPlan) -> bool:
+    """Whether every aggregation of ``plan`` has a prefix form (and no known-at time)."""
+    return plan.known_at is None and all(a.kind in LOOKUP_KINDS for a in plan.aggregations)
+
+
+class _Unsupported(Exception):
+    """Input the prefix forms cannot take exactly: the window compiler does it."""
+
+
+def _numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return np.asarray(column.to_numpy(zero_copy_only=False))
+
+
+def _entities(table: pa.Table, keys: tuple[str, ...]
+              ) -> tuple[np.ndarray, Callable[[pa.Table], np.ndarray]]:
+    """A dense entity number per event, and a function numbering other rows' keys
+    (-1 for entities without events). Null keys are one entity, as in PARTITION BY."""
+    dictionaries, code, sizes = [], np.zeros(table.num_rows, dtype=_I64), 1
+    for k in keys:
+        encoded = pc.dictionary_encode(table.column(k).combine_chunks(), null_encoding="encode")
+        dictionaries.append(encoded.dictionary)
+        sizes *= max(len(encoded.dictionary), 1)
+        if sizes >= _SAFE:
+            raise _Unsupported("too many key combinations")
+        code = code * len(encoded.dictionary) + _numpy(encoded.indices).astype(_I64)
+    unique: np.ndarray | None = None
+    if len(keys) > 1:
+        unique, code = np.unique(code, return_inverse=True)
+
+    def number(rows: pa.Table) -> np.ndarray:
+        out = np.zeros(rows.num_rows, dtype=_I64)
+        known = np.ones(rows.num_rows, dtype=bool)
+        for k, dictionary in zip(keys, dictionaries, strict=True):
+            column = rows.column(k)
+            if column.type != dictionary.type:
+                try:
+                    column = pc.cast(column, dictionary.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise _Unsupported("key types differ") from None
+            index = pc.index_in(column, value_set=dictionary, skip_nulls=False)
+            known &= _numpy(pc.is_valid(index))
+            out = out * len(dictionary) + _numpy(pc.fill_null(index, 0)).astype(_I64)
+        if unique is not None:
+            at = np.clip(np.searchsorted(unique, out), 0, max(len(unique) - 1, 0))
+            known &= unique[at] == out
+            out = at
+        return np.where(known, out, -1)
+
+    return code, number
+
+
+def _tie_order(column: pa.ChunkedArray) -> np.ndarray:
+    if pa.types.is_integer(column.type):
+        return _numpy(column).astype(_I64)
+    return _numpy(pc.rank(column, sort_keys="ascending", tiebreaker="dense")).astype(_I64)
+
+
+def _sort(entity: np.ndarray, entities: int, time: np.ndarray, composite: np.ndarray,
+          tie: Callable[[], np.ndarray] | None) -> np.ndarray:
+    """The order sorting rows by (entity, time, tie), or (entity, time) without ``tie``.
+
+    Rows already in (time, tie) order, as stored events usually are, need only a
+    stable sort by entity, a radix sort when the numbers fit 16 bits.
+    """
+    ties = tie() if tie is not None else None
+    in_time_order = bool(np.all(time[1:] >= time[:-1]))
+    if in_time_order and ties is not None:
+        same = time[1:] == time[:-1]
+        in_time_order = not np.any(same & (ties[1:] <= ties[:-1]))
+    if in_time_order:
+        narrow = entity.astype(np.uint16) if entities <= 2**16 else entity
+        return np.argsort(narrow, kind="stable")
+    if ties is None:
+        return np.argsort(composite, kind="stable")
+    return np.lexsort((ties, composite))
+
+
+class _Events:
+    """The events sorted by (entity, time, tie), and prefix arrays built on demand."""
+
+    def __init__(self, plan: ViewPlan, table: pa.Table) -> None:
+        self.table = table
+        self.flags = flag_names(plan)
+        entity, self.number = _entities(table, plan.keys)
+        time = _numpy(table.column("__t")).astype(_I64)
+        self.tmin = int(time.min())
+        # event times map to 1..span-1; probes clip to 0..span-1, so 0 is "before all"
+        self.span = int(time.max()) - self.tmin + 2
+        entities = int(entity.max()) + 1
+        if entities * self.span >= _SAFE:
+            raise _Unsupported("entities x time span too large")
+        composite = entity * self.span + (time - self.tmin + 1)
+        self.order = _sort(entity, entities, time, composite,
+                           lambda: _tie_order(table.column("__tie")))
+        self.composite = composite[self.order]
+        self.entity = entity[self.order]
+        self.time = time[self.order]
+        self.starts = np.searchsorted(self.entity, np.arange(entities, dtype=_I64))
+        self.cache: dict[tuple[object, ...], np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    def sorted_column(self, name: str) -> np.ndarray:
+        key = ("column", name)
+        if key not in self.cache:
+            self.cache[key] = _numpy(self.table.column(name))[self.order]
+        return self.cache[key]
+
+    def passing(self, where: str | None) -> np.ndarray:
+        if where is None:
+            return np.ones(len(self), dtype=bool)
+        return self.sorted_column(self.flags[where]).astype(bool)
+
+    def valid(self, agg: WindowAgg) -> np.ndarray:
+        mask = self.passing(agg.where)
+        if agg.column is not None and self.table.column(agg.column).null_count:
+            key = ("valid", agg.column)
+            if key not in self.cache:
+                self.cache[key] = _numpy(pc.is_valid(self.table.column(agg.column)))[self.order]
+            mask = mask & self.cache[key]
+        return mask
+
+    def numbers(self, name: str) -> np.ndarray:
+        """A value column in sorted order, nulls as 0, for exact running sums."""
+        key = ("numbers", name)
+        if key not in self.cache:
+            column = self.table.column(name)
+            if pa.types.is_integer(column.type) or pa.types.is_boolean(column.type):
+                values = _numpy(pc.fill_null(column, 0)).astype(_I64)
+                if len(values) and int(np.abs(values).max()) * len(values) >= _SAFE:
+                    raise _Unsupported("integer sums could overflow")
+            elif pa.types.is_floating(column.type):
+                values = _numpy(pc.fill_null(column, 0.0)).astype(np.float64)
+            else:
+                raise _Unsupported(f"cannot sum {column.type}")
+            self.cache[key] = values[self.order]
+        return self.cache[key]
+
+    def memo(self, key: tuple[object, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self.cache:
+            self.cache[key] = make()
+        return self.cache[key]
+
+    def prefix(self, key: tuple[object, ...], values: Callable[[], np.ndarray]) -> np.ndarray:
+        """Running totals with a leading 0: ``out[k]`` sums sorted rows ``< k``."""
+        if key not in self.cache:
+            row = values()
+            out = np.zeros(len(row) + 1, dtype=row.dtype)
+            np.cumsum(row, out=out[1:])
+            self.cache[key] = out
+        return self.cache[key]
+
+    def below(self, entity: np.ndarray, time: np.ndarray, offset: int,
+              found: dict[int, np.ndarray]) -> np.ndarray:
+        """Per probe: the sorted position just after its entity's last event at or
+        before ``time - offset`` (kept in ``found``, per offset, for these probes)."""
+        if offset not in found:
+            rel = np.clip(time - offset - self.tmin + 1, 0, self.span - 1)
+            found[offset] = np.searchsorted(self.composite, entity * self.span + rel,
+                                            side="right")
+        return found[offset]
+
+
+def _bounds(ev: _Events, agg: WindowAgg, entity: np.ndarray, time: np.ndarray,
+            own: int | None, found: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted row ranges ``[lo, hi)`` of each probe's window. With ``own``, the probes
+    are the sorted events from position ``own`` on, which see ties only up to
+    themselves."""
+    if own is not None and agg.delay_us == 0:
+        hi = np.arange(own + 1, own + len(time) + 1, dtype=_I64)
+    else:
+        hi = ev.below(entity, time, agg.delay_us, found)
+    if agg.window_us is not None:
+        return ev.below(entity, time, agg.delay_us + agg.window_us, found), hi
+    start = ev.starts[entity]
+    n = int(agg.events)  # type: ignore[arg-type]
+    if agg.where is None:
+        return np.maximum(hi - n, start), hi
+    passing = ev.passing(agg.where)
+    before = ev.prefix(("passing", agg.where), lambda: passing.astype(_I64))
+    positions = ev.memo(("positions", agg.where), lambda: np.flatnonzero(passing))
+    if len(positions) == 0:
+        return start, hi
+    counted = before[hi] - before[start]
+    nth = np.clip(before[hi] - n - 1, 0, len(positions) - 1)
+    return np.where(counted <= n, start, positions[nth] + 1), hi
+
+
+def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(values, valid) of ``agg`` over sorted rows ``[lo, hi)``; for ``last``, the
+    values are row numbers in the input table."""
+    valid_rows = ev.valid(agg)
+    if agg.kind == "last":
+        key = ("last", agg.column, agg.where)
+        if key not in ev.cache:  # the sorted position of the latest valid row so far
+            ev.cache[key] = np.maximum.accumulate(
+                np.where(valid_rows, np.arange(len(ev), dtype=_I64), -1))
+        latest = ev.cache[key][np.maximum(hi - 1, 0)]
+        found = (hi > lo) & (latest >= lo)
+        return ev.order[np.where(found, latest, 0)], found
+    counts = ev.prefix(("count", agg.column, agg.where), lambda: valid_rows.astype(_I64))
+    count = counts[hi] - counts[lo]
+    everywhere = np.ones(len(count), dtype=bool)
+    if agg.kind == "count":
+        return count, everywhere
+    values = ev.numbers(agg.column)  # type: ignore[arg-type]
+    key = ("sum", agg.column, agg.where)
+    if key not in ev.cache:
+        ev.cache[key] = np.where(valid_rows, values, values.dtype.type(0))
+    added = ev.cache[key]
+    sums = ev.prefix(("running", *key), lambda: added)
+    total = sums[hi] - sums[lo]
+    if total.dtype != _I64:  # add back what the running sum rounded away
+        rounding = ev.prefix(("rounding", *key), lambda: _rounding(sums, added))
+        total += rounding[hi] - rounding[lo]
+    if agg.kind == "sum":
+        return total, everywhere
+    return total / np.maximum(count, 1), count > 0
+
+
+def _rounding(sums: np.ndarray, added: np.ndarray) -> np.ndarray:
+    """What each step of the float running sum rounded away (TwoSum, exact).
+
+    ``np.cumsum`` adds in sequence, so ``sums[k + 1] = fl(sums[k] + added[k])``. The
+    running total of these errors plus ``sums`` is the prefix sum to about twice the
+    working precision, so a window's sum is accurate to its own last bits rather than
+    to the running total's.
+    """
+    before, after = sums[:-1], sums[1:]
+    seen = after - before
+    return (before - (after - seen)) + (added - seen)
+
+
+def _arrow(values: np.ndarray, valid: np.ndarray, back: np.ndarray) -> pa.Array:
+    """The values in the probes' original order (``back``), nulls where not valid."""
+    ok = valid[back]
+    return pa.array(values[back], mask=None if ok.all() else ~ok)
+
+
+def _taken(column: pa.ChunkedArray, rows: np.ndarray, found: np.ndarray,
+           back: np.ndarray) -> pa.Array:
+    """``column`` at input rows ``rows``, in the order ``back``; null where not found."""
+    values = column.take(pa.array(rows[back]))
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    ok = found[back]
+    return values if ok.all() else pc.if_else(pa.array(ok), values,
+                                                pa.nulls(len(values), values.type))
+
+
+_CHUNK = 1 << 17  # probes per pass: temporaries stay small and are reused
+
+
+def _features(ev: _Events, plan: ViewPlan, entity: np.ndarray, time: np.ndarray,
+              own: bool, back: np.ndarray) -> dict[str, pa.Array]:
+    """Every feature of ``plan`` per sorted probe, returned in the order ``back``
+    picks; probes with entity -1 see no events."""
+    n = len(entity)
+    computed: dict[WindowAgg, tuple[np.ndarray, np.ndarray]] = {}
+    for first in range(0, n, _CHUNK):
+        part = slice(first, min(n, first + _CHUNK))
+        known = entity[part] >= 0
+        safe = entity[part] if known.all() else np.where(known, entity[part], 0)
+        found: dict[int, np.ndarray] = {}
+        for agg in plan.aggregations:
+            lo, hi = _bounds(ev, agg, safe, time[part], first if own else None, found)
+            if not known.all():
+                lo, hi = np.where(known, lo, 0), np.where(known, hi, 0)
+            values, valid = _aggregate(ev, agg, lo, hi)
+            if agg not in computed:
+                computed[agg] = (np.empty(n, dtype=values.dtype), np.empty(n, dtype=bool))
+            computed[agg][0][part] = values
+            computed[agg][1][part] = valid
+    out: dict[str, pa.Array] = {}
+    for f in plan.features:
+        if isinstance(f, RatioOf):
+            num, num_valid = computed[f.numerator]
+            den, den_valid = computed[f.denominator]
+            num_f = np.asarray(num, dtype=np.float64)
+            den_f = np.asarray(den, dtype=np.float64)
+            empty = ~den_valid | (den_f == 0)
+            value = np.where(empty, 0.0 if f.empty is None else f.empty,
+                             num_f / np.where(empty, 1.0, den_f))
+            out[f.output] = _arrow(value, np.where(empty, f.empty is not None, num_valid),
+                                   back)
+        elif f.kind == "last":
+            out[f.output] = _taken(ev.table.column(f.column), *computed[f], back)  # type: ignore[arg-type]
+        else:
+            out[f.output] = _arrow(*computed[f], back)
+    return out
+
+
+def _inverse(order: np.ndarray) -> np.ndarray:
+    back = np.empty_like(order)
+    back[order] = np.arange(len(order), dtype=order.dtype)
+    return back
+
+
+def _by_point(ids: np.ndarray) -> np.ndarray | None:
+    """The order putting rows by point id; None when they already are."""
+    if np.all(ids[1:] > ids[:-1]):
+        return None
+    n = len(ids)
+    if n and ids.min() == 0 and ids.max() == n - 1 and np.bincount(ids, minlength=n).max() == 1:
+        return _inverse(ids)  # a permutation of 0..n-1: no sort needed
+    return np.argsort(ids, kind="stable")
+
+
+def _input(plan: ViewPlan, con: duckdb.DuckDBPyConnection) -> _Events | None:
+    table = con.sql(render(compile_lookup_input(plan, "events"))).to_arrow_table()
+    return _Events(plan, table) if table.num_rows else None
+
+
+def lookup_events(plan: ViewPlan, con: duckdb.DuckDBPyConnection) -> pa.Table | None:
+    """Every feature at every event of the registered ``events`` (keys, event time,
+    ``__tie``, features), in the events' order; None when the window compiler must do it."""
+    try:
+        ev = _input(plan, con)
+        if ev is None:
+            return None
+        features = _features(ev, plan, ev.entity, ev.time, True, _inverse(ev.order))
+    except _Unsupported:
+        return None
+    columns = {k: ev.table.column(k) for k in plan.keys}
+    columns[plan.event_time] = ev.table.column("__ts")
+    columns["__tie"] = ev.table.column("__tie")
+    return pa.table({**columns, **features})
+
+
+def lookup_points(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+                  points: pa.Table) -> pa.Table | None:
+    """Every feature at each row of ``points(<keys>, __at, __point)``, by ``__point``;
+    None when the window compiler must do it."""
+    try:
+        ev = _input(plan, con)
+        if ev is None:
+            return None
+        entity = ev.number(points)
+        time = _numpy(pc.cast(points.column("__at"), pa.timestamp("us", tz="UTC")).cast(
+            pa.int64())).astype(_I64)
+        point_ids = _numpy(points.column("__point")).astype(_I64)
+        by_point = _by_point(point_ids)
+        if by_point is not None:
+            point_ids = point_ids[by_point]
+        low = min(int(time.min()), ev.tmin)
+        key = (entity + 1) * (max(int(time.max()), ev.tmin + ev.span) - low + 1) + (time - low)
+        order = _sort(entity + 1, len(ev.starts) + 1, time, key, None)
+        back = _inverse(order) if by_point is None else _inverse(order)[by_point]
+        features = _features(ev, plan, entity[order], time[order], False, back)
+    except _Unsupported:
+        return None
+    return pa.table({"__point": pa.array(point_ids), **features})
