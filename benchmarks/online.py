@@ -19,7 +19,7 @@ from pathlib import Path
 import confluens
 from benchmarks.harness import Figure
 from confluens.datagen import FraudSimulation, write_fraud_dataset
-from confluens.project.materialize import entity_key, read_online
+from confluens.project.online_state import entity_key, read_online
 
 __all__ = ["run"]
 

@@ -45,7 +45,8 @@ from confluens.ingest import ChunkCounts, Ingestion
 from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
-from confluens.project.materialize import Materialized, materialize_view, read_online
+from confluens.project.materialize import Materialized, materialize_view
+from confluens.project.online_state import read_online
 from confluens.project.reading import read_table
 from confluens.project.training import resolve_features, training_set
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
