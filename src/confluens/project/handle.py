@@ -45,7 +45,7 @@ from confluens.ingest import ChunkCounts, Ingestion
 from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
-from confluens.project.materialize import Materialized, materialize_view
+from confluens.project.materialize import Materialized, SourceData, materialize_view
 from confluens.project.online_state import read_online
 from confluens.project.reading import read_table
 from confluens.project.training import resolve_features, training_set
@@ -243,12 +243,15 @@ class Project:
         return ParquetOfflineStore(self.config.store_root / "features")
 
     def materialize(self, views: Sequence[str] = (), *,
+                    start: datetime | None = None, end: datetime | None = None,
                     progress: Callable[[Materialized], None] | None = None,
                     ) -> list[Materialized]:
-        """Compute each view's per-event feature table and write its online state.
+        """Bring each view's per-event feature table and online state up to date.
 
         Without ``views``, every view. A view whose definition and source data have not
-        changed since its last materialize is skipped.
+        changed since its last materialize is skipped; after new ingests only the rows
+        and entities they can change are recomputed. With ``start``/``end`` (UTC-aware),
+        the feature-table rows with event times in ``[start, end)`` are rebuilt.
         """
         chosen = ([self.definitions.feature_view(v) for v in views] if views
                   else list(self.definitions.feature_views))
@@ -256,10 +259,10 @@ class Project:
         for view in chosen:
             self._applied_version(view.source)
             result = materialize_view(
-                view, self.offline.files(view.source.name), self.offline.runs(view.source.name),
-                self.feature_tables, self.online, ttl_seconds=self.config.online_ttl_seconds,
+                view, SourceData(self.offline, view.source.name), self.feature_tables,
+                self.online, ttl_seconds=self.config.online_ttl_seconds,
                 marker_dir=self.config.store_root / "materialized",
-                run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S"))
+                run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"), start=start, end=end)
             done.append(result)
             if progress is not None:
                 progress(result)

@@ -1,67 +1,130 @@
 """``confluens materialize``: the per-event feature table and the online state of a view.
 
-- Offline: every feature at every event, as ``.confluens/features/<view>`` (Parquet,
-  replaced atomically).
+- Offline: every feature at every event, as ``.confluens/features/<view>`` (Parquet
+  by event date, committed atomically; see feature_table.py).
 - Online: for each entity, the events that can still fall in a window (see
-  project/online_state.py). A read evaluates the
-  windows at the time of the read, so values decay as time passes.
+  online_state.py). A read evaluates the windows at the time of the read, so values
+  decay as time passes.
 
-A rerun skips a view whose definition and source runs have not changed since.
+A rerun skips a view whose definition and source runs have not changed since, and
+after new ingests recomputes only the rows and entities they can change.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from confluens.core import Duration, FeatureView
 from confluens.errors import ConfigError, InputError
 from confluens.plan import event_features, plan_view
-from confluens.project.online_state import online_state
+from confluens.project.feature_table import Region, changed_entities, update_region
+from confluens.project.online_state import entity_key, online_state
 from confluens.stores.offline import ParquetOfflineStore
 from confluens.stores.online import OnlineStore
 
-__all__ = ["Materialized", "materialize_view"]
+__all__ = ["Materialized", "SourceData", "materialize_view"]
 
 
 @dataclass(frozen=True)
 class Materialized:
     view: str
     events: int  # rows of the per-event feature table
-    entities: int  # entities written to the online store
-    skipped: bool  # nothing had changed since the last materialize
+    entities: int  # entities whose online state was written
+    mode: str  # "full", "incremental", "range", or "skipped" (nothing had changed)
+    recomputed: int = 0  # feature-table rows computed by this run
+
+    @property
+    def skipped(self) -> bool:
+        return self.mode == "skipped"
 
 
-def _marker(view: FeatureView, runs: Mapping[str, int]) -> str:
-    body = json.dumps({"spec": view.spec(), "runs": sorted(runs.items())}, sort_keys=True,
-                      default=str)
+@dataclass(frozen=True)
+class SourceData:
+    """Where a view's source records are: the offline store and the source's name."""
+
+    store: ParquetOfflineStore
+    name: str
+
+
+def _spec_hash(view: FeatureView) -> str:
+    body = json.dumps(view.spec(), sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def materialize_view(view: FeatureView, source_files: list[str], source_runs: dict[str, int],
-                     features: ParquetOfflineStore, online: OnlineStore, *,
-                     ttl_seconds: float | None, marker_dir: Path, run_id: str) -> Materialized:
+def _previous(path: Path) -> dict[str, Any] | None:
+    """The last materialize's record: the definition it used and the runs it covered."""
+    if not path.exists():
+        return None
+    raw = json.loads(path.read_text())
+    return raw if "spec" in raw and "runs" in raw else None  # older records: rebuild
+
+
+def materialize_view(view: FeatureView, source: SourceData, features: ParquetOfflineStore,
+                     online: OnlineStore, *, ttl_seconds: float | None, marker_dir: Path,
+                     run_id: str, start: datetime | None = None,
+                     end: datetime | None = None) -> Materialized:
+    """Bring the view's feature table and online state up to date with its source.
+
+    - Nothing changed since the last run (same definition, same ingest runs): skipped.
+    - Only new ingest runs: incremental (see feature_table.py); the online state of the
+      entities that got records is rewritten.
+    - Otherwise (first run, changed definition): full.
+    - With ``start``/``end``: the feature table's rows in ``[start, end)`` are rebuilt
+      from the current records; the online state is left alone.
+    """
     _check_retention(view, ttl_seconds)
-    marker_path = marker_dir / f"{view.name}.json"
-    marker = _marker(view, source_runs)
-    if marker_path.exists() and json.loads(marker_path.read_text()).get("marker") == marker:
-        return Materialized(view.name, features.row_count(view.name), 0, True)
-    if not source_files:
+    files = source.store.files(source.name)
+    if not files:
         raise InputError(f"feature view '{view.name}'", f"source '{view.source.name}' holds no "
                          "records yet", fix=f"run `confluens ingest {view.source.name}` first")
     plan = plan_view(view)
-    table = event_features(plan, source_files)
-    features.replace(view.name, table, run_id=run_id, partition_by=view.source.event_time)
-    state = online_state(plan, source_files)
-    online.clear(view.name)
-    online.write(view.name, state, ttl_seconds=ttl_seconds)
+    if start is not None or end is not None:
+        _check_range(start, end)
+        done = update_region(plan, Region(start=start, end=end), files, features, view.name,
+                             run_id)
+        return Materialized(view.name, features.row_count(view.name), 0, "range", done)
+    runs = source.store.runs(source.name)
+    marker_path = marker_dir / f"{view.name}.json"
+    previous = _previous(marker_path)
+    spec = _spec_hash(view)
+    same_spec = previous is not None and previous["spec"] == spec
+    if same_spec and previous["runs"] == runs:  # type: ignore[index]
+        return Materialized(view.name, features.row_count(view.name), 0, "skipped")
+    grown = same_spec and all(runs.get(r) == n for r, n in previous["runs"].items())  # type: ignore[index]
+    if grown and features.row_count(view.name):
+        new = {r for r in runs if r not in previous["runs"]}  # type: ignore[index]
+        changed = changed_entities(plan, source.store.files(source.name, runs=new))
+        done = update_region(plan, Region(entities=changed), files, features, view.name, run_id)
+        wanted = {entity_key([row[k] for k in plan.keys]) for row in changed.to_pylist()}
+        state = {k: v for k, v in online_state(plan, files).items() if k in wanted}
+        online.write(view.name, state, ttl_seconds=ttl_seconds)
+        mode = "incremental"
+    else:
+        table = event_features(plan, files)
+        features.replace(view.name, table, run_id=run_id, partition_by=view.source.event_time)
+        state = online_state(plan, files)
+        online.clear(view.name)
+        online.write(view.name, state, ttl_seconds=ttl_seconds)
+        done, mode = table.num_rows, "full"
     marker_dir.mkdir(parents=True, exist_ok=True)
-    marker_path.write_text(json.dumps({"marker": marker, "at": datetime.now(UTC).isoformat()}))
-    return Materialized(view.name, table.num_rows, len(state), False)
+    marker_path.write_text(json.dumps({"spec": spec, "runs": runs,
+                                       "at": datetime.now(UTC).isoformat()}))
+    return Materialized(view.name, features.row_count(view.name), len(state), mode, done)
+
+
+def _check_range(start: datetime | None, end: datetime | None) -> None:
+    for name, value in (("--start", start), ("--end", end)):
+        if value is not None and value.tzinfo is None:
+            raise InputError(name, "must carry a time zone", got=value.isoformat(),
+                             fix="write e.g. 2024-01-31T00:00:00+00:00")
+    if start is not None and end is not None and end <= start:
+        raise InputError("--end", "must be after --start", got=f"{start} .. {end}",
+                         fix="swap them, or widen the range")
 
 
 def _check_retention(view: FeatureView, ttl_seconds: float | None) -> None:

@@ -40,13 +40,13 @@ def column_summary(table: pa.Table) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def _instant(value: str | None) -> datetime | None:
+def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise InputError("--as-of", "must be an ISO timestamp", got=value,
+        raise InputError(option, "must be an ISO timestamp", got=value,
                          fix="write e.g. 2024-01-31T00:00:00+00:00") from None
     return parsed
 
@@ -77,23 +77,39 @@ def training_set(spine: str, features: tuple[str, ...], out_path: str, at: str |
 
 @click.command()
 @click.argument("views", nargs=-1)
+@click.option("--start", "start_text",
+              help="Rebuild feature-table rows from this ISO instant on (with a zone).")
+@click.option("--end", "end_text", help="... up to this ISO instant (excluded).")
 @project_option
 @reports_errors
-def materialize(views: tuple[str, ...], project_dir: str) -> None:
-    """Compute VIEWS' per-event feature tables and online state (all views by default).
+def materialize(views: tuple[str, ...], start_text: str | None, end_text: str | None,
+                project_dir: str) -> None:
+    """Bring VIEWS' per-event feature tables and online state up to date (all views by
+    default).
 
-    A view whose definition and source data did not change since is skipped.
+    A view whose definition and source data did not change is skipped; after new
+    ingests only the rows and entities they can change are recomputed. --start/--end
+    rebuild the feature-table rows in that event-time range (the online state is left
+    as it is).
     """
+    start, end = _instant(start_text, "--start"), _instant(end_text, "--end")
+    for name, text, value in (("--start", start_text, start), ("--end", end_text, end)):
+        if value is not None and value.tzinfo is None:
+            raise InputError(name, "must carry a time zone", got=text,
+                             fix="write e.g. 2024-01-31T00:00:00+00:00")
     with open_project(project_dir) as project:
         total = len(views) or len(project.definitions.feature_views)
         with progress_bar("materialize", total) as advance:
-            results = project.materialize(views, progress=lambda _: advance())
+            results = project.materialize(views, start=start, end=end,
+                                          progress=lambda _: advance())
         for r in results:
             if r.skipped:
                 out.print(f"{r.view}: up to date ({r.events:,} events)")
+            elif r.mode == "range":
+                out.print(f"{r.view}: rebuilt {r.recomputed:,} of {r.events:,} events")
             else:
-                out.print(f"{r.view}: {r.events:,} events, online state for "
-                          f"{r.entities:,} entities")
+                out.print(f"{r.view}: {r.mode}, {r.recomputed:,} of {r.events:,} events "
+                          f"computed, online state for {r.entities:,} entities")
 
 
 @click.group()
@@ -115,7 +131,7 @@ def get(view: str, keys: tuple[str, ...], at_text: str | None, project_dir: str)
     parsed = [dict(part.split("=", 1) for part in k.split(",")) if "=" in k else k
               for k in keys]
     with open_project(project_dir) as project:
-        when = _instant(at_text)
+        when = _instant(at_text, "--at")
         if when is not None and when.tzinfo is None:
             raise InputError("--at", "must carry a time zone", got=at_text,
                              fix="write e.g. 2024-01-31T00:00:00+00:00")

@@ -42,9 +42,17 @@ class ParquetOfflineStore:
         """Make ``data`` the whole table, atomically (readers see old or new, never a mix)."""
         return self._write(table, data, run_id=run_id, partition_by=partition_by, keep=False)
 
+    def replace_partitions(self, table: str, data: pa.Table, *, partitions: set[str],
+                           run_id: str, partition_by: str) -> int:
+        """Make ``data`` the whole content of the event-date ``partitions`` (``YYYY-MM-DD``),
+        atomically, leaving the others as they are. Every row of ``data`` must fall in
+        one of ``partitions``."""
+        return self._write(table, data, run_id=run_id, partition_by=partition_by, keep=True,
+                           dropping=partitions)
+
     def _write(self, table: str, data: pa.Table, *, run_id: str, partition_by: str,
-               keep: bool) -> int:
-        if data.num_rows == 0 and keep:
+               keep: bool, dropping: set[str] | None = None) -> int:
+        if data.num_rows == 0 and keep and not dropping:
             return 0
         folder = self._folder(table)
         with table_lock(folder):
@@ -52,6 +60,11 @@ class ParquetOfflineStore:
             staging = folder / f"_staging-{uuid.uuid4().hex}"
             written = (_write_partitioned(data, partition_by, staging, run_id)
                        if data.num_rows else [])
+            stray = [p for p, _ in written if dropping and
+                     _partition(str(p.relative_to(staging))) not in dropping]
+            if stray:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise ValueError(f"rows outside the partitions being replaced: {stray[:3]}")
             entries = []
             for path, rows in written:
                 rel = path.relative_to(staging)
@@ -62,6 +75,9 @@ class ParquetOfflineStore:
             current = Manifest.read(folder)
             if not keep:
                 current = Manifest(current.version, ())
+            elif dropping:
+                current = Manifest(current.version, tuple(
+                    e for e in current.entries if _partition(e.path) not in dropping))
             current.with_entries(entries).commit(folder)
             shutil.rmtree(staging, ignore_errors=True)
         return data.num_rows
@@ -75,9 +91,14 @@ class ParquetOfflineStore:
             if str(item.relative_to(folder)) not in listed:
                 item.unlink()
 
-    def files(self, table: str) -> list[str]:
+    def files(self, table: str, *, runs: set[str] | None = None,
+              partitions: set[str] | None = None) -> list[str]:
+        """The table's committed files; only those written by ``runs``, or in the
+        event-date ``partitions``, when given."""
         folder = self._folder(table)
-        return [str(folder / e.path) for e in Manifest.read(folder).entries]
+        return [str(folder / e.path) for e in Manifest.read(folder).entries
+                if (runs is None or e.run_id in runs)
+                and (partitions is None or _partition(e.path) in partitions)]
 
     def row_count(self, table: str) -> int:
         return Manifest.read(self._folder(table)).rows
@@ -88,6 +109,11 @@ class ParquetOfflineStore:
         for e in Manifest.read(self._folder(table)).entries:
             out[e.run_id] = out.get(e.run_id, 0) + e.rows
         return out
+
+
+def _partition(path: str) -> str:
+    """The event date of a file from its relative path (``event_date=D/part-...``)."""
+    return path.split("/", 1)[0].partition("=")[2]
 
 
 def _write_partitioned(data: pa.Table, partition_by: str, staging: Path,
