@@ -10,10 +10,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import datagen, features, ingest, online, training
+from benchmarks import datagen, features, ingest, materialize, online, training
 
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
-          "online": online.run, "datagen": datagen.run}
+          "materialize": materialize.run, "online": online.run, "datagen": datagen.run}
 
 
 def main() -> None:

@@ -9,12 +9,14 @@ the handbook's 12 customer and terminal window features (benchmarks/features.py)
   view: the speed bar; it returns the last event's values, which is not the window at
   the spine's time (a 1-day count two days after the last event stays > 0).
 
-Each run is a child process, so its peak memory (max RSS) is its own.
+Each run is a child process, so its peak memory (max RSS) is its own; each figure is
+the median of three runs.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,15 +82,20 @@ def child(kind: str, events_path: str, spine_path: str) -> None:
     print(time.perf_counter() - start)
 
 
-def measure(kind: str, events: Path, spine: Path) -> tuple[float, float]:
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.training", kind, str(events),
-                             str(spine)], stdout=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    if status != 0:
-        raise RuntimeError(f"{kind} failed")
-    return float(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024 / 1024  # GiB
+def measure(kind: str, events: Path, spine: Path, repeat: int = 3) -> tuple[float, float]:
+    """Median seconds and the largest peak memory (GiB) of ``repeat`` child runs."""
+    seconds, peaks = [], []
+    for _ in range(repeat):
+        proc = subprocess.Popen([sys.executable, "-m", "benchmarks.training", kind,
+                                 str(events), str(spine)], stdout=subprocess.PIPE, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        assert proc.stdout is not None
+        output = proc.stdout.read()
+        if status != 0:
+            raise RuntimeError(f"{kind} failed")
+        seconds.append(float(output.strip().splitlines()[-1]))
+        peaks.append(usage.ru_maxrss / 1024 / 1024)
+    return statistics.median(seconds), max(peaks)
 
 
 def run(shared: Path | None) -> tuple[str, list[Figure]]:

@@ -210,4 +210,16 @@ def test_materialize_and_features_get(project: Path) -> None:
     assert "customer_nb_tx_30d" in out
     code, out = run(project, "features", "get", "customer_spending", "1", "--at", "yesterday")
     assert code == 2
-    assert "must be an ISO timestamp" in out
+    assert "--at: must be an ISO timestamp" in out
+    code, out = run(project, "materialize", "customer_spending",
+                    "--start", "2018-04-03T00:00:00+00:00", "--end", "2018-04-04T00:00:00+00:00")
+    assert code == 0, out
+    assert "customer_spending: rebuilt" in out
+    code, out = run(project, "materialize", "--start", "2018-04-03")
+    assert code == 2
+    assert "--start: must carry a time zone" in out
+    assert "Traceback" not in out
+    code, out = run(project, "materialize", "--start", "2018-04-05T00:00:00+00:00",
+                    "--end", "2018-04-04T00:00:00+00:00")
+    assert code == 2
+    assert "--end: must be after --start" in out
