@@ -6,6 +6,12 @@ that evaluation: the same contract as the DuckDB compiler (docs/concepts.md),
 written directly over columns sorted by (time, tie), with binary search for the
 time bounds.
 
+A view's aggregations are compiled once (:func:`compile_plan`, cached by plan
+identity): each distinct delay gets one upper-bound search, each distinct
+(delay, window, filter) one selection, shared by every aggregation over it. A
+selection without filtered-out or not-yet-known events is a slice ``[lo, hi)`` of
+the columns, aggregated without a Python loop over its events.
+
 >>> from confluens.plan.ir import WindowAgg
 >>> events = EntityEvents.of([(0, "1", 0, {"v": 5.0}, ()), (10, "2", 10, {"v": 7.0}, ())])
 >>> agg = WindowAgg("s", "sum", "v", window_us=20, events=None, delay_us=0, where=None)
@@ -17,15 +23,38 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 
-__all__ = ["EntityEvents", "evaluate", "evaluate_all"]
+__all__ = ["CompiledPlan", "EntityEvents", "EventColumns", "compile_plan", "evaluate",
+           "evaluate_all", "evaluate_compiled"]
 
 Row = tuple[int, str, int, dict[str, Any], Sequence[str]]
+
+
+class EventColumns(Protocol):
+    """What the evaluator reads of one entity's events (sorted by (time, tie))."""
+
+    @property
+    def t(self) -> Sequence[int]: ...
+
+    def column(self, name: str) -> Sequence[Any]:
+        """The values of ``name``, one per event, None where null."""
+
+    def values_of(self, name: str, lo: int, hi: int) -> Sequence[Any]:
+        """``column(name)[lo:hi]``, perhaps without unpacking the rest of the column."""
+
+    def has_nulls(self, name: str) -> bool:
+        """False only if ``column(name)`` surely holds no None."""
+
+    def passes(self, where: str) -> Sequence[Any]:
+        """Per event, whether it passes the filter ``where`` (truthy or not)."""
+
+    def unknown_at(self, at: int) -> Sequence[int] | None:
+        """None if every event is known at ``at``, else every event's known-at time."""
 
 
 @dataclass(slots=True)
@@ -56,61 +85,176 @@ class EntityEvents:
             out.late = out.late or known > t
         return out
 
+    def column(self, name: str) -> Sequence[Any]:
+        found = self.values.get(name)
+        return [None] * len(self.t) if found is None else found
 
-def _chosen(agg: WindowAgg, ev: EntityEvents, at: int) -> list[int]:
-    """Indexes of the events in the window of ``agg`` at time ``at``, in event order."""
-    upper = at - agg.delay_us
-    hi = bisect_right(ev.t, upper)
-    lo = bisect_right(ev.t, upper - agg.window_us) if agg.window_us is not None else 0
-    index: Iterable[int] = range(lo, hi)
-    if ev.late:
-        index = [i for i in index if ev.known[i] <= at]
-    if agg.where is not None:
-        index = [i for i in index if agg.where in ev.flags[i]]
-    index = list(index)
-    return index if agg.events is None else index[-agg.events:]
+    def values_of(self, name: str, lo: int, hi: int) -> Sequence[Any]:
+        return self.column(name)[lo:hi]
+
+    def has_nulls(self, name: str) -> bool:
+        return True
+
+    def passes(self, where: str) -> Sequence[Any]:
+        return [where in f for f in self.flags] if self.flags else [False] * len(self.t)
+
+    def unknown_at(self, at: int) -> Sequence[int] | None:
+        return self.known if self.late and max(self.known) > at else None
+
+
+# -- aggregations over the present (non-null) values of a selection -----------------
+
+def _sum(present: Sequence[Any]) -> Any:
+    return math.fsum(present) if present and isinstance(present[0], float) else sum(present)
+
+
+def _mean(present: Sequence[Any]) -> Any:
+    return math.fsum(present) / len(present) if present else None
+
+
+def _min(present: Sequence[Any]) -> Any:
+    return min(present) if present else None
+
+
+def _max(present: Sequence[Any]) -> Any:
+    return max(present) if present else None
+
+
+def _last(present: Sequence[Any]) -> Any:
+    return present[-1] if present else None
+
+
+def _std(present: Sequence[Any]) -> Any:
+    if len(present) < 2:
+        return None
+    mean = math.fsum(present) / len(present)
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (len(present) - 1))
+
+
+def _distinct(present: Sequence[Any]) -> int:
+    return len(set(present))
+
+
+_KINDS: dict[str, Callable[[Sequence[Any]], Any]] = {
+    "count": len, "distinct": _distinct, "sum": _sum, "mean": _mean, "min": _min,
+    "max": _max, "last": _last, "std": _std}
+
+
+# -- the compiled plan ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CompiledPlan:
+    """A view's features as slots: evaluate each bound, selection and aggregation once.
+
+    - ``delays``: distinct delays; each gives the upper bound ``at - delay``.
+    - ``selections``: distinct (delay slot, window length or None, event count or None,
+      filter or None).
+    - ``aggregations``: (selection slot, column or None, aggregate function).
+    - ``outputs``: (name, aggregation slot, None, None) or, for a ratio,
+      (name, numerator slot, denominator slot, empty value).
+    """
+
+    delays: tuple[int, ...]
+    selections: tuple[tuple[int, int | None, int | None, str | None], ...]
+    aggregations: tuple[tuple[int, str | None, Callable[[Sequence[Any]], Any]], ...]
+    outputs: tuple[tuple[str, int, int | None, Any], ...]
+
+
+def _compile(plan: ViewPlan) -> CompiledPlan:
+    delays: list[int] = []
+    selections: list[tuple[int, int | None, int | None, str | None]] = []
+    aggregations: list[tuple[int, str | None, Callable[[Sequence[Any]], Any]]] = []
+    slots: dict[tuple[int, str | None, str], int] = {}
+
+    def slot(agg: WindowAgg) -> int:
+        if agg.kind not in _KINDS:
+            raise ValueError(agg.kind)
+        if agg.delay_us not in delays:
+            delays.append(agg.delay_us)
+        selection = (delays.index(agg.delay_us), agg.window_us, agg.events, agg.where)
+        if selection not in selections:
+            selections.append(selection)
+        key = (selections.index(selection), agg.column, agg.kind)
+        if key not in slots:
+            slots[key] = len(aggregations)
+            aggregations.append((key[0], agg.column, _KINDS[agg.kind]))
+        return slots[key]
+
+    outputs: list[tuple[str, int, int | None, Any]] = []
+    for f in plan.features:
+        if isinstance(f, RatioOf):
+            outputs.append((f.output, slot(f.numerator), slot(f.denominator), f.empty))
+        else:
+            outputs.append((f.output, slot(f), None, None))
+    return CompiledPlan(tuple(delays), tuple(selections), tuple(aggregations), tuple(outputs))
+
+
+_COMPILED: dict[int, tuple[ViewPlan, CompiledPlan]] = {}
+
+
+def compile_plan(plan: ViewPlan) -> CompiledPlan:
+    """The compiled form of ``plan``, cached by identity (plans are immutable)."""
+    cached = _COMPILED.get(id(plan))
+    if cached is None or cached[0] is not plan:
+        if len(_COMPILED) > 1024:
+            _COMPILED.clear()
+        cached = _COMPILED[id(plan)] = (plan, _compile(plan))
+    return cached[1]
+
+
+def evaluate_compiled(compiled: CompiledPlan, ev: EventColumns, at: int) -> dict[str, Any]:
+    """Every feature of a compiled plan at time ``at`` (microseconds since the epoch)."""
+    t = ev.t
+    uppers = [at - d for d in compiled.delays]
+    his = [bisect_right(t, u) for u in uppers]
+    known = ev.unknown_at(at)
+    # a selection is a (lo, hi) slice of the columns, or a list of event indexes
+    chosen: list[tuple[int, int] | list[int]] = []
+    for d, span, n, where in compiled.selections:
+        hi = his[d]
+        lo = 0 if span is None else bisect_right(t, uppers[d] - span, 0, hi)
+        if where is None and (known is None or lo >= hi or max(known[lo:hi]) <= at):
+            chosen.append((lo if n is None else max(lo, hi - n), hi))
+            continue
+        index: list[int] = list(range(lo, hi))
+        if where is not None:
+            ok = ev.passes(where)
+            index = [i for i in index if ok[i]]
+        if known is not None:
+            index = [i for i in index if known[i] <= at]
+        chosen.append(index if n is None else index[-n:])
+    values: list[Any] = []
+    for s, name, fn in compiled.aggregations:
+        sel = chosen[s]
+        if name is None:
+            values.append(sel[1] - sel[0] if type(sel) is tuple else len(sel))
+            continue
+        present: Sequence[Any]
+        if type(sel) is tuple:
+            present = ev.values_of(name, sel[0], sel[1])
+        else:
+            column = ev.column(name)
+            present = [column[i] for i in sel]
+        if ev.has_nulls(name):
+            present = [v for v in present if v is not None]
+        values.append(fn(present))
+    out: dict[str, Any] = {}
+    for output, a, b, empty in compiled.outputs:
+        if b is None:
+            out[output] = values[a]
+        else:
+            den = values[b]
+            out[output] = empty if not den else values[a] / den
+    return out
 
 
 def evaluate(agg: WindowAgg, ev: EntityEvents, at: int) -> Any:
     """The value of ``agg`` at time ``at`` (microseconds since the epoch)."""
-    chosen = _chosen(agg, ev, at)
-    if agg.column is None:
-        return len(chosen)
-    column = ev.values.get(agg.column, [])
-    present = [column[i] for i in chosen if column[i] is not None]
-    kind = agg.kind
-    if kind == "count":
-        return len(present)
-    if kind == "distinct":
-        return len(set(present))
-    if kind == "sum":
-        return math.fsum(present) if present and isinstance(present[0], float) else sum(present)
-    if not present:
-        return None
-    if kind == "mean":
-        return math.fsum(present) / len(present)
-    if kind == "min":
-        return min(present)
-    if kind == "max":
-        return max(present)
-    if kind == "last":
-        return present[-1]
-    if kind == "std":
-        if len(present) < 2:
-            return None
-        mean = math.fsum(present) / len(present)
-        return math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (len(present) - 1))
-    raise ValueError(kind)
+    single = ViewPlan(name="", keys=(), event_time="", tie="", derive=(), features=(agg,),
+                      columns=())
+    return evaluate_compiled(_compile(single), ev, at)[agg.output]
 
 
-def evaluate_all(plan: ViewPlan, ev: EntityEvents, at: int) -> dict[str, Any]:
+def evaluate_all(plan: ViewPlan, ev: EventColumns, at: int) -> dict[str, Any]:
     """Every feature of ``plan`` at time ``at``."""
-    out: dict[str, Any] = {}
-    for f in plan.features:
-        if isinstance(f, RatioOf):
-            num = evaluate(f.numerator, ev, at)
-            den = evaluate(f.denominator, ev, at)
-            out[f.output] = f.empty if not den else num / den
-        else:
-            out[f.output] = evaluate(f, ev, at)
-    return out
+    return evaluate_compiled(compile_plan(plan), ev, at)

@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 __all__ = ["EmbeddedOnlineStore"]
@@ -17,6 +18,20 @@ CREATE TABLE IF NOT EXISTS online (
     PRIMARY KEY (view, key)
 ) WITHOUT ROWID
 """
+
+
+_GET = ("SELECT value FROM online WHERE view = ? AND key = ? "
+        "AND (expires_at IS NULL OR expires_at > ?)")
+
+
+_UNION_MAX = 64  # lookups per statement (SQLite allows 500 terms in a compound SELECT)
+
+
+@cache
+def _union(n: int) -> str:
+    return " UNION ALL ".join(
+        f"SELECT {i}, value FROM online WHERE view = ? AND key = ? "
+        "AND (expires_at IS NULL OR expires_at > ?)" for i in range(n))
 
 
 class EmbeddedOnlineStore:
@@ -30,6 +45,7 @@ class EmbeddedOnlineStore:
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.execute(_SCHEMA)
+        self._cursor = self._con.cursor()  # reused by point reads
 
     def write(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:
@@ -42,10 +58,7 @@ class EmbeddedOnlineStore:
 
     def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) == 1:  # the common online read: one primary-key lookup
-            row = self._con.execute(
-                "SELECT value FROM online WHERE view = ? AND key = ? "
-                "AND (expires_at IS NULL OR expires_at > ?)",
-                (view, keys[0], time.time())).fetchone()
+            row = self._cursor.execute(_GET, (view, keys[0], time.time())).fetchone()
             return [None if row is None else row[0]]
         rows = self._con.execute(
             "SELECT key, value FROM online WHERE view = ? "
@@ -54,6 +67,24 @@ class EmbeddedOnlineStore:
             (view, json.dumps(list(keys)), time.time())).fetchall()
         found = dict(rows)
         return [found.get(k) for k in keys]
+
+    def read_many(self, requests: Sequence[tuple[str, Sequence[str]]],
+                  ) -> list[list[bytes | None]]:
+        """A few keys in one statement: tagged primary-key lookups joined by UNION ALL."""
+        pairs = [(view, key) for view, keys in requests for key in keys]
+        if not pairs or len(pairs) > _UNION_MAX:
+            return [self.read(view, keys) for view, keys in requests]
+        now = time.time()
+        found: list[bytes | None] = [None] * len(pairs)
+        for i, value in self._cursor.execute(
+                _union(len(pairs)), [x for view, key in pairs for x in (view, key, now)]):
+            found[i] = value
+        out: list[list[bytes | None]] = []
+        start = 0
+        for _, keys in requests:
+            out.append(found[start:start + len(keys)])
+            start += len(keys)
+        return out
 
     def clear(self, view: str) -> None:
         with self._transaction():

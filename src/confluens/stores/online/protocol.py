@@ -12,6 +12,8 @@ class OnlineStore(Protocol):
     """Bytes by (view, entity key). Writes replace; reads are batched; both are fast.
 
     ``ttl_seconds`` makes an entity's state expire that long after it was written.
+    ``read_many`` reads several views' keys at once (one round trip where the store
+    has round trips): for each (view, keys) request, the values in key order.
     """
 
     def write(self, view: str, items: Mapping[str, bytes], *,
@@ -19,6 +21,10 @@ class OnlineStore(Protocol):
         ...
 
     def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
+        ...
+
+    def read_many(self, requests: Sequence[tuple[str, Sequence[str]]],
+                  ) -> list[list[bytes | None]]:
         ...
 
     def clear(self, view: str) -> None:

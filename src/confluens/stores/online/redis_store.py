@@ -45,6 +45,20 @@ class RedisOnlineStore:
             return []
         return list(self._redis.mget([self._key(view, k) for k in keys]))
 
+    def read_many(self, requests: Sequence[tuple[str, Sequence[str]]],
+                  ) -> list[list[bytes | None]]:
+        """Every key of every view in one MGET: one round trip."""
+        keys = [self._key(view, k) for view, ks in requests for k in ks]
+        if not keys:
+            return [[] for _ in requests]
+        found = self._redis.execute_command("MGET", *keys)
+        out: list[list[bytes | None]] = []
+        start = 0
+        for _, ks in requests:
+            out.append(list(found[start:start + len(ks)]))
+            start += len(ks)
+        return out
+
     def clear(self, view: str) -> None:
         batch = []
         for key in self._redis.scan_iter(match=f"{self.namespace}:{view}:*", count=1000):
