@@ -24,10 +24,13 @@ def flag_names(plan: ViewPlan) -> dict[str | None, str]:
     return {text: f"__f{i}" for i, text in enumerate(compiler.filters)}
 
 
-def compile_lookup_input(plan: ViewPlan, table: str = "events") -> exp.Select:
+def compile_lookup_input(plan: ViewPlan, table: str = "events",
+                         extra: list[str] | None = None) -> exp.Select:
+    """The lookup engine's input; ``extra`` names more source columns to pass through."""
     compiler = _Compiler(plan, table)
     source = compiler.base()
-    columns = sorted({a.column for a in plan.aggregations if a.column is not None})
+    columns = sorted({a.column for a in plan.aggregations if a.column is not None}
+                     | set(extra or []))
     select = exp.select(
         *[col(k) for k in plan.keys], col("__ts"), col("__t"), col("__tie"),
         *[col(c) for c in columns],

@@ -206,12 +206,12 @@ class _Events:
 
 
 def _bounds(ev: _Events, agg: WindowAgg, entity: np.ndarray, time: np.ndarray,
-            own: int | None, found: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            own: np.ndarray | None, found: dict[int, np.ndarray]
+            ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted row ranges ``[lo, hi)`` of each probe's window. With ``own``, the probes
-    are the sorted events from position ``own`` on, which see ties only up to
-    themselves."""
+    are the sorted events at those positions, which see ties only up to themselves."""
     if own is not None and agg.delay_us == 0:
-        hi = np.arange(own + 1, own + len(time) + 1, dtype=_I64)
+        hi = own + 1
     else:
         hi = ev.below(entity, time, agg.delay_us, found)
     if agg.window_us is not None:
@@ -297,7 +297,7 @@ _CHUNK = 1 << 17  # probes per pass: temporaries stay small and are reused
 
 
 def _features(ev: _Events, plan: ViewPlan, entity: np.ndarray, time: np.ndarray,
-              own: bool, back: np.ndarray) -> dict[str, pa.Array]:
+              own: np.ndarray | None, back: np.ndarray) -> dict[str, pa.Array]:
     """Every feature of ``plan`` per sorted probe, returned in the order ``back``
     picks; probes with entity -1 see no events."""
     n = len(entity)
@@ -308,7 +308,8 @@ def _features(ev: _Events, plan: ViewPlan, entity: np.ndarray, time: np.ndarray,
         safe = entity[part] if known.all() else np.where(known, entity[part], 0)
         found: dict[int, np.ndarray] = {}
         for agg in plan.aggregations:
-            lo, hi = _bounds(ev, agg, safe, time[part], first if own else None, found)
+            lo, hi = _bounds(ev, agg, safe, time[part], None if own is None else own[part],
+                             found)
             if not known.all():
                 lo, hi = np.where(known, lo, 0), np.where(known, hi, 0)
             values, valid = _aggregate(ev, agg, lo, hi)
@@ -351,24 +352,35 @@ def _by_point(ids: np.ndarray) -> np.ndarray | None:
     return np.argsort(ids, kind="stable")
 
 
-def _input(plan: ViewPlan, con: duckdb.DuckDBPyConnection) -> _Events | None:
-    table = con.sql(render(compile_lookup_input(plan, "events"))).to_arrow_table()
+def _input(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+           only: str | None = None) -> _Events | None:
+    query = compile_lookup_input(plan, "events", extra=[] if only is None else [only])
+    table = con.sql(render(query)).to_arrow_table()
     return _Events(plan, table) if table.num_rows else None
 
 
-def lookup_events(plan: ViewPlan, con: duckdb.DuckDBPyConnection) -> pa.Table | None:
+def lookup_events(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+                  only: str | None = None) -> pa.Table | None:
     """Every feature at every event of the registered ``events`` (keys, event time,
-    ``__tie``, features), in the events' order; None when the window compiler must do it."""
+    ``__tie``, features), in the events' order, or only at the events where boolean
+    column ``only`` is true; None when the window compiler must do it."""
     try:
-        ev = _input(plan, con)
+        ev = _input(plan, con, only)
         if ev is None:
             return None
-        features = _features(ev, plan, ev.entity, ev.time, True, _inverse(ev.order))
+        if only is None:
+            own = np.arange(len(ev), dtype=_I64)
+            back, rows = _inverse(ev.order), None
+        else:  # the chosen events, in sorted order
+            own = np.flatnonzero(ev.sorted_column(only).astype(bool))
+            back, rows = np.arange(len(own), dtype=_I64), pa.array(ev.order[own])
+        features = _features(ev, plan, ev.entity[own], ev.time[own], own, back)
     except _Unsupported:
         return None
-    columns = {k: ev.table.column(k) for k in plan.keys}
-    columns[plan.event_time] = ev.table.column("__ts")
-    columns["__tie"] = ev.table.column("__tie")
+    table = ev.table if rows is None else ev.table.take(rows)
+    columns = {k: table.column(k) for k in plan.keys}
+    columns[plan.event_time] = table.column("__ts")
+    columns["__tie"] = table.column("__tie")
     return pa.table({**columns, **features})
 
 
@@ -391,7 +403,7 @@ def lookup_points(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
         key = (entity + 1) * (max(int(time.max()), ev.tmin + ev.span) - low + 1) + (time - low)
         order = _sort(entity + 1, len(ev.starts) + 1, time, key, None)
         back = _inverse(order) if by_point is None else _inverse(order)[by_point]
-        features = _features(ev, plan, entity[order], time[order], False, back)
+        features = _features(ev, plan, entity[order], time[order], None, back)
     except _Unsupported:
         return None
     return pa.table({"__point": pa.array(point_ids), **features})

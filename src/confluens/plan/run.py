@@ -16,13 +16,14 @@ from typing import Literal
 
 import duckdb
 import pyarrow as pa
+import sqlglot.expressions as exp
 
 from confluens.errors import NotSupportedError
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan
 from confluens.plan.lookup import lookup_events, lookup_points, supports
-from confluens.sqlx import render
+from confluens.sqlx import col, render, table_ref
 
 __all__ = ["Engine", "event_features", "point_features"]
 
@@ -65,25 +66,38 @@ def _integer_sums(table: pa.Table) -> pa.Table:
 
 
 def event_features(plan: ViewPlan, events: pa.Table | list[str],
-                   engine: Engine = "auto") -> pa.Table:
-    """Every feature of ``plan`` at every event of ``events`` (a table or Parquet files).
+                   engine: Engine = "auto", *, only: str | None = None) -> pa.Table:
+    """Every feature of ``plan`` at every event of ``events`` (a table or Parquet files),
+    or, with ``only`` (a boolean column of ``events``), at the events where it is true;
+    the other events still count in windows.
 
-    Rows come ordered by entity key, then event time and tie order.
+    Rows come in no particular order.
     """
     con = duckdb.connect()
     try:
         _register(con, events)
         if _use_lookup(plan, engine):
-            found = lookup_events(plan, con)
+            found = lookup_events(plan, con, only)
             if found is not None:
                 return found
             if engine == "lookup":
                 raise _cannot(plan)
         compiled = (compile_events(plan, "events") if plan.known_at is None
                     else compile_known_events(plan, "events"))
+        if only is not None:
+            compiled = _only(plan, compiled, only)
         return _integer_sums(con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()
+
+
+def _only(plan: ViewPlan, compiled: exp.Select, only: str) -> exp.Select:
+    """``compiled``'s rows for the events where ``only`` is true (ids are unique)."""
+    chosen = exp.select(exp.alias_(col(plan.tie), "__tie", quoted=True)).from_(
+        table_ref("events")).where(col(only))
+    return exp.select(exp.Star()).from_(exp.Subquery(
+        this=compiled, alias=exp.TableAlias(this=exp.to_identifier("f", quoted=True)))).where(
+        exp.In(this=col("__tie"), query=exp.Subquery(this=chosen)))
 
 
 def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Table,

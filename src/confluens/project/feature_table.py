@@ -9,7 +9,7 @@ the entities that got records, from the earliest new event time of each entity o
 2. reads the context the region needs: those entities' events from ``__from`` minus
    the longest look-back (delay + window) on, or all their earlier events when the
    view has an event-count window;
-3. computes the features there and keeps the rows in the region;
+3. computes the features of the rows in the region, the others serving as context;
 4. rewrites only the event-date partitions holding region rows, each as its old rows
    outside the region plus the new ones, in one atomic commit.
 
@@ -32,6 +32,8 @@ from confluens.sqlx import col, func, lit, render, table_ref
 from confluens.stores.offline import ParquetOfflineStore
 
 __all__ = ["Region", "changed_entities", "lookback_us", "update_region"]
+
+IN_REGION = "__in_region"  # marks the context rows whose features are recomputed
 
 
 @dataclass(frozen=True)
@@ -76,10 +78,9 @@ def update_region(plan: ViewPlan, region: Region, source_files: list[str],
         con.register("events", con.read_parquet(source_files, union_by_name=True))
         if region.entities is not None:
             con.register("region", region.entities)
-        context = con.sql(render(_within(plan, region, "events",
-                                         back=lookback_us(plan)))).to_arrow_table()
-        con.register("computed", event_features(plan, context))
-        fresh = con.sql(render(_within(plan, region, "computed", back=0))).to_arrow_table()
+        context = con.sql(render(_within(plan, region, "events", back=lookback_us(plan),
+                                         flag=IN_REGION))).to_arrow_table()
+        fresh = event_features(plan, context, only=IN_REGION)
         if fresh.num_rows == 0:
             return 0
         con.register("fresh", fresh)
@@ -142,10 +143,16 @@ def _aliased(name: str, alias: str) -> exp.Table:
                      alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
 
 
-def _within(plan: ViewPlan, region: Region, rows: str, *, back: int | None) -> exp.Select:
-    """The rows of table ``rows`` in ``region`` extended ``back`` µs earlier."""
-    query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("r", quoted=True))
-                       ).from_(_aliased(rows, "r"))
+def _within(plan: ViewPlan, region: Region, rows: str, *, back: int | None,
+            flag: str) -> exp.Select:
+    """The rows of table ``rows`` in ``region`` extended ``back`` µs earlier, with a
+    boolean column ``flag`` true for those in the region itself."""
+    inside = _conditions(plan, region, "r", 0)
+    query = exp.select(
+        exp.Column(this=exp.Star(), table=exp.to_identifier("r", quoted=True)),
+        exp.alias_(exp.Coalesce(this=exp.Paren(this=exp.and_(*inside)) if inside
+                                else exp.true(), expressions=[exp.false()]), flag,
+                   quoted=True)).from_(_aliased(rows, "r"))
     if region.entities is not None:
         query = query.join(_aliased("region", "g"), on=_same_keys(plan, "r", "g"))
     conditions = _conditions(plan, region, "r", back)
