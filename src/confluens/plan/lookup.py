@@ -342,6 +342,18 @@ def _inverse(order: np.ndarray) -> np.ndarray:
     return back
 
 
+_BLOCK = 1 << 20  # points evaluated per block
+
+
+def _probe_order(entity: np.ndarray, time: np.ndarray, entities: int) -> np.ndarray:
+    """The order sorting probes by (entity, time); entity -1 (unknown) first."""
+    low, high = int(time.min()), int(time.max())
+    if (entities + 1) * (high - low + 1) >= _SAFE:
+        return np.lexsort((time, entity))
+    key = (entity + 1) * (high - low + 1) + (time - low)
+    return _sort(entity + 1, entities + 1, time, key, None)
+
+
 def _by_point(ids: np.ndarray) -> np.ndarray | None:
     """The order putting rows by point id; None when they already are."""
     if np.all(ids[1:] > ids[:-1]):
@@ -398,12 +410,16 @@ def lookup_points(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
         point_ids = _numpy(points.column("__point")).astype(_I64)
         by_point = _by_point(point_ids)
         if by_point is not None:
-            point_ids = point_ids[by_point]
-        low = min(int(time.min()), ev.tmin)
-        key = (entity + 1) * (max(int(time.max()), ev.tmin + ev.span) - low + 1) + (time - low)
-        order = _sort(entity + 1, len(ev.starts) + 1, time, key, None)
-        back = _inverse(order) if by_point is None else _inverse(order)[by_point]
-        features = _features(ev, plan, entity[order], time[order], None, back)
+            point_ids, entity, time = point_ids[by_point], entity[by_point], time[by_point]
+        parts: dict[str, list[pa.Array]] = {}
+        for first in range(0, len(time), _BLOCK):  # sorts and gathers stay in cache
+            block = slice(first, first + _BLOCK)
+            order = _probe_order(entity[block], time[block], len(ev.starts))
+            found = _features(ev, plan, entity[block][order], time[block][order], None,
+                              _inverse(order))
+            for name, values in found.items():
+                parts.setdefault(name, []).append(values)
     except _Unsupported:
         return None
+    features = {name: pa.chunked_array(chunks) for name, chunks in parts.items()}
     return pa.table({"__point": pa.array(point_ids), **features})
