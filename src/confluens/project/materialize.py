@@ -23,7 +23,7 @@ from confluens.core import Duration, FeatureView
 from confluens.errors import ConfigError, InputError
 from confluens.plan import event_features, plan_view
 from confluens.project.feature_table import Region, changed_entities, update_region
-from confluens.project.online_state import entity_key, online_state
+from confluens.project.online_state import STATE_FORMAT, online_state
 from confluens.stores.offline import ParquetOfflineStore
 from confluens.stores.online import OnlineStore
 
@@ -52,7 +52,9 @@ class SourceData:
 
 
 def _spec_hash(view: FeatureView) -> str:
-    body = json.dumps(view.spec(), sort_keys=True, default=str)
+    """The definition, and the online state's format: a change of either rebuilds."""
+    body = json.dumps({"spec": view.spec(), "state": STATE_FORMAT}, sort_keys=True,
+                      default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -100,16 +102,14 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
         new = {r for r in runs if r not in previous["runs"]}  # type: ignore[index]
         changed = changed_entities(plan, source.store.files(source.name, runs=new))
         done = update_region(plan, Region(entities=changed), files, features, view.name, run_id)
-        wanted = {entity_key([row[k] for k in plan.keys]) for row in changed.to_pylist()}
-        state = {k: v for k, v in online_state(plan, files).items() if k in wanted}
+        state = online_state(plan, files, entities=changed.select(list(plan.keys)))
         online.write(view.name, state, ttl_seconds=ttl_seconds)
         mode = "incremental"
     else:
         table = event_features(plan, files)
         features.replace(view.name, table, run_id=run_id, partition_by=view.source.event_time)
         state = online_state(plan, files)
-        online.clear(view.name)
-        online.write(view.name, state, ttl_seconds=ttl_seconds)
+        online.replace(view.name, state, ttl_seconds=ttl_seconds)
         done, mode = table.num_rows, "full"
     marker_dir.mkdir(parents=True, exist_ok=True)
     marker_path.write_text(json.dumps({"spec": spec, "runs": runs,

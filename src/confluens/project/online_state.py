@@ -41,14 +41,24 @@ def entity_key(values: Sequence[Any]) -> str:
     return _KEYS.encode(list(values))
 
 
-def online_state(plan: ViewPlan, files: list[str]) -> dict[str, bytes]:
+def online_state(plan: ViewPlan, files: list[str], *,
+                 entities: pa.Table | None = None) -> dict[str, bytes]:
+    """The packed state of every entity in ``files``, or only of ``entities`` (a table
+    of the view's key columns); the horizon is the latest event time of all files."""
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.register("events", con.read_parquet(files, union_by_name=True))
+        con.register("stored", con.read_parquet(files, union_by_name=True))
         latest = exp.select(func("max", func("epoch_us", col(plan.event_time)))).from_(
-            table_ref("events"))
+            table_ref("stored"))
         (horizon,) = con.sql(render(latest)).fetchall()[0]
+        events: exp.Select = exp.select(exp.Star()).from_(table_ref("stored"))
+        if entities is not None:
+            con.register("chosen", entities)
+            same = exp.and_(*[exp.NullSafeEQ(this=col(k, "stored"), expression=col(k, "chosen"))
+                              for k in plan.keys])
+            events = events.join(table_ref("chosen"), on=same, join_type="semi")
+        con.register("events", con.sql(render(events)))
         rows = con.sql(render(compile_prepared(plan, int(horizon or 0)))).to_arrow_table()
     finally:
         con.close()

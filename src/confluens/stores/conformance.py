@@ -113,6 +113,13 @@ def check_online_store(store: OnlineStore) -> None:
     store.write("w", many)
     assert store.read("w", list(many)) == list(many.values())
     assert store.read("v", []) == []
+    assert store.read_many([("v", ["a", "zz"]), ("w", ["k7"]), ("v", [])]) == [
+        [b"2", None], [b"7"], []], "read_many answers each request in key order"
     store.clear("v")
     assert store.read("v", ["a", "b"]) == [None, None]
     assert store.read("w", ["k1"]) == [b"1"], "clear touches one view only"
+    store.write("r", {"old": b"o", "both": b"1"})
+    assert store.replace("r", {"both": b"2", "new": b"n"}) == 2
+    assert store.read("r", ["old", "both", "new"]) == [None, b"2", b"n"], \
+        "replace keeps exactly the new state"
+    assert store.read("w", ["k1"]) == [b"1"], "replace touches one view only"

@@ -56,6 +56,17 @@ class EmbeddedOnlineStore:
                 [(view, k, v, expires) for k, v in items.items()])
         return len(items)
 
+    def replace(self, view: str, items: Mapping[str, bytes], *,
+                ttl_seconds: float | None = None) -> int:
+        """One transaction: readers (WAL snapshots) see the old state or the new one."""
+        expires = None if ttl_seconds is None else time.time() + ttl_seconds
+        with self._transaction():
+            self._con.execute("DELETE FROM online WHERE view = ?", (view,))
+            self._con.executemany(
+                "INSERT INTO online (view, key, value, expires_at) VALUES (?,?,?,?)",
+                [(view, k, v, expires) for k, v in items.items()])
+        return len(items)
+
     def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) == 1:  # the common online read: one primary-key lookup
             row = self._cursor.execute(_GET, (view, keys[0], time.time())).fetchone()

@@ -14,6 +14,8 @@ class OnlineStore(Protocol):
     ``ttl_seconds`` makes an entity's state expire that long after it was written.
     ``read_many`` reads several views' keys at once (one round trip where the store
     has round trips): for each (view, keys) request, the values in key order.
+    ``replace`` makes ``items`` a view's whole state without a moment where a key in
+    both the old and the new state reads as missing (a full rebuild).
     """
 
     def write(self, view: str, items: Mapping[str, bytes], *,
@@ -25,6 +27,10 @@ class OnlineStore(Protocol):
 
     def read_many(self, requests: Sequence[tuple[str, Sequence[str]]],
                   ) -> list[list[bytes | None]]:
+        ...
+
+    def replace(self, view: str, items: Mapping[str, bytes], *,
+                ttl_seconds: float | None = None) -> int:
         ...
 
     def clear(self, view: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from confluens.errors import MissingExtraError, StorageError
@@ -59,10 +59,23 @@ class RedisOnlineStore:
             start += len(ks)
         return out
 
+    def replace(self, view: str, items: Mapping[str, bytes], *,
+                ttl_seconds: float | None = None) -> int:
+        """Write every new value first, then remove the keys the new state lacks: each
+        key reads its old or its new value, never missing if it is in both."""
+        self.write(view, items, ttl_seconds=ttl_seconds)
+        keep = {self._key(view, k).encode() for k in items}
+        self._delete(view, lambda key: key not in keep)
+        return len(items)
+
     def clear(self, view: str) -> None:
+        self._delete(view, lambda key: True)
+
+    def _delete(self, view: str, chosen: Callable[[bytes], bool]) -> None:
         batch = []
         for key in self._redis.scan_iter(match=f"{self.namespace}:{view}:*", count=1000):
-            batch.append(key)
+            if chosen(key):
+                batch.append(key)
             if len(batch) >= 1000:
                 self._redis.delete(*batch)
                 batch = []
