@@ -75,6 +75,19 @@ def test_rerun_skips_unchanged_views_and_writes_the_offline_table(fraud) -> None
     assert table.row_count("customer_spending") == rows
 
 
+def test_a_full_vector_across_views_is_each_views_values(fraud) -> None:
+    fraud.materialize()
+    stored = fraud.table("transactions", format="pandas")
+    row = stored.iloc[len(stored) // 2]
+    at = stored["tx_datetime"].max().to_pydatetime() + timedelta(hours=3)
+    vector = fraud.online_vector({"customer_spending": row.customer_id,
+                                  "terminal_risk": row.terminal_id}, at=at)
+    want = {**fraud.online_features("customer_spending", [row.customer_id], at=at)[0],
+            **fraud.online_features("terminal_risk", [row.terminal_id], at=at)[0]}
+    assert vector == want
+    assert len(vector) == 15
+
+
 def test_key_mistakes_are_clear(fraud) -> None:
     from confluens.errors import InputError
 

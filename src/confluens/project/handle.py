@@ -46,7 +46,7 @@ from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.materialize import Materialized, SourceData, materialize_view
-from confluens.project.online_state import read_online
+from confluens.project.online_state import read_online, read_online_views
 from confluens.project.reading import read_table
 from confluens.project.training import resolve_features, training_set
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
@@ -281,6 +281,28 @@ class Project:
                              fix="pass e.g. datetime.now(timezone.utc)")
         return read_online(definition, self.online, [_key_values(definition, k) for k in keys],
                            when)
+
+    def online_vector(self, keys: Mapping[str, Any], *,
+                      at: datetime | None = None) -> dict[str, Any]:
+        """One feature vector across views, in one store round trip: ``keys`` maps each
+        view to its entity's key, e.g. ``{"customer_spending": "C1", "terminal_risk":
+        "T7"}``. Feature names must not repeat across the views."""
+        when = at or datetime.now(UTC)
+        if when.tzinfo is None:
+            raise InputError("at", "must carry a time zone", got=when.isoformat(),
+                             fix="pass e.g. datetime.now(timezone.utc)")
+        views = [self.definitions.feature_view(name) for name in keys]
+        found = read_online_views([(v, [_key_values(v, keys[v.name])]) for v in views],
+                                  self.online, when)
+        vector: dict[str, Any] = {}
+        for view, (values,) in zip(views, found, strict=True):
+            for name, value in values.items():
+                if name in vector:
+                    raise InputError("online_vector", f"two views give a feature named "
+                                     f"'{name}'", got=list(keys),
+                                     fix="read them with online_features, or rename one")
+                vector[name] = value
+        return vector
 
     # -- reading back ----------------------------------------------------------------
 
