@@ -12,6 +12,9 @@ confluens apply
 confluens ingest transactions
 confluens ingest fraud_labels
 echo
+echo "== features: the handbook's 15, per transaction and online =="
+confluens materialize
+echo
 echo "== a late batch with real-world mistakes (samples/late_batch.csv) =="
 confluens ingest transactions samples/late_batch.csv
 confluens quarantine list transactions
@@ -21,7 +24,7 @@ confluens ingest transactions samples/late_batch.csv
 echo
 confluens show transactions --where "tx_amount > 1000" --limit 5
 echo
-echo "== features: the handbook's 15, per transaction and online =="
+echo "== materialize again: only what the late batch can change is recomputed =="
 confluens materialize
 LAST=$(python - <<'PY'
 import confluens
