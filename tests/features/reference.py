@@ -1,8 +1,9 @@
 """A tiny, obviously correct reference for windowed features (quadratic; tests only).
 
 It reads the semantics in docs/concepts.md literally: for each evaluation event, pick
-the events of the same entity that pass the filter, keep those in the window, then
-aggregate their non-null values.
+the events of the same entity that pass the filter and are known by then, keep those
+in the window, then aggregate their non-null values. An event-count window is thus
+the n latest events that are visible (passing and known) at the evaluation time.
 """
 
 from __future__ import annotations

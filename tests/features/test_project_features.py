@@ -9,7 +9,7 @@ import pytest
 
 import confluens
 from confluens.datagen import FraudSimulation, write_fraud_dataset
-from confluens.errors import InputError, NotSupportedError
+from confluens.errors import InputError
 
 
 def test_fraud_template_customer_features(tmp_path: Path) -> None:
@@ -65,5 +65,7 @@ def test_known_at_views_count_only_what_was_known(make_project, tmp_path: Path) 
     out = project.training_set(spine, ["risk"]).to_pydict()
     assert out["count_7d"] == [1, 2]
     assert out["fraud_sum_7d"] == [0, 1]
-    with pytest.raises(NotSupportedError, match="event-count windows"):
-        project.event_features("recent")
+    # the 3 latest labels known at each time: the late fraud counts from 01-05 on
+    assert [r["count_last3"] for r in project.event_features("recent").to_pylist()] == [0, 1]
+    recent = project.training_set(spine, ["recent"]).to_pydict()
+    assert recent["count_last3"] == [1, 2]

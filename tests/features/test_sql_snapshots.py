@@ -26,6 +26,7 @@ from confluens.core import (
 )
 from confluens.plan import compile_events, compile_points, plan_view
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
+from confluens.plan.prepared import compile_prepared
 from confluens.sqlx import render
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -45,12 +46,19 @@ RISK = FeatureView("risk", CARD, LABELS, [
     Count(window="7d", delay="7d"),
     Ratio(Sum("fraud", window="7d", delay="7d"), Count(window="7d", delay="7d"), empty=0.0,
           name="fraud_rate_7d")])
+RECENT = FeatureView("recent", CARD, LABELS, [
+    Count(window=Events(3)), Last("fraud", window=Events(5), delay="1d"),
+    Sum("fraud", window=Events(10), where="fraud > 0", name="frauds_last10"),
+    Ratio(Sum("fraud", window="30d"), Count(window=Events(10)), name="per_recent")])
 
 CASES = {
     "duckdb_events": lambda: compile_events(plan_view(VIEW)),
     "duckdb_points": lambda: compile_points(plan_view(VIEW)),
     "duckdb_known_points": lambda: compile_known_points(plan_view(RISK)),
     "duckdb_known_events": lambda: compile_known_events(plan_view(RISK)),
+    "duckdb_known_count_points": lambda: compile_known_points(plan_view(RECENT)),
+    "duckdb_known_count_events": lambda: compile_known_events(plan_view(RECENT)),
+    "prepared_known_count": lambda: compile_prepared(plan_view(RECENT), 1_700_000_000_000_000),
 }
 
 

@@ -183,21 +183,29 @@ def test_features_at_any_point_in_time_match_the_reference(engine, raw, points, 
 KNOWN_SOURCE = Source("labels", {"id": "int64", "ts": "timestamp", "k": "string",
                                  "v": "float64", "known": "timestamp"}, "ts", id="id",
                       known_at="known")
-time_spec_strategy = st.tuples(
-    st.sampled_from([*KINDS, "count_events"]), st.integers(1, 6).map(lambda s: ("time", s)),
+# lateness: mostly known on time or a little late, sometimes much later, sometimes early
+lag_strategy = st.one_of(st.just(0), st.integers(-1, 3), st.integers(4, 30))
+known_events_strategy = st.lists(
+    st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 12),
+              st.sampled_from([None, 0.0, 1.0, 2.5, -3.0, 7.0]), lag_strategy),
+    min_size=1, max_size=25)
+events_spec_strategy = st.tuples(
+    st.sampled_from([*KINDS, "count_events"]), st.integers(1, 4).map(lambda n: ("events", n)),
     st.integers(0, 4), st.booleans())
 
 
-@settings(max_examples=60, deadline=None)
-@given(raw=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 12),
-                              st.sampled_from([None, 0.0, 1.0, 2.5, -3.0, 7.0]),
-                              st.integers(0, 6)), min_size=1, max_size=25),
-       points=points_strategy, specs=st.lists(time_spec_strategy, min_size=1, max_size=4))
-def test_known_at_windows_match_the_reference(raw, points, specs) -> None:
-    """Events count only once known: at points, and at each event's own time."""
+@settings(max_examples=120, deadline=None)
+@given(raw=known_events_strategy, points=points_strategy,
+       specs=st.lists(st.one_of(spec_strategy, events_spec_strategy), min_size=1, max_size=4),
+       ids=st.randoms())
+def test_known_at_windows_match_the_reference(raw, points, specs, ids) -> None:
+    """Events count only once known, in time and event-count windows (the n latest
+    visible events, with filters and delays): at points, and at each event's own time."""
     from confluens.plan import point_features
 
-    events = [Event(k, t * S, i, v, (t + lag) * S) for i, (k, t, v, lag) in enumerate(raw)]
+    tie = ids.sample(range(len(raw)), len(raw))  # ids need not follow the table order
+    events = [Event(k, t * S, tie[i], v, (t + lag) * S)
+              for i, (k, t, v, lag) in enumerate(raw)]
     stamp = pa.timestamp("us", tz="UTC")
     table = events_table(events, known=True)
     built = [build(i, s) for i, s in enumerate(specs)]
@@ -207,16 +215,82 @@ def test_known_at_windows_match_the_reference(raw, points, specs) -> None:
                                        stamp),
                       "__point": pa.array(range(len(points)), pa.int64())})
     rows = point_features(plan_view(view), table, spine).to_pylist()
+    assert [r["__point"] for r in rows] == list(range(len(points)))
     for (k, t), row in zip(points, rows, strict=True):
         at = Event(k, t * S, 10**9, None)
         for feature, ref in built:
-            assert close(row[feature.feature_name], feature_at(events, at, ref)), (feature, k, t)
+            want = feature_at(events, at, ref)
+            assert close(row[feature.feature_name], want), (feature, k, t, want)
     by_id = {r["__tie"]: r for r in event_features(plan_view(view), table).to_pylist()}
     assert len(by_id) == len(events)
     for e in events:
         for feature, ref in built:
             want = feature_at(events, e, ref)
             assert close(by_id[e.tie][feature.feature_name], want), (feature, e, want)
+
+
+def test_known_at_count_windows_take_the_latest_visible_events() -> None:
+    """A worked case: the latest event is known late, so until then the window reaches
+    back past it, and a late event older than the window's n never enters it."""
+    from confluens.plan import point_features
+
+    raw = [(1, 1.0, 1), (2, 2.0, 9), (3, 3.0, 3), (4, 4.0, 8), (5, 5.0, 5)]  # t, v, known
+    events = [Event("a", t * S, i, v, k * S) for i, (t, v, k) in enumerate(raw)]
+    view = FeatureView("v", ENTITY, KNOWN_SOURCE, [Sum("v", window=Events(2), name="s2")])
+    spine = pa.table({"k": ["a"] * 4,
+                      "__at": pa.array([datetime.fromtimestamp(t, UTC) for t in (3, 5, 8, 9)],
+                                       pa.timestamp("us", tz="UTC")),
+                      "__point": pa.array(range(4), pa.int64())})
+    rows = point_features(plan_view(view), events_table(events, known=True), spine)
+    # at 3: {1, 3}; at 5: {3, 5}; at 8: 4 is known, {4, 5}; at 9: 2 is known but older
+    assert rows.column("s2").to_pylist() == [4.0, 8.0, 9.0, 9.0]
+    by_id = {r["__tie"]: r["s2"] for r in event_features(plan_view(view), events_table(
+        events, known=True)).to_pylist()}
+    assert [by_id[i] for i in range(5)] == [1.0, 1.0, 4.0, 4.0, 8.0]
+
+
+def test_known_at_count_windows_keep_the_tie_rule_at_events() -> None:
+    """Three events at the same time, the last known later: without delay each event
+    sees the tied events up to itself, and only those known."""
+    from confluens.plan import point_features
+
+    events = [Event("a", S, 0, 1.0, S), Event("a", S, 1, 2.0, S), Event("a", S, 2, 4.0, 3 * S)]
+    view = FeatureView("v", ENTITY, KNOWN_SOURCE, [
+        Sum("v", window=Events(1), name="s1"), Sum("v", window=Events(2), name="s2")])
+    table = events_table(events, known=True)
+    rows = event_features(plan_view(view), table).to_pylist()
+    assert [(r["s1"], r["s2"]) for r in rows] == [(1.0, 1.0), (2.0, 3.0), (2.0, 3.0)]
+    spine = pa.table({"k": ["a"] * 2,
+                      "__at": pa.array([datetime.fromtimestamp(t, UTC) for t in (1, 3)],
+                                       pa.timestamp("us", tz="UTC")),
+                      "__point": pa.array(range(2), pa.int64())})
+    at = point_features(plan_view(view), table, spine).to_pylist()
+    assert [(r["s1"], r["s2"]) for r in at] == [(2.0, 3.0), (4.0, 6.0)]
+
+
+@pytest.mark.parametrize("delay", [0, 1, 2])
+def test_known_at_count_windows_at_the_edge_of_the_lateness(delay: int) -> None:
+    """The worst lateness is just past the delay: the latest event, known one second
+    too late, still leaves room for the one before it."""
+    from confluens.plan import point_features
+
+    late = delay + 1
+    events = [Event("a", 0, 0, 1.0, 0), Event("a", 5 * S, 1, 2.0, (5 + late) * S)]
+    view = FeatureView("v", ENTITY, KNOWN_SOURCE,
+                       [Sum("v", window=Events(1), delay=f"{delay}s", name="s1")])
+    table = events_table(events, known=True)
+    at = [5 + delay, 5 + late]
+    spine = pa.table({"k": ["a"] * 2,
+                      "__at": pa.array([datetime.fromtimestamp(t, UTC) for t in at],
+                                       pa.timestamp("us", tz="UTC")),
+                      "__point": pa.array(range(2), pa.int64())})
+    rows = point_features(plan_view(view), table, spine).column("s1").to_pylist()
+    assert rows == [1.0, 2.0]
+    assert rows == [feature_at(events, Event("a", t * S, 10**9, None),
+                               Spec("sum", events=1, delay_us=delay * S)) for t in at]
+    per_event = event_features(plan_view(view), table).column("s1").to_pylist()
+    assert per_event == [feature_at(events, e, Spec("sum", events=1, delay_us=delay * S))
+                         for e in events]
 
 
 @settings(max_examples=80, deadline=None)
@@ -239,3 +313,47 @@ def test_python_window_evaluation_matches_the_reference(raw, at, specs) -> None:
         point = Event(key, at * S, 10**9, None)
         for feature, ref in built:
             assert close(got[feature.feature_name], feature_at(events, point, ref)), feature
+
+
+@settings(max_examples=200, deadline=None)
+@given(raw=known_events_strategy,
+       specs=st.lists(st.one_of(spec_strategy, events_spec_strategy), min_size=1, max_size=4),
+       known=st.booleans(), horizon=st.one_of(st.none(), st.integers(0, 12)),
+       reads=st.lists(st.integers(0, 40), min_size=1, max_size=5), ids=st.randoms())
+def test_online_state_keeps_every_event_a_later_read_needs(raw, specs, known, horizon, reads,
+                                                           ids) -> None:
+    """The events ``compile_prepared`` keeps give, at any read at or after the horizon,
+    the values of all the events (streaming/window_events.py evaluates them)."""
+    import duckdb
+
+    from confluens.plan.prepared import compile_prepared, filters_of
+    from confluens.sqlx import render
+    from confluens.streaming import EntityEvents, evaluate_all
+
+    tie = ids.sample(range(len(raw)), len(raw))
+    events = [Event(k, t * S, tie[i], v, (t + lag) * S if known else None)
+              for i, (k, t, v, lag) in enumerate(raw)]
+    built = [build(i, s) for i, s in enumerate(specs)]
+    plan = plan_view(FeatureView("v", ENTITY, KNOWN_SOURCE if known else SOURCE,
+                                 [f for f, _ in built]))
+    horizon_us = (max(e.t for e in events) if horizon is None else horizon * S)
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("events", events_table(events, known=known))
+        kept = con.sql(render(compile_prepared(plan, horizon_us))).to_arrow_table().to_pylist()
+    finally:
+        con.close()
+    filters = filters_of(plan)
+    for key in ("a", "b"):
+        state = EntityEvents.of(
+            (r["__t"], r["__tie"], r["__k"], {"v": r.get("v")},
+             [w for i, w in enumerate(filters) if r[f"__f{i}"]])
+            for r in kept if r["k"] == key)
+        for read in reads:
+            at = horizon_us + read * S
+            got = evaluate_all(plan, state, at)
+            point = Event(key, at, 10**9, None)
+            for feature, ref in built:
+                want = feature_at(events, point, ref)
+                assert close(got[feature.feature_name], want), (feature, key, at, want)

@@ -7,11 +7,15 @@ known-at time (``__k``), the values the features aggregate, and one boolean per
 filter. An event is kept when:
 
 - its time is after ``horizon_end - max(delay + window)`` over the time windows, or
-- it is among the latest ``n + m`` events of its entity, where n is the largest
-  event-count window and m the number of the entity's events after
-  ``horizon_end - max(delay)`` over those windows (they may still move past the delay).
+- it is known only after ``horizon_end`` (it becomes visible later), or
+- for some event-count window ``Events(n)`` (delay d, filter f), it passes f and
+  fewer than n passing events after it (in time and tie order) are visible at
+  ``horizon_end``: known by then, at or before ``horizon_end - d``.
 
-Events known only after ``horizon_end`` are kept too: they become visible later.
+The last rule is exact: what a count window sees only grows as time passes, so an
+event with n visible passing events after it at ``horizon_end`` is never among the
+n latest again; every other passing event may still be (once it is known and past
+the delay), and is kept.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
     known = col(plan.known_at) if plan.known_at else col(plan.event_time)
     keys = [col(k) for k in plan.keys]
     t = func("epoch_us", col(plan.event_time))
+    filters = filters_of(plan)
     columns: list[exp.Expr] = [
         *keys, exp.alias_(t, "__t", quoted=True),
         exp.alias_(exp.cast(col(plan.tie), "VARCHAR"), "__tie", quoted=True),
@@ -58,31 +63,38 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
         *[col(c) for c in value_columns(plan)],
         *[exp.alias_(exp.Coalesce(this=exp.Paren(this=parse_expression(w, where="where")),
                                   expressions=[exp.false()]), f"__f{i}", quoted=True)
-          for i, w in enumerate(filters_of(plan))],
+          for i, w in enumerate(filters)],
     ]
     order = exp.Order(expressions=[exp.Ordered(this=col("__t"), desc=True),
                                    exp.Ordered(this=col("__tie_order"), desc=True)])
     aggs = plan.aggregations
     time_back = max([a.delay_us + a.window_us for a in aggs if a.window_us is not None],
                     default=None)
-    count_n = max([a.events for a in aggs if a.events is not None], default=None)
-    count_delay = max([a.delay_us for a in aggs if a.events is not None], default=0)
     keep: list[exp.Expr] = [exp.GT(this=col("__k"), expression=lit(horizon_end_us))]
     if time_back is not None:
         keep.append(exp.GT(this=col("__t"), expression=lit(horizon_end_us - time_back)))
     prepared = exp.select(*columns).from_(
         exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("b"))))
     ranked_columns: list[exp.Expr] = [exp.Star()]
-    if count_n is not None:
-        ranked_columns.append(exp.alias_(exp.Window(
-            this=exp.RowNumber(), partition_by=[k.copy() for k in keys], order=order,
-            over="OVER"), "__rank", quoted=True))
-        late = exp.Window(this=func("count_if", exp.GT(
-            this=col("__t"), expression=lit(horizon_end_us - count_delay))),
-            partition_by=[k.copy() for k in keys], over="OVER")
-        ranked_columns.append(exp.alias_(late, "__late", quoted=True))
-        keep.append(exp.LTE(this=col("__rank"), expression=exp.Add(
-            this=lit(count_n), expression=col("__late"))))
+    # per (filter, delay) of the count windows, the largest n
+    counted: dict[tuple[str | None, int], int] = {}
+    for a in aggs:
+        if a.events is not None:
+            group = (a.where, a.delay_us)
+            counted[group] = max(counted.get(group, 0), a.events)
+    for g, ((where, delay), n) in enumerate(counted.items()):
+        passes = exp.true() if where is None else col(f"__f{filters.index(where)}")
+        visible = exp.and_(passes.copy(), exp.LTE(this=col("__k"), expression=lit(
+            horizon_end_us)), exp.LTE(this=col("__t"), expression=lit(horizon_end_us - delay)))
+        after = exp.Window(
+            this=exp.Filter(this=exp.Count(this=exp.Star()),
+                            expression=exp.Where(this=visible)),
+            partition_by=[k.copy() for k in keys], order=order.copy(),
+            spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                                end=lit(1), end_side="PRECEDING"), over="OVER")
+        ranked_columns.append(exp.alias_(
+            exp.Coalesce(this=after, expressions=[lit(0)]), f"__after{g}", quoted=True))
+        keep.append(exp.and_(passes, exp.LT(this=col(f"__after{g}"), expression=lit(n))))
     ranked = exp.select(*ranked_columns).from_(
         exp.Subquery(this=prepared, alias=exp.TableAlias(this=exp.to_identifier("p"))))
     return (exp.select(exp.Star()).from_(
