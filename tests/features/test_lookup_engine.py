@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 
 from confluens.core import Count, Entity, Events, FeatureView, Last, Mean, Ratio, Source, Sum
 from confluens.errors import NotSupportedError
-from confluens.plan import event_features, plan_view, point_features
-from confluens.plan import lookup
+from confluens.plan import event_features, lookup, plan_view, point_features
 
 SOURCE = Source("ev", {"id": "int64", "ts": "timestamp", "k": "string", "v": "float64",
                        "n": "int64"}, "ts", id="id")

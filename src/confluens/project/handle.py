@@ -295,13 +295,14 @@ class Project:
         found = read_online_views([(v, [_key_values(v, keys[v.name])]) for v in views],
                                   self.online, when)
         vector: dict[str, Any] = {}
+        given_by: dict[str, str] = {}
         for view, (values,) in zip(views, found, strict=True):
             for name, value in values.items():
                 if name in vector:
                     raise InputError("online_vector", f"two views give a feature named "
-                                     f"'{name}'", got=list(keys),
+                                     f"'{name}'", got=[given_by[name], view.name],
                                      fix="read them with online_features, or rename one")
-                vector[name] = value
+                vector[name], given_by[name] = value, view.name
         return vector
 
     # -- reading back ----------------------------------------------------------------
