@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +149,27 @@ def test_materialize_after_new_ingests_is_incremental(tmp_path: Path) -> None:
         (project.config.store_root / "materialized" / "customer_spending.json").unlink()
         assert project.materialize(["customer_spending"])[0].mode == "full"
         assert project.online_features("customer_spending", changed, at=at) == online
+
+
+def test_a_range_needs_a_current_full_build_and_a_bad_record_means_rebuild(
+        tmp_path: Path) -> None:
+    from confluens.errors import InputError
+
+    root = confluens.init(tmp_path / "fraud")
+    write_fraud_dataset(root / "data", FraudSimulation(n_customers=20, n_terminals=30,
+                                                      n_days=10))
+    start = datetime(2018, 4, 3, tzinfo=UTC)
+    with confluens.open(root) as project:
+        project.apply()
+        project.ingest("transactions")
+        with pytest.raises(InputError, match="current definition") as info:
+            project.materialize(["customer_spending"], start=start)
+        assert "confluens materialize customer_spending" in info.value.fix
+        assert project.materialize(["customer_spending"])[0].mode == "full"
+        (ranged,) = project.materialize(["customer_spending"], start=start,
+                                        end=start + timedelta(days=1))
+        assert ranged.mode == "range"
+        assert 0 < ranged.recomputed < ranged.events
+        record = project.config.store_root / "materialized" / "customer_spending.json"
+        record.write_text('{"spec": ')  # a crash mid-write in an older release
+        assert project.materialize(["customer_spending"])[0].mode == "full"

@@ -89,3 +89,77 @@ def test_the_lookup_engine_refuses_what_it_cannot_compute() -> None:
     with pytest.raises(NotSupportedError, match="engine='window'"):
         event_features(plan_view(view), table, engine="lookup")
     assert event_features(plan_view(view), table).column("v_max_1d").to_pylist() == [1.0]
+
+
+def _table(keys, values) -> pa.Table:
+    return pa.table({"id": pa.array(range(len(keys)), pa.int64()),
+                     "ts": pa.array([datetime(2024, 1, 1, 0, 0, i, tzinfo=UTC)
+                                     for i in range(len(keys))], STAMP),
+                     "k": keys, "v": pa.array(values, pa.float64()),
+                     "n": pa.array([1] * len(keys), pa.int64())})
+
+
+def _by_tie(table: pa.Table) -> dict:
+    return {r["__tie"]: r for r in table.to_pylist()}
+
+
+def _equal(a: dict, b: dict) -> bool:
+    def one(x: object, y: object) -> bool:
+        if isinstance(x, float) and isinstance(y, float) and math.isnan(x):
+            return math.isnan(y)
+        return _same(x, y) if isinstance(x, int | float) or x is None else x == y
+
+    return all(one(a[n], b[n]) for n in a)
+
+
+def test_ratios_of_last_values_and_nan_values_give_the_window_compilers_values() -> None:
+    view = FeatureView("v", Entity("k", ["k"]), SOURCE, [
+        Ratio(Last("v", window="10s"), Count(window="10s"), name="r"),
+        Sum("v", window="2s"), Mean("v", window="10s")])
+    # a NaN in one entity must not leak into another's sums (running sums would)
+    table = _table(["a", "a", "a", "b"], [float("nan"), 1.0, 2.0, 3.0])
+    plan = plan_view(view)
+    auto = _by_tie(event_features(plan, table))
+    window = _by_tie(event_features(plan, table, engine="window"))
+    assert all(_equal(auto[t], window[t]) for t in window)
+    assert auto[3]["v_sum_2s"] == 3.0
+    assert auto[2]["r"] == pytest.approx(2.0 / 3)
+
+
+def test_null_keys_are_one_entity_in_every_engine() -> None:
+    view = FeatureView("v", Entity("k", ["k"]), SOURCE, [
+        Count(window=Events(2)), Sum("v", window="10s", where="v > 1", name="s"),
+        Sum("v", window=Events(2), where="v > 1", name="s2")])
+    table = _table([None, None, None, "a"], [1.0, 2.0, 3.0, 4.0])
+    spine = pa.table({"k": [None, "a"], "__at": pa.array(
+        [datetime(2024, 1, 1, 0, 0, 3, tzinfo=UTC)] * 2, STAMP), "__point": [0, 1]})
+    plan = plan_view(view)
+    results = {engine: (point_features(plan, table, spine, engine=engine).to_pylist(),
+                        _by_tie(event_features(plan, table, engine=engine)))
+               for engine in ("lookup", "window")}
+    assert results["lookup"] == results["window"]
+    points, _ = results["lookup"]
+    assert (points[0]["count_last2"], points[0]["s"], points[0]["s2"]) == (2, 5.0, 5.0)
+
+
+def test_empty_selections_and_spines_give_empty_typed_columns() -> None:
+    view = FeatureView("v", Entity("k", ["k"]), SOURCE, [Count(window="1s"),
+                                                         Mean("v", window="1s")])
+    table = _table(["a", "b"], [1.0, 2.0]).append_column("pick", pa.array([False, False]))
+    plan = plan_view(view)
+    for engine in ("lookup", "window"):
+        chosen = event_features(plan, table, engine=engine, only="pick")  # type: ignore[arg-type]
+        assert chosen.num_rows == 0
+        assert {"count_1s", "v_mean_1s"} <= set(chosen.column_names)
+        empty = pa.table({"k": pa.array([], pa.string()), "__at": pa.array([], STAMP),
+                          "__point": pa.array([], pa.int64())})
+        assert point_features(plan, table, empty, engine=engine).num_rows == 0
+
+
+def test_points_without_a_time_are_refused() -> None:
+    from confluens.errors import InputError
+
+    view = FeatureView("v", Entity("k", ["k"]), SOURCE, [Count(window="1s")])
+    spine = pa.table({"k": ["a"], "__at": pa.array([None], STAMP), "__point": [0]})
+    with pytest.raises(InputError, match="every point needs a time"):
+        point_features(plan_view(view), _table(["a"], [1.0]), spine)

@@ -74,6 +74,14 @@ def test_as_of_ignores_records_ingested_later(project, tmp_path: Path) -> None:
     assert then["amount_sum_1d"] == 12.0
 
 
+def test_an_empty_spine_gives_an_empty_training_set(project) -> None:
+    spine = pd.DataFrame({"card": pd.Series([], dtype=str),
+                          "ts": pd.Series([], dtype="datetime64[us, UTC]")})
+    out = project.training_set(spine, ["spend"])
+    assert out.num_rows == 0
+    assert "count_1d" in out.column_names
+
+
 def test_naive_spine_times_need_a_zone(project) -> None:
     spine = pd.DataFrame({"card": ["a"], "ts": [datetime(2024, 1, 1, 13)]})
     with pytest.raises(InputError, match="no time zone") as info:
@@ -94,6 +102,8 @@ def test_naive_spine_times_need_a_zone(project) -> None:
     ({"card": ["a"], "ts": [utc(2024, 1, 1)]}, [], InputError, "at least one feature"),
     ({"card": ["a"], "ts": [utc(2024, 1, 1)], "count_1d": [1]}, ["spend"], InputError,
      "already has a column"),
+    ({"card": ["a", "a"], "ts": [utc(2024, 1, 1), None]}, ["spend"], InputError,
+     "needs a time on every row"),
 ])
 def test_bad_spines_and_names(project, spine, features, error, message) -> None:
     with pytest.raises(error, match=message) as info:

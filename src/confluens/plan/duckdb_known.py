@@ -49,7 +49,8 @@ def _aliased(name: str, alias: str) -> exp.Table:
 
 
 def _same_keys(keys: tuple[str, ...], left: str, right: str) -> list[exp.Expr]:
-    return [exp.EQ(this=col(k, left), expression=col(k, right)) for k in keys]
+    """Keys match as PARTITION BY groups them: a null key is one entity."""
+    return [exp.NullSafeEQ(this=col(k, left), expression=col(k, right)) for k in keys]
 
 
 def _rows_upto_current() -> exp.WindowSpec:

@@ -17,8 +17,10 @@ empty-window values. Integer sums are exact. Float sums are differences of compe
 running sums (each step's rounding error is recovered exactly and summed apart), so a
 window's sum is accurate to its own last bits, not to the running total's.
 
-Views with min, max, std or distinct counts, or whose events become visible at a
-known-at time, go to the window compiler instead (``supports``).
+Views with min, max, std or distinct counts, ratios over ``last``, or a known-at time go
+to the window compiler instead (``supports``), and so do inputs the prefix forms
+cannot take exactly: NaN or infinite values to sum, integer sums that could overflow,
+points without a time.
 """
 
 from __future__ import annotations
@@ -42,8 +44,13 @@ _SAFE = 2**62
 
 
 def supports(plan: ViewPlan) -> bool:
-    """Whether every aggregation of ``plan`` has a prefix form (and no known-at time)."""
-    return plan.known_at is None and all(a.kind in LOOKUP_KINDS for a in plan.aggregations)
+    """Whether every aggregation of ``plan`` has a prefix form (and no known-at time);
+    a ratio's parts must be counts, sums or means."""
+    ratio_parts = [a for f in plan.features if isinstance(f, RatioOf)
+                   for a in (f.numerator, f.denominator)]
+    return (plan.known_at is None
+            and all(a.kind in LOOKUP_KINDS for a in plan.aggregations)
+            and all(a.kind != "last" for a in ratio_parts))
 
 
 class _Unsupported(Exception):
@@ -175,6 +182,11 @@ class _Events:
                     raise _Unsupported("integer sums could overflow")
             elif pa.types.is_floating(column.type):
                 values = _numpy(pc.fill_null(column, 0.0)).astype(np.float64)
+                if not np.isfinite(values).all() or (
+                        len(values) and float(np.abs(values).max()) * len(values) > 1e300):
+                    # NaN or infinity would spread through the running sums (and a
+                    # running sum could overflow): the window compiler keeps them local
+                    raise _Unsupported("non-finite or huge float values")
             else:
                 raise _Unsupported(f"cannot sum {column.type}")
             self.cache[key] = values[self.order]
@@ -302,7 +314,7 @@ def _features(ev: _Events, plan: ViewPlan, entity: np.ndarray, time: np.ndarray,
     picks; probes with entity -1 see no events."""
     n = len(entity)
     computed: dict[WindowAgg, tuple[np.ndarray, np.ndarray]] = {}
-    for first in range(0, n, _CHUNK):
+    for first in range(0, max(n, 1), _CHUNK):  # no probes: one empty pass gives the types
         part = slice(first, min(n, first + _CHUNK))
         known = entity[part] >= 0
         safe = entity[part] if known.all() else np.where(known, entity[part], 0)
@@ -347,6 +359,8 @@ _BLOCK = 1 << 20  # points evaluated per block
 
 def _probe_order(entity: np.ndarray, time: np.ndarray, entities: int) -> np.ndarray:
     """The order sorting probes by (entity, time); entity -1 (unknown) first."""
+    if len(time) == 0:
+        return np.empty(0, dtype=_I64)
     low, high = int(time.min()), int(time.max())
     if (entities + 1) * (high - low + 1) >= _SAFE:
         return np.lexsort((time, entity))
@@ -404,15 +418,17 @@ def lookup_points(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
         ev = _input(plan, con)
         if ev is None:
             return None
+        at = points.column("__at")
+        if at.null_count:
+            raise _Unsupported("points without a time")
         entity = ev.number(points)
-        time = _numpy(pc.cast(points.column("__at"), pa.timestamp("us", tz="UTC")).cast(
-            pa.int64())).astype(_I64)
+        time = _numpy(pc.cast(at, pa.timestamp("us", tz="UTC")).cast(pa.int64())).astype(_I64)
         point_ids = _numpy(points.column("__point")).astype(_I64)
         by_point = _by_point(point_ids)
         if by_point is not None:
             point_ids, entity, time = point_ids[by_point], entity[by_point], time[by_point]
         parts: dict[str, list[pa.Array]] = {}
-        for first in range(0, len(time), _BLOCK):  # sorts and gathers stay in cache
+        for first in range(0, max(len(time), 1), _BLOCK):  # sorts, gathers stay in cache
             block = slice(first, first + _BLOCK)
             order = _probe_order(entity[block], time[block], len(ev.starts))
             found = _features(ev, plan, entity[block][order], time[block][order], None,

@@ -18,7 +18,7 @@ import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
-from confluens.errors import NotSupportedError
+from confluens.errors import InputError, NotSupportedError
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan
@@ -103,6 +103,9 @@ def _only(plan: ViewPlan, compiled: exp.Select, only: str) -> exp.Select:
 def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Table,
                    engine: Engine = "auto") -> pa.Table:
     """Every feature of ``plan`` at each point ``(<keys>, __at, __point)``, by ``__point``."""
+    if points.column("__at").null_count:
+        raise InputError("points", "every point needs a time", got="a null __at",
+                         fix="drop the rows without a time, or fill them in")
     con = duckdb.connect()
     try:
         _register(con, events)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,11 +61,31 @@ def _spec_hash(view: FeatureView) -> str:
 
 
 def _previous(path: Path) -> dict[str, Any] | None:
-    """The last materialize's record: the definition it used and the runs it covered."""
-    if not path.exists():
+    """The last materialize's record: the definition it used and the runs it covered.
+
+    A missing, unreadable or older-format record means "rebuild in full"."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
         return None
-    raw = json.loads(path.read_text())
-    return raw if "spec" in raw and "runs" in raw else None  # older records: rebuild
+    ok = isinstance(raw, dict) and isinstance(raw.get("spec"), str) and isinstance(
+        raw.get("runs"), dict)
+    return raw if ok else None
+
+
+def _record(path: Path, spec: str, runs: dict[str, int]) -> None:
+    """Write the materialize record atomically (a crash leaves the old one or the new)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"spec": spec, "runs": runs, "at": datetime.now(UTC).isoformat()}, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def materialize_view(view: FeatureView, source: SourceData, features: ParquetOfflineStore,
@@ -80,20 +102,26 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
       from the current records; the online state is left alone.
     """
     _check_retention(view, ttl_seconds)
-    files = source.store.files(source.name)
+    # one snapshot of the source: an ingest committing meanwhile is left for the next run
+    runs = source.store.runs(source.name)
+    files = source.store.files(source.name, runs=set(runs))
     if not files:
         raise InputError(f"feature view '{view.name}'", f"source '{view.source.name}' holds no "
                          "records yet", fix=f"run `confluens ingest {view.source.name}` first")
     plan = plan_view(view)
-    if start is not None or end is not None:
-        _check_range(start, end)
-        done = update_region(plan, Region(start=start, end=end), files, features, view.name,
-                             run_id)
-        return Materialized(view.name, features.row_count(view.name), 0, "range", done)
-    runs = source.store.runs(source.name)
     marker_path = marker_dir / f"{view.name}.json"
     previous = _previous(marker_path)
     spec = _spec_hash(view)
+    if start is not None or end is not None:
+        _check_range(start, end)
+        if previous is None or previous["spec"] != spec:
+            raise InputError(f"feature view '{view.name}'", "a range can only be rebuilt in "
+                             "a feature table built from the current definition",
+                             got="no table yet" if previous is None else "an older definition",
+                             fix=f"run `confluens materialize {view.name}` first (a full build)")
+        done = update_region(plan, Region(start=start, end=end), files, features, view.name,
+                             run_id)
+        return Materialized(view.name, features.row_count(view.name), 0, "range", done)
     same_spec = previous is not None and previous["spec"] == spec
     if same_spec and previous["runs"] == runs:  # type: ignore[index]
         return Materialized(view.name, features.row_count(view.name), 0, "skipped")
@@ -111,9 +139,7 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
         state = online_state(plan, files)
         online.replace(view.name, state, ttl_seconds=ttl_seconds)
         done, mode = table.num_rows, "full"
-    marker_dir.mkdir(parents=True, exist_ok=True)
-    marker_path.write_text(json.dumps({"spec": spec, "runs": runs,
-                                       "at": datetime.now(UTC).isoformat()}))
+    _record(marker_path, spec, runs)
     return Materialized(view.name, features.row_count(view.name), len(state), mode, done)
 
 

@@ -124,6 +124,8 @@ def _plan(view: FeatureView) -> ViewPlan:
     """The view's plan, cached by identity (hashing a view walks its whole definition)."""
     cached = _PLANS.get(id(view))
     if cached is None or cached[0] is not view:
+        if len(_PLANS) > 1024:  # definitions reloaded many times: start afresh
+            _PLANS.clear()
         cached = _PLANS[id(view)] = (view, plan_view(view))
     return cached[1]
 

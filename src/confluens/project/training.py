@@ -109,6 +109,11 @@ def _spine_times(spine: pa.Table, at: str | None, timezone: str | None) -> tuple
     if not pa.types.is_timestamp(column.type):
         raise InputError(f"spine column '{at}'", "must be a timestamp",
                          got=str(column.type), fix="cast it to a timestamp with a time zone")
+    if column.null_count:
+        raise InputError(f"spine column '{at}'", "needs a time on every row (a row without "
+                         "one has no point in time to be evaluated at)",
+                         got=f"{column.null_count} null(s)",
+                         fix="drop those rows or fill in their times")
     if column.type.tz is None:
         if timezone is None:
             raise InputError(f"spine column '{at}'", "has no time zone, but stored event "

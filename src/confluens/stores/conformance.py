@@ -123,3 +123,30 @@ def check_online_store(store: OnlineStore) -> None:
     assert store.read("r", ["old", "both", "new"]) == [None, b"2", b"n"], \
         "replace keeps exactly the new state"
     assert store.read("w", ["k1"]) == [b"1"], "replace touches one view only"
+    _check_threads(store)
+
+
+def _check_threads(store: OnlineStore) -> None:
+    """Threads sharing one store object read and write without errors."""
+    import threading
+
+    store.write("t", {f"k{i}": str(i).encode() for i in range(50)})
+    failures: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(300):
+                key = f"k{(i + n) % 50}"
+                assert store.read("t", [key]) == [key[1:].encode()]
+                assert store.read_many([("t", [key, "none"])]) == [[key[1:].encode(), None]]
+                if i % 100 == 0:
+                    store.write("t", {key: key[1:].encode()})
+        except BaseException as exc:  # reported below, from the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, f"concurrent use failed: {failures[:2]!r}"

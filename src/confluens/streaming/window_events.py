@@ -243,8 +243,8 @@ def evaluate_compiled(compiled: CompiledPlan, ev: EventColumns, at: int) -> dict
         if b is None:
             out[output] = values[a]
         else:
-            den = values[b]
-            out[output] = empty if not den else values[a] / den
+            den, num = values[b], values[a]
+            out[output] = empty if not den else None if num is None else num / den
     return out
 
 

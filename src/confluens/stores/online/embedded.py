@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -46,8 +47,33 @@ class EmbeddedOnlineStore:
         self._con.execute("PRAGMA synchronous=NORMAL")
         self._con.execute(_SCHEMA)
         self._cursor = self._con.cursor()  # reused by point reads
+        # one connection and cursor per store object: threads sharing it take turns
+        self._lock = threading.RLock()
 
     def write(self, view: str, items: Mapping[str, bytes], *,
+              ttl_seconds: float | None = None) -> int:
+        with self._lock:
+            return self._write_unlocked(view, items, ttl_seconds=ttl_seconds)
+
+    def replace(self, view: str, items: Mapping[str, bytes], *,
+                ttl_seconds: float | None = None) -> int:
+        with self._lock:
+            return self._replace_unlocked(view, items, ttl_seconds=ttl_seconds)
+
+    def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
+        with self._lock:
+            return self._read_unlocked(view, keys)
+
+    def read_many(self, requests: Sequence[tuple[str, Sequence[str]]],
+                  ) -> list[list[bytes | None]]:
+        with self._lock:
+            return self._read_many_unlocked(requests)
+
+    def clear(self, view: str) -> None:
+        with self._lock:
+            self._clear_unlocked(view)
+
+    def _write_unlocked(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:
         expires = None if ttl_seconds is None else time.time() + ttl_seconds
         with self._transaction():
@@ -56,7 +82,7 @@ class EmbeddedOnlineStore:
                 [(view, k, v, expires) for k, v in items.items()])
         return len(items)
 
-    def replace(self, view: str, items: Mapping[str, bytes], *,
+    def _replace_unlocked(self, view: str, items: Mapping[str, bytes], *,
                 ttl_seconds: float | None = None) -> int:
         """One transaction: readers (WAL snapshots) see the old state or the new one."""
         expires = None if ttl_seconds is None else time.time() + ttl_seconds
@@ -67,7 +93,7 @@ class EmbeddedOnlineStore:
                 [(view, k, v, expires) for k, v in items.items()])
         return len(items)
 
-    def read(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
+    def _read_unlocked(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) == 1:  # the common online read: one primary-key lookup
             row = self._cursor.execute(_GET, (view, keys[0], time.time())).fetchone()
             return [None if row is None else row[0]]
@@ -79,12 +105,12 @@ class EmbeddedOnlineStore:
         found = dict(rows)
         return [found.get(k) for k in keys]
 
-    def read_many(self, requests: Sequence[tuple[str, Sequence[str]]],
+    def _read_many_unlocked(self, requests: Sequence[tuple[str, Sequence[str]]],
                   ) -> list[list[bytes | None]]:
         """A few keys in one statement: tagged primary-key lookups joined by UNION ALL."""
         pairs = [(view, key) for view, keys in requests for key in keys]
         if not pairs or len(pairs) > _UNION_MAX:
-            return [self.read(view, keys) for view, keys in requests]
+            return [self._read_unlocked(view, keys) for view, keys in requests]
         now = time.time()
         found: list[bytes | None] = [None] * len(pairs)
         for i, value in self._cursor.execute(
@@ -97,7 +123,7 @@ class EmbeddedOnlineStore:
             start += len(keys)
         return out
 
-    def clear(self, view: str) -> None:
+    def _clear_unlocked(self, view: str) -> None:
         with self._transaction():
             self._con.execute("DELETE FROM online WHERE view = ?", (view,))
 
