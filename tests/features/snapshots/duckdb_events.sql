@@ -74,9 +74,9 @@ WITH "base_0" AS (
     "b"."__upto_86400000000" AS "__lo6"
   FROM "bounded_hi" AS "b"
   LEFT JOIN "ranked" AS "h5"
-    ON "h5"."card" = "b"."card" AND "h5"."__rn" = "b"."__hi5"
+    ON "h5"."card" IS NOT DISTINCT FROM "b"."card" AND "h5"."__rn" = "b"."__hi5"
   LEFT JOIN "ranked" AS "p5"
-    ON "p5"."card" = "b"."card"
+    ON "p5"."card" IS NOT DISTINCT FROM "b"."card"
     AND "p5"."__f0"
     AND "p5"."__c0" = COALESCE("h5"."__c0", 0) - 5 + 1
 ), "aggregated" AS (

@@ -43,7 +43,7 @@ WITH "ev_0" AS (
     COALESCE("l"."__late", 0) AS "__late"
   FROM "points" AS "p"
   LEFT JOIN "lateness" AS "l"
-    ON "l"."card" = "p"."card"
+    ON "l"."card" IS NOT DISTINCT FROM "p"."card"
 ), "by_time" AS (
   SELECT
     "p"."__point",
@@ -51,7 +51,7 @@ WITH "ev_0" AS (
       "e"."__t" > "p"."__t" - 2592000000000 AND "e"."__t" <= "p"."__t" - 0) AS "__a3"
   FROM "pt" AS "p"
   JOIN "ev" AS "e"
-    ON "e"."card" = "p"."card"
+    ON "e"."card" IS NOT DISTINCT FROM "p"."card"
     AND "e"."__t" > "p"."__t" - 2592000000000
     AND "e"."__t" <= "p"."__t" - 0
     AND "e"."__k" <= "p"."__t"
@@ -110,11 +110,13 @@ WITH "ev_0" AS (
     ) AS "__lo4"
   FROM "pt" AS "p"
   ASOF LEFT JOIN "steps" AS "s0"
-    ON "s0"."card" = "p"."card" AND "s0"."__t" <= "p"."__t" - 0
+    ON "s0"."card" IS NOT DISTINCT FROM "p"."card" AND "s0"."__t" <= "p"."__t" - 0
   ASOF LEFT JOIN "steps" AS "s_late"
-    ON "s_late"."card" = "p"."card" AND "s_late"."__t" <= "p"."__t" - "p"."__late"
+    ON "s_late"."card" IS NOT DISTINCT FROM "p"."card"
+    AND "s_late"."__t" <= "p"."__t" - "p"."__late"
   ASOF LEFT JOIN "steps" AS "s2"
-    ON "s2"."card" = "p"."card" AND "s2"."__t" <= "p"."__t" - 86400000000
+    ON "s2"."card" IS NOT DISTINCT FROM "p"."card"
+    AND "s2"."__t" <= "p"."__t" - 86400000000
 ), "pairs" AS (
   SELECT
     "r"."__point",
@@ -129,7 +131,7 @@ WITH "ev_0" AS (
     FROM "bounds"
   ) AS "r"
   JOIN "ev" AS "e"
-    ON "e"."card" = "r"."card"
+    ON "e"."card" IS NOT DISTINCT FROM "r"."card"
     AND "e"."__c0" = "r"."__r"
     AND "e"."__f0"
     AND "e"."__k" <= "r"."__at_t"
@@ -149,7 +151,7 @@ WITH "ev_0" AS (
     FROM "bounds"
   ) AS "r"
   JOIN "ev" AS "e"
-    ON "e"."card" = "r"."card"
+    ON "e"."card" IS NOT DISTINCT FROM "r"."card"
     AND "e"."__c0" = "r"."__r"
     AND "e"."__f0"
     AND "e"."__k" <= "r"."__at_t"
@@ -169,7 +171,7 @@ WITH "ev_0" AS (
     FROM "bounds"
   ) AS "r"
   JOIN "ev" AS "e"
-    ON "e"."card" = "r"."card"
+    ON "e"."card" IS NOT DISTINCT FROM "r"."card"
     AND "e"."__c1" = "r"."__r"
     AND "e"."__f1"
     AND "e"."__k" <= "r"."__at_t"
@@ -189,7 +191,7 @@ WITH "ev_0" AS (
     FROM "bounds"
   ) AS "r"
   JOIN "ev" AS "e"
-    ON "e"."card" = "r"."card"
+    ON "e"."card" IS NOT DISTINCT FROM "r"."card"
     AND "e"."__c0" = "r"."__r"
     AND "e"."__f0"
     AND "e"."__k" <= "r"."__at_t"

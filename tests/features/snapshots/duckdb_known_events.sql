@@ -28,7 +28,7 @@ WITH "ev_0" AS (
       "e"."__t" > "p"."__t" - 1209600000000 AND "e"."__t" <= "p"."__t" - 604800000000) AS "__a2"
   FROM "pt" AS "p"
   JOIN "ev" AS "e"
-    ON "e"."card" = "p"."card"
+    ON "e"."card" IS NOT DISTINCT FROM "p"."card"
     AND "e"."__t" > "p"."__t" - 1209600000000
     AND "e"."__t" <= "p"."__t" - 604800000000
     AND "e"."__k" <= "p"."__t"

@@ -91,15 +91,15 @@ WITH "base_0" AS (
     "b"."__upto_86400000000" AS "__lo6"
   FROM "bounded_hi" AS "b"
   LEFT JOIN "ranked" AS "h3"
-    ON "h3"."card" = "b"."card" AND "h3"."__rn" = "b"."__hi3"
+    ON "h3"."card" IS NOT DISTINCT FROM "b"."card" AND "h3"."__rn" = "b"."__hi3"
   LEFT JOIN "ranked" AS "p3"
-    ON "p3"."card" = "b"."card"
+    ON "p3"."card" IS NOT DISTINCT FROM "b"."card"
     AND "p3"."__f0"
     AND "p3"."__c0" = COALESCE("h3"."__c0", 0) - 3 + 1
   LEFT JOIN "ranked" AS "h5"
-    ON "h5"."card" = "b"."card" AND "h5"."__rn" = "b"."__hi5"
+    ON "h5"."card" IS NOT DISTINCT FROM "b"."card" AND "h5"."__rn" = "b"."__hi5"
   LEFT JOIN "ranked" AS "p5"
-    ON "p5"."card" = "b"."card"
+    ON "p5"."card" IS NOT DISTINCT FROM "b"."card"
     AND "p5"."__f1"
     AND "p5"."__c1" = COALESCE("h5"."__c1", 0) - 5 + 1
 ), "aggregated" AS (
