@@ -12,7 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from confluens.core import Count, Entity, Events, FeatureView, Last, Mean, Ratio, Source, Sum
+from confluens.core import (
+    Count,
+    Entity,
+    Events,
+    FeatureView,
+    Last,
+    Max,
+    Mean,
+    Min,
+    Ratio,
+    Source,
+    Sum,
+)
 from confluens.errors import NotSupportedError
 from confluens.plan import event_features, lookup, plan_view, point_features
 
@@ -21,7 +33,9 @@ SOURCE = Source("ev", {"id": "int64", "ts": "timestamp", "k": "string", "v": "fl
 VIEW = FeatureView("v", Entity("k", ["k"]), SOURCE, [
     Count(window="3s"), Sum("v", window="2s", delay="1s"), Mean("v", window="4s"),
     Sum("n", window=Events(3)), Last("v", window=Events(2), where="v > 1", name="last_big"),
-    Ratio(Sum("n", window="5s"), Count(window="5s"), empty=0.0, name="rate")])
+    Ratio(Sum("n", window="5s"), Count(window="5s"), empty=0.0, name="rate"),
+    Min("v", window="3s"), Max("n", window=Events(2), delay="1s"),
+    Max("v", window="4s", where="v > 0", name="top")])
 STAMP = pa.timestamp("us", tz="UTC")
 
 
@@ -81,14 +95,14 @@ def test_integer_sums_stay_int64_in_both_engines() -> None:
 
 
 def test_the_lookup_engine_refuses_what_it_cannot_compute() -> None:
-    from confluens.core import Max
+    from confluens.core import Std
 
-    view = FeatureView("v", Entity("k", ["k"]), SOURCE, [Max("v", window="1d")])
+    view = FeatureView("v", Entity("k", ["k"]), SOURCE, [Std("v", window="1d")])
     table = pa.table({"id": [1], "ts": pa.array([datetime(2024, 1, 1, tzinfo=UTC)], STAMP),
                       "k": ["a"], "v": [1.0], "n": [1]})
     with pytest.raises(NotSupportedError, match="engine='window'"):
         event_features(plan_view(view), table, engine="lookup")
-    assert event_features(plan_view(view), table).column("v_max_1d").to_pylist() == [1.0]
+    assert event_features(plan_view(view), table).column("v_std_1d").to_pylist() == [None]
 
 
 def _table(keys, values) -> pa.Table:

@@ -92,7 +92,7 @@ def close(a: object, b: object) -> bool:
 
 
 ENGINES = pytest.mark.parametrize("engine", ["window", "lookup"])
-LOOKUP = {"count", "sum", "mean", "last", "count_events"}
+LOOKUP = {"count", "sum", "mean", "last", "min", "max", "count_events"}
 
 
 def runnable(engine: str, specs) -> list:

@@ -1,8 +1,8 @@
 """The lookup engine: windows as rank ranges found by binary search over sorted events.
 
 Every window of a view is a range of ranks ``(lo, hi]`` in its entity's event order
-(``plan/duckdb.py`` states how). For count, sum, mean and last, the value over a range
-needs no frame: with prefix arrays over the sorted events (running counts, running
+(``plan/duckdb.py`` states how). For count, sum, mean, last, min and max, the value over
+a range needs no frame: with prefix arrays over the sorted events (running counts, running
 sums, the position of the last valid value so far) it is two array reads. So:
 
 1. DuckDB evaluates derived columns and filter flags (``plan/duckdb_sorted.py``);
@@ -17,7 +17,8 @@ empty-window values. Integer sums are exact. Float sums are differences of compe
 running sums (each step's rounding error is recovered exactly and summed apart), so a
 window's sum is accurate to its own last bits, not to the running total's.
 
-Views with min, max, std or distinct counts, ratios over ``last``, or a known-at time go
+Min and max read a sparse table (the extreme of every run of 2**k rows) in two lookups.
+Views with std or distinct counts, ratios over ``last``, or a known-at time go
 to the window compiler instead (``supports``), and so do inputs the prefix forms
 cannot take exactly: NaN or infinite values to sum, integer sums that could overflow,
 points without a time.
@@ -38,7 +39,8 @@ from confluens.sqlx import render
 
 __all__ = ["LOOKUP_KINDS", "lookup_events", "lookup_points", "supports"]
 
-LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last"})
+LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last", "min", "max"})
+_SPARSE_BYTES = 1 << 30  # the most a min/max sparse table may take
 _I64 = np.int64
 _SAFE = 2**62
 
@@ -260,6 +262,10 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
     everywhere = np.ones(len(count), dtype=bool)
     if agg.kind == "count":
         return count, everywhere
+    if agg.kind in ("min", "max"):
+        table = ev.memo(("sparse", agg.kind, agg.column, agg.where),
+                        lambda: _sparse_table(ev, agg, valid_rows))
+        return _range_extreme(table, agg.kind, lo, hi), count > 0
     values = ev.numbers(agg.column)  # type: ignore[arg-type]
     key = ("sum", agg.column, agg.where)
     if key not in ev.cache:
@@ -273,6 +279,45 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
     if agg.kind == "sum":
         return total, everywhere
     return total / np.maximum(count, 1), count > 0
+
+
+def _sparse_table(ev: _Events, agg: WindowAgg, valid_rows: np.ndarray) -> np.ndarray:
+    """Row k holds the min (or max) of each run of 2**k sorted rows from each position:
+    any range's extreme is then the extreme of two overlapping runs."""
+    column = ev.table.column(agg.column)  # type: ignore[arg-type]
+    if pa.types.is_integer(column.type):
+        values, dtype = _numpy(pc.fill_null(column, 0)).astype(_I64), np.dtype(_I64)
+        filler = np.iinfo(_I64).max if agg.kind == "min" else np.iinfo(_I64).min
+    elif pa.types.is_floating(column.type):
+        values = _numpy(pc.fill_null(column, 0.0)).astype(np.float64)
+        dtype = np.dtype(np.float64)
+        if np.isnan(values).any():  # NaN ordering differs between engines: leave it to SQL
+            raise _Unsupported("NaN in min/max")
+        filler = np.inf if agg.kind == "min" else -np.inf
+    else:
+        raise _Unsupported(f"min/max of {column.type}")
+    n = len(values)
+    levels = max(1, int(n).bit_length())
+    if levels * max(n, 1) * dtype.itemsize > _SPARSE_BYTES:
+        raise _Unsupported("min/max table too large")
+    pick = np.minimum if agg.kind == "min" else np.maximum
+    table = np.empty((levels, n), dtype=dtype)
+    table[0] = np.where(valid_rows, values[ev.order], filler)
+    for k in range(1, levels):
+        width = 1 << (k - 1)
+        table[k, : n - width] = pick(table[k - 1, : n - width], table[k - 1, width:])
+        table[k, n - width:] = table[k - 1, n - width:]
+    return table
+
+
+def _range_extreme(table: np.ndarray, kind: str, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The min (or max) of sorted rows ``[lo, hi)`` per probe (anything where empty)."""
+    length = np.maximum(hi - lo, 1)
+    level = np.frexp(length.astype(np.float64))[1].astype(_I64) - 1  # floor(log2(length))
+    start = np.minimum(lo, table.shape[1] - 1)
+    end = np.maximum(hi - (1 << level), 0)
+    pick = np.minimum if kind == "min" else np.maximum
+    return pick(table[level, start], table[level, end])
 
 
 def _rounding(sums: np.ndarray, added: np.ndarray) -> np.ndarray:

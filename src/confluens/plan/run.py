@@ -5,7 +5,7 @@ Two engines share one contract (``docs/concepts.md``):
 - ``window``: the whole view as one SQL query with exact rank-range frames
   (``plan/duckdb.py``, ``plan/duckdb_known.py``); handles every plan.
 - ``lookup``: DuckDB sorts the events once, then binary search over prefix arrays
-  (``plan/lookup.py``); count, sum, mean, last and their ratios, without known-at.
+  (``plan/lookup.py``); count, sum, mean, last, min, max and ratios, without known-at.
 
 ``engine="auto"`` (the default) takes ``lookup`` where it applies.
 """
@@ -44,8 +44,9 @@ def _use_lookup(plan: ViewPlan, engine: Engine) -> bool:
     if engine == "lookup" and not supports(plan):
         raise NotSupportedError(
             f"feature view '{plan.name}'",
-            "the lookup engine takes count, sum, mean, last and their ratios, without a "
-            "known-at time", got=sorted({a.kind for a in plan.aggregations}),
+            "the lookup engine takes count, sum, mean, last, min, max and ratios of "
+            "counts, sums and means, without a known-at time",
+            got=sorted({a.kind for a in plan.aggregations}),
             fix="use engine='window' (or 'auto')")
     return engine != "window" and supports(plan)
 
