@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlglot
 import sqlglot.expressions as exp
 
-__all__ = ["DIALECT", "col", "func", "lit", "render", "table_ref", "template", "typed"]
+__all__ = ["DIALECT", "aliased", "col", "func", "lit", "render", "same_keys", "table_ref",
+           "template", "typed"]
 
 DIALECT = "duckdb"
 
@@ -24,6 +26,22 @@ def col(name: str, table: str | None = None) -> exp.Column:
 def table_ref(name: str) -> exp.Table:
     """A quoted table reference (``exp.to_table`` returns identifiers unchanged)."""
     return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def aliased(name: str, alias: str) -> exp.Table:
+    """``"name" AS "alias"``."""
+    return exp.Table(this=exp.to_identifier(name, quoted=True),
+                     alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+
+
+def same_keys(keys: Sequence[str], left: str, right: str) -> list[exp.Expr]:
+    """One null-safe equality per key column between two aliased tables: keys match as
+    ``PARTITION BY`` groups them, so a null key is one entity.
+
+    >>> render(exp.and_(*same_keys(["k"], "a", "b")))
+    '"a"."k" IS NOT DISTINCT FROM "b"."k"'
+    """
+    return [exp.NullSafeEQ(this=col(k, left), expression=col(k, right)) for k in keys]
 
 
 def lit(value: Any) -> exp.Expr:

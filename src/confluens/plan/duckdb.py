@@ -23,7 +23,7 @@ import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
-from confluens.sqlx import col, func, lit, table_ref
+from confluens.sqlx import col, func, lit, same_keys, table_ref
 
 __all__ = ["AGG_SQL", "compile_events", "compile_points", "ratio_sql"]
 
@@ -185,8 +185,7 @@ class _Compiler:
         """The rank before the n-th passing event back from ``hi`` (two rank lookups)."""
         i = self.filters.index(a.where)  # type: ignore[arg-type]
         at_hi, first = f"h{j}", f"p{j}"
-        same_key = [exp.NullSafeEQ(this=col(k, at_hi), expression=col(k, "b"))
-                    for k in self.plan.keys]
+        same_key = same_keys(self.plan.keys, at_hi, "b")
         select.join(exp.Table(this=_q("ranked"), alias=exp.TableAlias(this=_q(at_hi))),
                     on=exp.and_(*same_key, exp.EQ(this=col("__rn", at_hi),
                                                   expression=hi.copy())),
@@ -194,8 +193,7 @@ class _Compiler:
         passed_at_hi = exp.Coalesce(this=col(f"__c{i}", at_hi), expressions=[lit(0)])
         start = exp.Add(this=exp.Sub(this=passed_at_hi, expression=lit(a.events)),
                         expression=lit(1))
-        same_key = [exp.NullSafeEQ(this=col(k, first), expression=col(k, "b"))
-                    for k in self.plan.keys]
+        same_key = same_keys(self.plan.keys, first, "b")
         select.join(exp.Table(this=_q("ranked"), alias=exp.TableAlias(this=_q(first))),
                     on=exp.and_(*same_key, col(f"__f{i}", first),
                                 exp.EQ(this=col(f"__c{i}", first), expression=start.copy())),

@@ -35,22 +35,13 @@ import sqlglot.expressions as exp
 from confluens.core.expressions import parse_expression
 from confluens.plan.duckdb import AGG_SQL, ratio_sql
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
-from confluens.sqlx import col, func, lit, table_ref
+from confluens.sqlx import aliased, col, func, lit, same_keys, table_ref
 
 __all__ = ["compile_known_events", "compile_known_points"]
 
 
 def _q(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
-
-
-def _aliased(name: str, alias: str) -> exp.Table:
-    return exp.Table(this=_q(name), alias=exp.TableAlias(this=_q(alias)))
-
-
-def _same_keys(keys: tuple[str, ...], left: str, right: str) -> list[exp.Expr]:
-    """Keys match as PARTITION BY groups them: a null key is one entity."""
-    return [exp.NullSafeEQ(this=col(k, left), expression=col(k, right)) for k in keys]
 
 
 def _rows_upto_current() -> exp.WindowSpec:
@@ -133,7 +124,7 @@ class _Known:
         if self.points is not None:
             select = exp.select(exp.Column(this=exp.Star(), table=_q("p")), exp.alias_(
                 func("epoch_us", col("__at", "p")), "__t", quoted=True)).from_(
-                _aliased(self.points, "p"))
+                aliased(self.points, "p"))
         else:
             order = exp.Order(expressions=[exp.Ordered(this=col(n, "p"))
                                            for n in (*p.keys, "__t", "__tie")])
@@ -143,10 +134,10 @@ class _Known:
                 col("__t", "p"), col("__tie", "p"),
                 *[col(f"__c{i}", "p") for i in range(len(self.filters))],
                 exp.alias_(exp.Window(this=exp.RowNumber(), order=order, over="OVER"),
-                           "__point", quoted=True)).from_(_aliased("ev", "p"))
+                           "__point", quoted=True)).from_(aliased("ev", "p"))
         if self.counted:
-            select = select.select(late).join(_aliased("lateness", "l"), on=exp.and_(
-                *_same_keys(p.keys, "l", "p")), join_type="left")
+            select = select.select(late).join(aliased("lateness", "l"), on=exp.and_(
+                *same_keys(p.keys, "l", "p")), join_type="left")
         self.add("pt", select)
 
     # -- time windows ------------------------------------------------------------------
@@ -157,7 +148,7 @@ class _Known:
         nearest = min(a.delay_us for a in aggs)
         pt, ev = col("__t", "p"), col("__t", "e")
         on = exp.and_(
-            *_same_keys(self.plan.keys, "e", "p"),
+            *same_keys(self.plan.keys, "e", "p"),
             exp.GT(this=ev, expression=exp.Sub(this=pt, expression=lit(widest))),
             exp.LTE(this=ev.copy(), expression=exp.Sub(this=pt.copy(),
                                                        expression=lit(nearest))),
@@ -165,7 +156,7 @@ class _Known:
         outputs = [exp.alias_(_time_aggregate(self.aggs[j], self.points is None), f"__a{j}",
                               quoted=True) for j in self.timed]
         self.add("by_time", exp.select(col("__point", "p"), *outputs)
-                 .from_(_aliased("pt", "p")).join(_aliased("ev", "e"), on=on)
+                 .from_(aliased("pt", "p")).join(aliased("ev", "e"), on=on)
                  .group_by(col("__point", "p")))
 
     # -- event-count windows -----------------------------------------------------------
@@ -180,15 +171,15 @@ class _Known:
             .from_(table_ref("ev")).group_by(*[col(k) for k in keys], col("__t")))
         # how many events pass each filter up to t - delay (hi) and up to t - L (late)
         bounds = exp.select(col("__point", "p"), *[col(k, "p") for k in keys],
-                            col("__t", "p")).from_(_aliased("pt", "p"))
+                            col("__t", "p")).from_(aliased("pt", "p"))
         lookups: dict[int | None, str] = {}  # delay (None: the lateness L) -> alias
 
         def lookup(delay: int | None) -> str:
             if delay not in lookups:
                 alias = "s_late" if delay is None else f"s{len(lookups)}"
                 upto = col("__late", "p") if delay is None else lit(delay)
-                bounds.join(_aliased("steps", alias), on=exp.and_(
-                    *_same_keys(keys, alias, "p"), exp.LTE(
+                bounds.join(aliased("steps", alias), on=exp.and_(
+                    *same_keys(keys, alias, "p"), exp.LTE(
                         this=col("__t", alias),
                         expression=exp.Sub(this=col("__t", "p"), expression=upto))),
                     join_type="asof left", copy=False)
@@ -230,8 +221,8 @@ class _Known:
                 exp.select(col("__point", "r"), exp.alias_(lit(j), "__j", quoted=True),
                            exp.Column(this=exp.Star(), table=_q("e")))
                 .from_(exp.Subquery(this=wanted, alias=exp.TableAlias(this=_q("r"))))
-                .join(_aliased("ev", "e"), on=exp.and_(
-                    *_same_keys(keys, "e", "r"),
+                .join(aliased("ev", "e"), on=exp.and_(
+                    *same_keys(keys, "e", "r"),
                     exp.EQ(this=col(f"__c{i}", "e"), expression=col("__r", "r")),
                     col(f"__f{i}", "e"),
                     exp.LTE(this=col("__k", "e"), expression=col("__at_t", "r"))))
@@ -274,10 +265,10 @@ class _Known:
                                         f.output, quoted=True))
             else:
                 final.append(exp.alias_(value[f.output], f.output, quoted=True))
-        query = exp.select(*final).from_(_aliased("pt", "p"))
+        query = exp.select(*final).from_(aliased("pt", "p"))
         for name, alias in (("by_time", "t"), ("by_count", "c")):
             if any(n == name for n, _ in self.ctes):
-                query = query.join(_aliased(name, alias), on=exp.EQ(
+                query = query.join(aliased(name, alias), on=exp.EQ(
                     this=col("__point", alias), expression=col("__point", "p")),
                     join_type="left")
         query = query.order_by(col("__point", "p"))

@@ -28,7 +28,7 @@ import sqlglot.expressions as exp
 
 from confluens.plan import event_features
 from confluens.plan.ir import ViewPlan
-from confluens.sqlx import col, func, lit, render, table_ref
+from confluens.sqlx import aliased, col, func, lit, render, same_keys, table_ref
 from confluens.stores.offline import ParquetOfflineStore
 
 __all__ = ["Region", "changed_entities", "lookback_us", "update_region"]
@@ -111,11 +111,6 @@ def _day(t: exp.Expr) -> exp.Expr:
     return exp.cast(exp.cast(t, "TIMESTAMPTZ"), "DATE")
 
 
-def _same_keys(plan: ViewPlan, left: str, right: str) -> exp.Expr:
-    return exp.and_(*[exp.NullSafeEQ(this=col(k, left), expression=col(k, right))
-                      for k in plan.keys])
-
-
 def _minus(when: exp.Expr, micros: int) -> exp.Expr:
     if not micros:
         return when
@@ -138,11 +133,6 @@ def _conditions(plan: ViewPlan, region: Region, rows: str, back: int | None) -> 
     return out
 
 
-def _aliased(name: str, alias: str) -> exp.Table:
-    return exp.Table(this=exp.to_identifier(name, quoted=True),
-                     alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
-
-
 def _within(plan: ViewPlan, region: Region, rows: str, *, back: int | None,
             flag: str) -> exp.Select:
     """The rows of table ``rows`` in ``region`` extended ``back`` µs earlier, with a
@@ -152,9 +142,9 @@ def _within(plan: ViewPlan, region: Region, rows: str, *, back: int | None,
         exp.Column(this=exp.Star(), table=exp.to_identifier("r", quoted=True)),
         exp.alias_(exp.Coalesce(this=exp.Paren(this=exp.and_(*inside)) if inside
                                 else exp.true(), expressions=[exp.false()]), flag,
-                   quoted=True)).from_(_aliased(rows, "r"))
+                   quoted=True)).from_(aliased(rows, "r"))
     if region.entities is not None:
-        query = query.join(_aliased("region", "g"), on=_same_keys(plan, "r", "g"))
+        query = query.join(aliased("region", "g"), on=exp.and_(*same_keys(plan.keys, "r", "g")))
     conditions = _conditions(plan, region, "r", back)
     return query.where(exp.and_(*conditions)) if conditions else query
 
@@ -162,10 +152,10 @@ def _within(plan: ViewPlan, region: Region, rows: str, *, back: int | None,
 def _outside(plan: ViewPlan, region: Region, rows: str) -> exp.Select:
     """The rows of table ``rows`` not in ``region``."""
     query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("r", quoted=True))
-                       ).from_(_aliased(rows, "r"))
+                       ).from_(aliased(rows, "r"))
     conditions = _conditions(plan, region, "r", 0)
     if region.entities is None:
         inside = exp.and_(*conditions) if conditions else exp.true()
         return query.where(exp.Not(this=exp.Paren(this=inside)))
-    on = exp.and_(_same_keys(plan, "r", "g"), *conditions)
-    return query.join(_aliased("region", "g"), on=on, join_type="anti")
+    on = exp.and_(*same_keys(plan.keys, "r", "g"), *conditions)
+    return query.join(aliased("region", "g"), on=on, join_type="anti")

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +25,7 @@ from confluens.plan import event_features, plan_view
 from confluens.project.feature_table import Region, changed_entities, update_region
 from confluens.project.online_state import STATE_FORMAT, online_state
 from confluens.stores.offline import ParquetOfflineStore
+from confluens.stores.offline.manifest import write_atomically
 from confluens.stores.online import OnlineStore
 
 __all__ = ["Materialized", "SourceData", "materialize_view"]
@@ -76,16 +75,8 @@ def _previous(path: Path) -> dict[str, Any] | None:
 def _record(path: Path, spec: str, runs: dict[str, int]) -> None:
     """Write the materialize record atomically (a crash leaves the old one or the new)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump({"spec": spec, "runs": runs, "at": datetime.now(UTC).isoformat()}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, json.dumps({"spec": spec, "runs": runs,
+                                       "at": datetime.now(UTC).isoformat()}))
 
 
 def materialize_view(view: FeatureView, source: SourceData, features: ParquetOfflineStore,

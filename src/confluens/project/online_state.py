@@ -22,7 +22,7 @@ from confluens.errors import InputError
 from confluens.plan import plan_view
 from confluens.plan.ir import ViewPlan
 from confluens.plan.prepared import compile_prepared, filters_of, value_columns
-from confluens.sqlx import col, func, render, table_ref
+from confluens.sqlx import col, func, render, same_keys, table_ref
 from confluens.stores.online import OnlineStore
 from confluens.streaming import EntityEvents, compile_plan, evaluate_compiled
 from confluens.streaming.packed import FORMAT, PackedEvents, pack_events, unpack_events
@@ -55,9 +55,8 @@ def online_state(plan: ViewPlan, files: list[str], *,
         events: exp.Select = exp.select(exp.Star()).from_(table_ref("stored"))
         if entities is not None:
             con.register("chosen", entities)
-            same = exp.and_(*[exp.NullSafeEQ(this=col(k, "stored"), expression=col(k, "chosen"))
-                              for k in plan.keys])
-            events = events.join(table_ref("chosen"), on=same, join_type="semi")
+            events = events.join(table_ref("chosen"), join_type="semi",
+                                 on=exp.and_(*same_keys(plan.keys, "stored", "chosen")))
         con.register("events", con.sql(render(events)))
         rows = con.sql(render(compile_prepared(plan, int(horizon or 0)))).to_arrow_table()
     finally:

@@ -93,10 +93,6 @@ def materialize(views: tuple[str, ...], start_text: str | None, end_text: str | 
     as it is).
     """
     start, end = _instant(start_text, "--start"), _instant(end_text, "--end")
-    for name, text, value in (("--start", start_text, start), ("--end", end_text, end)):
-        if value is not None and value.tzinfo is None:
-            raise InputError(name, "must carry a time zone", got=text,
-                             fix="write e.g. 2024-01-31T00:00:00+00:00")
     with open_project(project_dir) as project:
         total = len(views) or len(project.definitions.feature_views)
         with progress_bar("materialize", total) as advance:

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["Manifest", "ManifestEntry"]
+__all__ = ["Manifest", "ManifestEntry", "write_atomically"]
 
 MANIFEST = "_manifest.json"
 
@@ -45,21 +45,26 @@ class Manifest:
     def commit(self, folder: Path) -> None:
         """Write this manifest in place of the current one, atomically and durably."""
         body = json.dumps({"version": self.version, "entries": [asdict(e) for e in self.entries]})
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".manifest-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(body)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, folder / MANIFEST)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(folder)
+        write_atomically(folder / MANIFEST, body)
 
     @property
     def rows(self) -> int:
         return sum(e.rows for e in self.entries)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text``: a crash leaves the old content or the new, durably."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
