@@ -15,12 +15,12 @@ echo
 echo "== features: the handbook's 15, per transaction and online =="
 confluens materialize
 echo
-echo "== a late batch with real-world mistakes (samples/late_batch.csv) =="
-confluens ingest transactions samples/late_batch.csv
+echo "== a late batch with real-world mistakes (data/late_batch.csv) =="
+confluens ingest transactions data/late_batch.csv
 confluens quarantine list transactions
 echo
 echo "== the same batch again: nothing is added =="
-confluens ingest transactions samples/late_batch.csv
+confluens ingest transactions data/late_batch.csv
 echo
 confluens show transactions --where "tx_amount > 1000" --limit 5
 echo

@@ -47,7 +47,8 @@ from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.materialize import Materialized, SourceData, materialize_view
 from confluens.project.online_state import read_online, read_online_views
-from confluens.project.reading import read_table
+from confluens.project.reading import count_rows, read_table
+from confluens.project.spine import build_spine
 from confluens.project.training import resolve_features, training_set
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
 from confluens.stores.offline import ParquetOfflineStore, table_lock
@@ -78,6 +79,12 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"
+
+    def path(self, path: str | Path) -> Path:
+        """A path as every command reads it: a relative one starts at the project root
+        (as in confluens.toml), wherever the command runs from."""
+        given = Path(path).expanduser()
+        return given if given.is_absolute() else self.root / given
 
     @cached_property
     def definitions(self) -> Definitions:
@@ -227,8 +234,20 @@ class Project:
         refs = resolve_features(self.definitions, features)
         for ref in refs:
             self._applied_version(ref.view.source)
+        if isinstance(spine, str | Path):
+            spine = self.path(spine)
         return training_set(refs, self.offline.files, spine, at=at, timezone=timezone,
                             as_of=as_of)
+
+    def spine(self, source: str, *, last: str | None = None, start: datetime | None = None,
+              end: datetime | None = None, where: str | None = None,
+              columns: Sequence[str] | None = None) -> pa.Table:
+        """Stored records of ``source`` as a spine for ``training_set``: the ``last``
+        span of the data (e.g. ``"7d"``, ending at the latest event) or event times in
+        ``[start, end)``, filtered by ``where``. See project/spine.py."""
+        src = self.definitions.source(source)
+        return build_spine(src, self.offline.files(source), last=last, start=start, end=end,
+                           where=where, columns=columns)
 
     @cached_property
     def online(self) -> OnlineStore:
@@ -325,6 +344,11 @@ class Project:
         table = read_table(src, self.offline.files(source), columns=columns, where=where,
                            limit=limit, system_columns=system_columns)
         return table.to_pandas() if format == "pandas" else table
+
+    def count(self, source: str, *, where: str | None = None) -> int:
+        """How many records of ``source`` are stored (that match ``where``)."""
+        src = self.definitions.source(source)
+        return count_rows(src, self.offline.files(source), where=where)
 
 
 def _jsonable(value: Any) -> Any:

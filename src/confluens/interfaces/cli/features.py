@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import click
 import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from confluens.errors import InputError
 from confluens.interfaces.cli.context import err, open_project, out, project_option, reports_errors
+from confluens.interfaces.cli.context import escape as escape_markup
 from confluens.interfaces.cli.render import arrow_table
 
 __all__ = ["features", "materialize", "training_set"]
@@ -53,11 +53,13 @@ def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
 
 @click.command("training-set")
 @click.option("--spine", required=True, type=click.Path(dir_okay=False),
-              help="Parquet or CSV file: entity keys, a timestamp, any labels.")
+              help="Parquet or CSV (*.csv) file: entity keys, a timestamp, any labels; "
+              "`confluens spine` writes one.")
 @click.option("--features", "-f", required=True, multiple=True,
               help="'view:feature' or 'view' (all its features); repeat or comma-separate.")
 @click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Where to write the training set (Parquet).")
+              help="Where to write the training set: Parquet, or CSV if it ends in .csv "
+              "(missing folders are created).")
 @click.option("--at", help="The spine's timestamp column (if it has several).")
 @click.option("--timezone", help="Read a spine's zone-less timestamps in this IANA zone.")
 @click.option("--as-of", help="Ignore records ingested after this ISO instant.")
@@ -65,13 +67,21 @@ def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
 @reports_errors
 def training_set(spine: str, features: tuple[str, ...], out_path: str, at: str | None,
                  timezone: str | None, as_of: str | None, project_dir: str) -> None:
-    """Join features to a spine, each value as of its row's timestamp (no leakage)."""
+    """Join features to a spine, each value as of its row's timestamp (no leakage).
+
+    Relative paths start at the project folder, as in confluens.toml.
+    """
+    from confluens.project.output import write_table
+    from confluens.project.training import check_timezone
+
     names = [name.strip() for item in features for name in item.split(",") if name.strip()]
+    check_timezone(timezone, "--timezone")
+    when = _instant(as_of)
     with open_project(project_dir) as project, err.status("building the training set"):
-        table = project.training_set(spine, names, at=at, timezone=timezone,
-                                     as_of=_instant(as_of))
-        pq.write_table(table, out_path)
-    out.print(f"wrote {table.num_rows:,} rows × {table.num_columns} columns to {out_path}")
+        table = project.training_set(spine, names, at=at, timezone=timezone, as_of=when)
+        written = write_table(table, project.path(out_path))
+    out.print(f"wrote {table.num_rows:,} rows × {table.num_columns} columns to "
+              f"{escape_markup(str(written))}")
     out.print(arrow_table(column_summary(table), title="columns"))
 
 
