@@ -4,6 +4,7 @@ numbers, and the lazily loaded command table."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -181,3 +182,37 @@ def test_import_confluens_is_light_until_a_name_is_used() -> None:
     code = ("import sys, confluens\nassert 'pyarrow' not in sys.modules\n"
             "confluens.Source\nassert 'confluens.core' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_materialize_reports_each_finished_step_off_a_terminal(tmp_path: Path) -> None:
+    folder = make_fraud_project(tmp_path / "p")
+    code, text = invoke("materialize", "customer_spending", folder=folder)
+    assert code == 0, text
+    steps = re.findall(r"customer_spending: ([a-z ]+) done \(\d+\.\d s\)", text)
+    assert steps == ["computing features at every event", "writing the feature table",
+                     "writing the online state"]
+    assert invoke("ingest", "transactions", "data/late_batch.csv", folder=folder)[0] == 0
+    code, text = invoke("materialize", "customer_spending", folder=folder)
+    assert re.findall(r"customer_spending: ([a-z ]+) done", text) == [
+        "finding the entities new records change", "updating the feature table",
+        "writing the online state"]
+    assert "customer_spending: incremental" in text
+
+
+def test_step_reporter_on_a_terminal_shows_view_and_stage() -> None:
+    from rich.console import Console
+
+    from confluens.interfaces.cli.steps import StepReporter
+
+    shown: list[str] = []
+    ticks = iter(range(100))
+    reporter = StepReporter(Console(force_terminal=True), 2, update=shown.append,
+                            clock=lambda: float(next(ticks)))
+    reporter.stage("a", "computing")
+    reporter.stage("a", "writing")
+    reporter.view_done(None)
+    reporter.stage("[b]", "computing")
+    reporter.view_done(None)
+    assert shown == ["materialize 0/2 views · a: computing", "materialize 0/2 views · a: writing",
+                     "materialize 1/2 views", "materialize 1/2 views · [b]: computing",
+                     "materialize 2/2 views"]

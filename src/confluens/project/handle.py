@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
@@ -264,6 +265,7 @@ class Project:
     def materialize(self, views: Sequence[str] = (), *,
                     start: datetime | None = None, end: datetime | None = None,
                     progress: Callable[[Materialized], None] | None = None,
+                    stage: Callable[[str, str], None] | None = None,
                     ) -> list[Materialized]:
         """Bring each view's per-event feature table and online state up to date.
 
@@ -271,6 +273,7 @@ class Project:
         changed since its last materialize is skipped; after new ingests only the rows
         and entities they can change are recomputed. With ``start``/``end`` (UTC-aware),
         the feature-table rows with event times in ``[start, end)`` are rebuilt.
+        ``progress`` gets each view's result; ``stage(view, stage)`` each stage begun.
         """
         chosen = ([self.definitions.feature_view(v) for v in views] if views
                   else list(self.definitions.feature_views))
@@ -281,7 +284,8 @@ class Project:
                 view, SourceData(self.offline, view.source.name), self.feature_tables,
                 self.online, ttl_seconds=self.config.online_ttl_seconds,
                 marker_dir=self.config.store_root / "materialized",
-                run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"), start=start, end=end)
+                run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"), start=start, end=end,
+                progress=None if stage is None else functools.partial(stage, view.name))
             done.append(result)
             if progress is not None:
                 progress(result)

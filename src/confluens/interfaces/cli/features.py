@@ -102,19 +102,22 @@ def materialize(views: tuple[str, ...], start_text: str | None, end_text: str | 
     rebuild the feature-table rows in that event-time range (the online state is left
     as it is).
     """
+    from confluens.interfaces.cli.steps import step_reporter
+
     start, end = _instant(start_text, "--start"), _instant(end_text, "--end")
     with open_project(project_dir) as project:
         total = len(views) or len(project.definitions.feature_views)
-        with progress_bar("materialize", total) as advance:
+        with step_reporter(err, total) as steps:
             results = project.materialize(views, start=start, end=end,
-                                          progress=lambda _: advance())
+                                          progress=steps.view_done, stage=steps.stage)
         for r in results:
+            view = escape_markup(r.view)
             if r.skipped:
-                out.print(f"{r.view}: up to date ({r.events:,} events)")
+                out.print(f"{view}: up to date ({r.events:,} events)")
             elif r.mode == "range":
-                out.print(f"{r.view}: rebuilt {r.recomputed:,} of {r.events:,} events")
+                out.print(f"{view}: rebuilt {r.recomputed:,} of {r.events:,} events")
             else:
-                out.print(f"{r.view}: {r.mode}, {r.recomputed:,} of {r.events:,} events "
+                out.print(f"{view}: {r.mode}, {r.recomputed:,} of {r.events:,} events "
                           f"computed, online state for {r.entities:,} entities")
 
 
