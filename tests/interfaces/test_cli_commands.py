@@ -216,3 +216,10 @@ def test_step_reporter_on_a_terminal_shows_view_and_stage() -> None:
     assert shown == ["materialize 0/2 views · a: computing", "materialize 0/2 views · a: writing",
                      "materialize 1/2 views", "materialize 1/2 views · [b]: computing",
                      "materialize 2/2 views"]
+
+
+def test_quarantine_list_with_a_rule_and_nothing_quarantined(tmp_path: Path) -> None:
+    folder = make_fraud_project(tmp_path / "p")
+    code, text = invoke("quarantine", "list", "transactions", "--rule", "parse", folder=folder)
+    assert code == 0, text
+    assert "no quarantined records for transactions" in text

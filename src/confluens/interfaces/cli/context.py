@@ -11,7 +11,8 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -25,8 +26,8 @@ from confluens.errors import ConfluensError, UserCodeError
 if TYPE_CHECKING:
     from confluens.project import Project
 
-__all__ = ["DEBUG_ENV", "err", "escape", "open_project", "out", "project_option",
-           "reports_errors", "user_traceback"]
+__all__ = ["DEBUG_ENV", "PathText", "err", "escape", "guard", "open_project", "out",
+           "project_option", "reports_errors", "user_traceback"]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -35,9 +36,28 @@ DEBUG_ENV = "CONFLUENS_DEBUG"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+class PathText(click.ParamType):
+    """A path as typed, checked only for what no file system accepts (a NUL byte).
+
+    Whether it exists, and where a relative one starts, is for the command to say
+    (click.Path would stat it, and fail with a traceback on a NUL byte).
+    """
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+        if "\x00" in text:
+            self.fail(f"{text!r} holds a NUL byte, which no path may contain", param, ctx)
+        if not text:
+            self.fail("an empty path names nothing; give a file or folder", param, ctx)
+        return text
+
+
 project_option = click.option(
     "--project", "-p", "project_dir", default=".", envvar="CONFLUENS_PROJECT",
-    show_default=True, type=click.Path(file_okay=False),
+    show_default=True, type=PathText(),
     help="Project folder (or any folder below it); also $CONFLUENS_PROJECT.")
 
 
@@ -72,7 +92,8 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def reports_errors(fn: F) -> F:
+@contextmanager
+def guard() -> Iterator[None]:
     """Turn every exception into one short message and an exit code; never a traceback.
 
     - a confluens error (the user's input, definitions or settings): its message, exit 2;
@@ -81,29 +102,35 @@ def reports_errors(fn: F) -> F:
     - anything else is a bug in confluens: "internal error", exit 3; ``--debug`` (or
       $CONFLUENS_DEBUG=1) shows its traceback.
     """
+    try:
+        yield
+    except UserCodeError as exc:
+        err.print(user_traceback(exc.original), markup=False, soft_wrap=True)
+        _fail(str(exc), 1)
+    except ConfluensError as exc:
+        _fail(str(exc), 2)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except OSError as exc:
+        if _debugging():
+            raise
+        where = exc.filename or "a file or connection"
+        _fail(f"{where}: the system refused the operation ({exc.strerror or exc}). "
+              "Fix: check the path, its permissions and the free space.", 2)
+    except Exception as exc:
+        if _debugging():
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug "
+              f"in confluens, not in your input; please report it with the traceback "
+              f"shown by `confluens --debug ...` (or {DEBUG_ENV}=1).", 3)
+
+
+def reports_errors(fn: F) -> F:
+    """Run a command inside ``guard``: errors become one message and an exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with guard():
             return fn(*args, **kwargs)
-        except UserCodeError as exc:
-            err.print(user_traceback(exc.original), markup=False, soft_wrap=True)
-            _fail(str(exc), 1)
-        except ConfluensError as exc:
-            _fail(str(exc), 2)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-        except OSError as exc:
-            if _debugging():
-                raise
-            where = exc.filename or "a file or connection"
-            _fail(f"{where}: the system refused the operation ({exc.strerror or exc}). "
-                  "Fix: check the path, its permissions and the free space.", 2)
-        except Exception as exc:
-            if _debugging():
-                raise
-            _fail(f"internal error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug "
-                  f"in confluens, not in your input; please report it with the traceback "
-                  f"shown by `confluens --debug ...` (or {DEBUG_ENV}=1).", 3)
 
     return wrapper  # type: ignore[return-value]

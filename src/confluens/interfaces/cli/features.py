@@ -11,7 +11,14 @@ import pyarrow as pa
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from confluens.errors import InputError
-from confluens.interfaces.cli.context import err, open_project, out, project_option, reports_errors
+from confluens.interfaces.cli.context import (
+    PathText,
+    err,
+    open_project,
+    out,
+    project_option,
+    reports_errors,
+)
 from confluens.interfaces.cli.context import escape as escape_markup
 from confluens.interfaces.cli.render import arrow_table
 
@@ -52,12 +59,12 @@ def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
 
 
 @click.command("training-set")
-@click.option("--spine", required=True, type=click.Path(dir_okay=False),
+@click.option("--spine", required=True, type=PathText(),
               help="Parquet or CSV (*.csv) file: entity keys, a timestamp, any labels; "
               "`confluens spine` writes one.")
 @click.option("--features", "-f", required=True, multiple=True,
               help="'view:feature' or 'view' (all its features); repeat or comma-separate.")
-@click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "-o", "out_path", required=True, type=PathText(),
               help="Where to write the training set: Parquet, or CSV if it ends in .csv "
               "(missing folders are created).")
 @click.option("--at", help="The spine's timestamp column (if it has several).")

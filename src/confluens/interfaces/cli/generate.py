@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from confluens.errors import InputError
-from confluens.interfaces.cli.context import err, escape, out, reports_errors
+from confluens.interfaces.cli.context import PathText, err, escape, out, reports_errors
 
 __all__ = ["generate", "simulated_days"]
 
@@ -51,7 +51,7 @@ def simulated_days(days: int, start: str | None, end: str | None,
 
 
 @generate.command()
-@click.argument("out_dir", type=click.Path(file_okay=False), default="data")
+@click.argument("out_dir", type=PathText(), default="data")
 @click.option("--customers", default=5000, show_default=True, type=click.IntRange(min=1))
 @click.option("--terminals", default=10000, show_default=True, type=click.IntRange(min=1))
 @click.option("--days", default=183, show_default=True, type=click.IntRange(min=1))

@@ -52,7 +52,12 @@ def cli(debug: bool) -> None:
 
 
 def main() -> None:
-    cli(prog_name="confluens")
+    """The `confluens` program: the commands report their own errors (context.py);
+    this catches what escapes before a command runs, e.g. in argument parsing."""
+    from confluens.interfaces.cli.context import guard
+
+    with guard():
+        cli(prog_name="confluens")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from confluens.interfaces.cli.context import (
+    PathText,
     escape,
     open_project,
     out,
@@ -17,7 +18,7 @@ __all__ = ["apply", "ingest", "init", "runs", "show"]
 
 
 @click.command()
-@click.argument("directory", type=click.Path(file_okay=False))
+@click.argument("directory", type=PathText())
 @click.option("--template", "-t", type=click.Choice(TEMPLATES), default="fraud",
               show_default=True, help="Which reference application to start from.")
 @click.option("--force", is_flag=True, help="Overwrite the template's files if present.")
@@ -53,7 +54,7 @@ def apply(project_dir: str, dry_run: bool) -> None:
 
 @click.command()
 @click.argument("source")
-@click.argument("input", required=False, metavar="[PATH|GLOB|URI]")
+@click.argument("input", required=False, metavar="[PATH|GLOB|URI]", type=PathText())
 @click.option("--query", "-q", help="SQL to run when INPUT is a database URI.")
 @project_option
 @reports_errors

@@ -46,8 +46,10 @@ def list_(source: str, limit: int, rule: str | None, include_retried: bool,
     with open_project(project_dir) as project:
         records = project.quarantine(source, include_retried=include_retried)
         if rule:
+            import pyarrow as pa
+
             keep = [rule in rules for rules in records.column("rules").to_pylist()]
-            records = records.filter(keep)
+            records = records.filter(pa.array(keep, pa.bool_()))  # typed, even when empty
         by_rule = Counter(r for rules in records.column("rules").to_pylist() for r in rules)
         if not records.num_rows:
             out.print(f"no quarantined records for {escape(source)}")

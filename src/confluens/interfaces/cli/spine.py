@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from confluens.interfaces.cli.context import (
+    PathText,
     escape,
     open_project,
     out,
@@ -17,7 +18,7 @@ __all__ = ["spine"]
 
 @click.command()
 @click.argument("source")
-@click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "-o", "out_path", required=True, type=PathText(),
               help="Where to write it: Parquet, or CSV if it ends in .csv.")
 @click.option("--last", help="The last span of the data, e.g. 7d (ending at the latest "
               "stored event).")
