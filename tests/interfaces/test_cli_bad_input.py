@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+import confluens
 from confluens.interfaces.cli import cli
 from confluens.interfaces.cli.context import err, out
 from tests.interfaces.cli_helpers import invoke, make_fraud_project
@@ -202,3 +203,23 @@ def test_square_brackets_in_user_text_print_as_written(project: Path) -> None:
     refused(code, text, "got '[bold red]X[/]'")
     code, text = invoke("quarantine", "list", "[online]", folder=project)
     refused(code, text, "got '[online]'")
+
+
+@pytest.mark.parametrize(("raised", "code", "message"), [
+    (ValueError("boom"), 3, "internal error (ValueError: boom)"),
+    (PermissionError(13, "Permission denied", "/x/y"), 2, "/x/y: the system refused"),
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (confluens.errors.InputError("--x", "must be [b]y[/b]", got="[red]z", fix="f"), 2,
+     "--x: must be [b]y[/b]; got '[red]z'. Fix: f."),
+])
+def test_the_guard_turns_any_exception_into_a_message(
+        raised: BaseException, code: int, message: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from confluens.interfaces.cli.context import guard
+
+    with pytest.raises(SystemExit) as exited, guard():
+        raise raised
+    assert exited.value.code == code
+    printed = " ".join(capsys.readouterr().err.split())
+    assert message in printed
+    assert "Traceback" not in printed
