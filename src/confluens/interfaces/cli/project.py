@@ -71,7 +71,8 @@ def ingest(source: str, input: str | None, query: str | None,
     from confluens.interfaces.cli.render import run_summary
 
     with open_project(project_dir) as project:
-        with ingest_progress(f"ingest {source}", project.chunk_count(source, input)) as progress:
+        chunks = project.chunk_count(source, input)
+        with ingest_progress(f"ingest {escape(source)}", chunks) as progress:
             run = project.ingest(source, input, query=query, progress=progress)
         out.print(f"read {escape(run.input)} (run {escape(run.run_id)})")
         out.print(run_summary(run))

@@ -93,6 +93,6 @@ def retry(source: str, project_dir: str) -> None:
     """
     with open_project(project_dir) as project:
         batches = len(project.metadata.quarantine(source))
-        with ingest_progress(f"retry {source}", batches) as progress:
+        with ingest_progress(f"retry {escape(source)}", batches) as progress:
             run = project.retry_quarantine(source, progress=progress)
         out.print(run_summary(run))
