@@ -150,7 +150,8 @@ def _spine_times(spine: pa.Table, at: str | None, timezone: str | None) -> tuple
             raise InputError(f"spine column '{at}'", "has no time zone, but stored event "
                              "times are UTC instants", got=str(column.type),
                              fix="give the spine's timestamps a zone (pandas: "
-                             "s.dt.tz_localize('UTC')), or pass timezone='Europe/Paris'")
+                             "s.dt.tz_localize('UTC')), or name the zone they are in: "
+                             "--timezone Europe/Paris (Python: timezone='Europe/Paris')")
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")

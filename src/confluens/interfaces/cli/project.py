@@ -29,7 +29,8 @@ def init(directory: str, template: str, force: bool) -> None:
 
     path = escape(str(init_project(directory, template=template, force=force)))
     out.print(f"created project [bold]{path}[/] from template '{template}'")
-    out.print(f"next: cd {path} && confluens apply")
+    first = "confluens generate fraud data --days 30 && " if template == "fraud" else ""
+    out.print(f"next: cd {path} && {first}confluens apply")
 
 
 @click.command()
