@@ -11,10 +11,11 @@ and the command line start quickly; ``__all__`` lists every public name.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from pathlib import Path
+
     from confluens import errors
     from confluens.core import (
         Check,

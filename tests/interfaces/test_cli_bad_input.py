@@ -223,3 +223,17 @@ def test_the_guard_turns_any_exception_into_a_message(
     printed = " ".join(capsys.readouterr().err.split())
     assert message in printed
     assert "Traceback" not in printed
+
+
+def test_main_guards_what_escapes_before_a_command(monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from confluens.interfaces.cli import main as main_module
+
+    def parse_fails(**_: object) -> None:
+        raise ValueError("embedded null byte")
+
+    monkeypatch.setattr(main_module, "cli", parse_fails)
+    with pytest.raises(SystemExit) as exited:
+        main_module.main()
+    assert exited.value.code == 3
+    assert "internal error (ValueError: embedded null byte)" in capsys.readouterr().err

@@ -53,11 +53,15 @@ def cli(debug: bool) -> None:
 
 def main() -> None:
     """The `confluens` program: the commands report their own errors (context.py);
-    this catches what escapes before a command runs, e.g. in argument parsing."""
-    from confluens.interfaces.cli.context import guard
-
-    with guard():
+    this catches what escapes before a command runs, e.g. in argument parsing. (The
+    guard is imported only then: it loads rich, which --help does not need.)"""
+    try:
         cli(prog_name="confluens")
+    except Exception as exc:
+        from confluens.interfaces.cli.context import guard
+
+        with guard():
+            raise exc
 
 
 if __name__ == "__main__":  # pragma: no cover
