@@ -227,7 +227,9 @@ def test_the_guard_turns_any_exception_into_a_message(
 
 def test_main_guards_what_escapes_before_a_command(monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from confluens.interfaces.cli import main as main_module
+    import importlib
+
+    main_module = importlib.import_module("confluens.interfaces.cli.main")
 
     def parse_fails(**_: object) -> None:
         raise ValueError("embedded null byte")
