@@ -4,9 +4,10 @@
 the event time and every other column of the transactions of the data's last seven
 days: each row asks "what were the features at this event's time?".
 
-The period is either ``last`` (a duration ending at the latest stored event, included)
-or ``start``/``end`` (event times in ``[start, end)``, each optional); ``where``
-filters as `confluens show --where` does. Rows come in event-time order.
+The period is either ``last`` (a duration ending at the latest stored event, included,
+whatever ``where`` keeps) or ``start``/``end`` (event times in ``[start, end)``, each
+optional); ``where`` filters as `confluens show --where` does. Rows come in
+event-time order.
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def build_spine(source: Source, files: list[str], *, last: str | None = None,
     low: datetime | None = start
     if last is not None:
         span = Duration.parse(last, where="--last")
-        latest = pc.max(times).as_py()
+        # the data's last span, then the filter: t_max is over every stored record
+        every = read_table(source, files, columns=[time]).column(time) if where else times
+        latest = pc.max(every).as_py()
         low = None if latest is None else latest - timedelta(microseconds=span.microseconds)
     keep = pc.true_unless_null(times) if len(times) else pa.array([], pa.bool_())
     if low is not None:
