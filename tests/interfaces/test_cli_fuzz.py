@@ -178,3 +178,41 @@ def test_generate(tmp_path_factory: pytest.TempPathFactory, name: str, days: str
                                       "--end", end[:10]])
     assert "Traceback" not in result.output
     assert result.exit_code in (0, 2), (name, days, end, result.output)
+
+
+TOML_VALUES = st.one_of(
+    st.integers(-(10**20), 10**20).map(str), st.booleans().map(lambda b: str(b).lower()),
+    st.floats(allow_nan=True).map(lambda f: "nan" if f != f else repr(f)),
+    TEXT.map(lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'),
+    st.sampled_from(['"mysql://me@db/x"', '"sqlite:///m.db"', '"sqlite://"', '"redis"',
+                     '"embedded"', '"90d"', '"0d"', '"[online]"', "[1, 2]", "{a = 1}",
+                     '"postgresql://u@127.0.0.1:1/x"', '""', '"sub/store"']))
+TOML_KEYS = st.one_of(st.sampled_from(["name", "definitions", "root", "metadata_url", "store",
+                                       "redis_url", "ttl", "nope"]),
+                      st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,8}", fullmatch=True))
+TOML_SECTIONS = st.one_of(st.sampled_from(["project", "storage", "online", "stroage"]),
+                          st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True))
+
+
+@st.composite
+def tomls(draw: st.DrawFn) -> bytes:
+    """Config files: well-formed TOML of known and unknown sections, or any bytes."""
+    sections = draw(st.dictionaries(TOML_SECTIONS, st.dictionaries(TOML_KEYS, TOML_VALUES,
+                                                                   max_size=3), max_size=3))
+    text = "".join(f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+                   for name, values in sections.items())
+    return draw(st.one_of(st.just(text.encode()), st.binary(max_size=60),
+                          st.just(text.encode("utf-8") + b"\xff")))
+
+
+@FUZZ
+@given(config=tomls())
+def test_any_config_file(tmp_path_factory: pytest.TempPathFactory, config: bytes) -> None:
+    folder = tmp_path_factory.mktemp("cfg")
+    (folder / "confluens.toml").write_bytes(config)
+    (folder / "definitions.py").write_text("")
+    for command in (["runs"], ["apply", "--dry-run"]):
+        result = CliRunner().invoke(cli, [*command, "--project", str(folder)])
+        shown = f"{config!r}\n{result.output}"
+        assert "Traceback" not in result.output, shown
+        assert result.exit_code in (0, 2), shown
