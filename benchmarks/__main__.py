@@ -10,10 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import datagen, features, ingest, materialize, online, training
+from benchmarks import cli, datagen, features, ingest, materialize, online, training
 
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
-          "materialize": materialize.run, "online": online.run, "datagen": datagen.run}
+          "materialize": materialize.run, "online": online.run, "datagen": datagen.run,
+          "cli": cli.run}
 
 
 def main() -> None:
@@ -34,8 +35,10 @@ def main() -> None:
         label, figures = SUITES[name](shared)
         by_name = {f.name: f for f in figures}
         table = Table(title=f"{name}: {label}", title_justify="left")
-        micro = any("µs" in f.name for f in figures)
-        for column in ("figure", "µs" if micro else "seconds",
+        unit = "µs" if any("µs" in f.name for f in figures) else (
+            "ms" if any("(ms)" in f.name for f in figures) else "")
+        micro = bool(unit)
+        for column in ("figure", unit or "seconds",
                        "" if micro else "rows/s", "vs baseline"):
             table.add_column(column, justify="left" if column == "figure" else "right")
         for f in figures:

@@ -24,7 +24,10 @@ def wide_console() -> Iterator[None]:
 
 def all_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [prefix]
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             found += all_commands(command, (*prefix, name))
         else:
@@ -46,7 +49,8 @@ def project(tmp_path: Path) -> Path:
     folder = tmp_path / "fraud"
     assert runner.invoke(cli, ["init", str(folder)]).exit_code == 0
     result = runner.invoke(cli, ["generate", "fraud", str(folder / "data"), "--customers", "50",
-                                 "--terminals", "100", "--days", "5"])
+                                 "--terminals", "100", "--days", "5",
+                                 "--start", "2018-04-01"])
     assert result.exit_code == 0, result.output
     return folder
 
@@ -71,7 +75,7 @@ def test_init_apply_ingest_show_quarantine(project: Path) -> None:
     assert code == 0, out
     assert "│ in = accepted + quarantined + duplicates │ ✓ │" in out
 
-    code, out = run(project, "ingest", "transactions", "samples/late_batch.csv")
+    code, out = run(project, "ingest", "transactions", "data/late_batch.csv")
     assert code == 0, out
     assert "quarantine rule parse" in out
     assert "confluens quarantine list transactions" in out

@@ -8,12 +8,16 @@ from confluens.datagen.fraud import (
     generate_transactions,
     write_fraud_dataset,
 )
+from confluens.datagen.late_batch import LATE_BATCH_FILE, late_batch_csv, write_late_batch
 
 __all__ = [
+    "LATE_BATCH_FILE",
     "FraudProfiles",
     "FraudSimulation",
     "generate_labels",
     "generate_profiles",
     "generate_transactions",
+    "late_batch_csv",
     "write_fraud_dataset",
+    "write_late_batch",
 ]

@@ -5,6 +5,17 @@ Every setting has an embedded default, so an empty file is a valid project:
 >>> cfg = ProjectConfig.parse({}, root=Path("/p"))
 >>> cfg.store_root, cfg.metadata_url
 (PosixPath('/p/.confluens'), 'sqlite:////p/.confluens/metadata.db')
+
+Every relative path in the file (``definitions``, ``root``, a SQLite ``metadata_url``)
+is relative to the project folder, wherever a command is run from:
+
+>>> ProjectConfig.parse({"storage": {"metadata_url": "sqlite:///meta/m.db"}},
+...                     root=Path("/p")).metadata_url
+'sqlite:////p/meta/m.db'
+>>> ProjectConfig.parse({"project": {"name": 42}}, root=Path("/p"))
+Traceback (most recent call last):
+...
+confluens.errors.ConfigError: confluens.toml [project] name: must be a string; got 42. Fix: ...
 """
 
 from __future__ import annotations
@@ -15,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluens.core import Duration
 from confluens.errors import ConfigError
+from confluens.urls import sqlite_url_under, url_dialect
 
 __all__ = ["CONFIG_FILE", "ProjectConfig"]
 
@@ -29,6 +40,8 @@ _KNOWN = {
     "online": {"store", "redis_url", "ttl"},
 }
 _ONLINE_STORES = ("embedded", "redis")
+_METADATA_DIALECTS = ("sqlite", "postgresql")
+_URL_EXAMPLE = "sqlite:///.confluens/metadata.db or postgresql://user@host/db"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +59,18 @@ class ProjectConfig:
     def load(cls, root: Path) -> ProjectConfig:
         path = root / CONFIG_FILE
         try:
-            raw = tomllib.loads(path.read_text())
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(str(path), "cannot be read", got=exc.strerror,
+                              fix="check the file exists and you may read it") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(str(path), "must be UTF-8 text (TOML files are UTF-8)",
+                              got=f"byte {data[exc.start]:#04x} at offset {exc.start}",
+                              fix="save the file as UTF-8") from None
+        try:
+            raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(str(path), "is not valid TOML", got=str(exc),
                               fix="correct the syntax at the position shown") from None
@@ -54,36 +78,69 @@ class ProjectConfig:
 
     @classmethod
     def parse(cls, raw: dict[str, Any], *, root: Path) -> ProjectConfig:
-        for section, values in raw.items():
-            if section not in _KNOWN or not isinstance(values, dict):
-                raise ConfigError(CONFIG_FILE, "sections must be one of "
-                                  + ", ".join(f"[{s}]" for s in _KNOWN), got=section,
-                                  fix="remove or rename that section")
-            unknown = set(values) - _KNOWN[section]
-            if unknown:
-                raise ConfigError(f"{CONFIG_FILE} [{section}]", "settings must be one of "
-                                  + ", ".join(sorted(_KNOWN[section])), got=sorted(unknown)[0],
-                                  fix="remove or rename that setting")
+        _check_layout(raw)
         project = raw.get("project", {})
         storage = raw.get("storage", {})
-        store_root = root / str(storage.get("root", ".confluens"))
-        url = (os.environ.get(METADATA_ENV) or storage.get("metadata_url")
-               or f"sqlite:///{store_root / 'metadata.db'}")
-        if not isinstance(url, str) or "://" not in url:
-            raise ConfigError(f"{CONFIG_FILE} [storage] metadata_url", "must be a database URL",
-                              got=url, fix="use sqlite:///path/metadata.db or "
-                              "postgresql+psycopg://user@host/db")
         online = raw.get("online", {})
-        store = online.get("store", "embedded")
+        store_root = root / _text(storage, "storage", "root", ".confluens")
+        env_url = os.environ.get(METADATA_ENV)
+        url = env_url or _text(storage, "storage", "metadata_url",
+                               f"sqlite:///{store_root / 'metadata.db'}")
+        _check_metadata_url(url, METADATA_ENV if env_url else
+                            f"{CONFIG_FILE} [storage] metadata_url")
+        store = _text(online, "online", "store", "embedded")
         if store not in _ONLINE_STORES:
             raise ConfigError(f"{CONFIG_FILE} [online] store", "must be one of "
                               + ", ".join(_ONLINE_STORES), got=store,
                               fix="use 'embedded' (no server) or 'redis'")
-        ttl = online.get("ttl")
-        if ttl is not None:
-            ttl = Duration.parse(ttl, where=f"{CONFIG_FILE} [online] ttl").seconds
-        return cls(root=root, name=str(project.get("name", root.name)),
-                   definitions=root / str(project.get("definitions", "definitions.py")),
-                   store_root=store_root, metadata_url=url, online_store=store,
-                   redis_url=str(online.get("redis_url", "redis://127.0.0.1:6379/0")),
+        ttl: float | None = None
+        if "ttl" in online:
+            from confluens.core import Duration
+
+            ttl = Duration.parse(online["ttl"], where=f"{CONFIG_FILE} [online] ttl").seconds
+        return cls(root=root, name=_text(project, "project", "name", root.name),
+                   definitions=root / _text(project, "project", "definitions",
+                                            "definitions.py"),
+                   store_root=store_root, metadata_url=sqlite_url_under(url, root),
+                   online_store=store,
+                   redis_url=_text(online, "online", "redis_url", "redis://127.0.0.1:6379/0"),
                    online_ttl_seconds=ttl)
+
+
+def _check_layout(raw: dict[str, Any]) -> None:
+    """Only the known sections, each a table, holding only known settings."""
+    for section, values in raw.items():
+        if section not in _KNOWN:
+            raise ConfigError(CONFIG_FILE, "sections must be one of "
+                              + ", ".join(f"[{s}]" for s in _KNOWN), got=section,
+                              fix="remove or rename that section")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{CONFIG_FILE} {section}", "must be a section, written "
+                              f"[{section}] on its own line", got=values,
+                              fix=f"put its settings under a [{section}] line")
+        unknown = set(values) - _KNOWN[section]
+        if unknown:
+            raise ConfigError(f"{CONFIG_FILE} [{section}]", "settings must be one of "
+                              + ", ".join(sorted(_KNOWN[section])), got=sorted(unknown)[0],
+                              fix="remove or rename that setting")
+
+
+def _text(values: dict[str, Any], section: str, key: str, default: str) -> str:
+    """A setting that must be a non-empty string (quoted in TOML)."""
+    value = values.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{CONFIG_FILE} [{section}] {key}", "must be a string"
+                          if not isinstance(value, str) else "must not be empty", got=value,
+                          fix=f'write it in quotes, e.g. {key} = "{default}"')
+    return value
+
+
+def _check_metadata_url(url: str, where: str) -> None:
+    if "://" not in url:
+        raise ConfigError(where, "must be a database URL", got=url, fix=f"use {_URL_EXAMPLE}")
+    dialect = url_dialect(url)
+    if dialect not in _METADATA_DIALECTS:
+        raise ConfigError(where, "the metadata store runs on SQLite or PostgreSQL; "
+                          f"{dialect or 'this database'} is not supported", got=url,
+                          fix=f"use {_URL_EXAMPLE} (PostgreSQL needs "
+                          "pip install 'confluens[postgres]')")

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
@@ -47,7 +48,8 @@ from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.materialize import Materialized, SourceData, materialize_view
 from confluens.project.online_state import read_online, read_online_views
-from confluens.project.reading import read_table
+from confluens.project.reading import count_rows, read_table
+from confluens.project.spine import build_spine
 from confluens.project.training import resolve_features, training_set
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
 from confluens.stores.offline import ParquetOfflineStore, table_lock
@@ -78,6 +80,12 @@ class Project:
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"
+
+    def path(self, path: str | Path) -> Path:
+        """A path as every command reads it: a relative one starts at the project root
+        (as in confluens.toml), wherever the command runs from."""
+        given = Path(path).expanduser()
+        return given if given.is_absolute() else self.root / given
 
     @cached_property
     def definitions(self) -> Definitions:
@@ -227,8 +235,20 @@ class Project:
         refs = resolve_features(self.definitions, features)
         for ref in refs:
             self._applied_version(ref.view.source)
+        if isinstance(spine, str | Path):
+            spine = self.path(spine)
         return training_set(refs, self.offline.files, spine, at=at, timezone=timezone,
                             as_of=as_of)
+
+    def spine(self, source: str, *, last: str | None = None, start: datetime | None = None,
+              end: datetime | None = None, where: str | None = None,
+              columns: Sequence[str] | None = None) -> pa.Table:
+        """Stored records of ``source`` as a spine for ``training_set``: the ``last``
+        span of the data (e.g. ``"7d"``, ending at the latest event) or event times in
+        ``[start, end)``, filtered by ``where``. See project/spine.py."""
+        src = self.definitions.source(source)
+        return build_spine(src, self.offline.files(source), last=last, start=start, end=end,
+                           where=where, columns=columns)
 
     @cached_property
     def online(self) -> OnlineStore:
@@ -245,6 +265,7 @@ class Project:
     def materialize(self, views: Sequence[str] = (), *,
                     start: datetime | None = None, end: datetime | None = None,
                     progress: Callable[[Materialized], None] | None = None,
+                    stage: Callable[[str, str], None] | None = None,
                     ) -> list[Materialized]:
         """Bring each view's per-event feature table and online state up to date.
 
@@ -252,6 +273,7 @@ class Project:
         changed since its last materialize is skipped; after new ingests only the rows
         and entities they can change are recomputed. With ``start``/``end`` (UTC-aware),
         the feature-table rows with event times in ``[start, end)`` are rebuilt.
+        ``progress`` gets each view's result; ``stage(view, stage)`` each stage begun.
         """
         chosen = ([self.definitions.feature_view(v) for v in views] if views
                   else list(self.definitions.feature_views))
@@ -262,7 +284,8 @@ class Project:
                 view, SourceData(self.offline, view.source.name), self.feature_tables,
                 self.online, ttl_seconds=self.config.online_ttl_seconds,
                 marker_dir=self.config.store_root / "materialized",
-                run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"), start=start, end=end)
+                run_id=datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f"), start=start, end=end,
+                progress=None if stage is None else functools.partial(stage, view.name))
             done.append(result)
             if progress is not None:
                 progress(result)
@@ -325,6 +348,11 @@ class Project:
         table = read_table(src, self.offline.files(source), columns=columns, where=where,
                            limit=limit, system_columns=system_columns)
         return table.to_pandas() if format == "pandas" else table
+
+    def count(self, source: str, *, where: str | None = None) -> int:
+        """How many records of ``source`` are stored (that match ``where``)."""
+        src = self.definitions.source(source)
+        return count_rows(src, self.offline.files(source), where=where)
 
 
 def _jsonable(value: Any) -> Any:

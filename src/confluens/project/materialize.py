@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,7 +83,8 @@ def _record(path: Path, spec: str, runs: dict[str, int]) -> None:
 def materialize_view(view: FeatureView, source: SourceData, features: ParquetOfflineStore,
                      online: OnlineStore, *, ttl_seconds: float | None, marker_dir: Path,
                      run_id: str, start: datetime | None = None,
-                     end: datetime | None = None) -> Materialized:
+                     end: datetime | None = None,
+                     progress: Callable[[str], None] | None = None) -> Materialized:
     """Bring the view's feature table and online state up to date with its source.
 
     - Nothing changed since the last run (same definition, same ingest runs): skipped.
@@ -91,7 +93,10 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
     - Otherwise (first run, changed definition): full.
     - With ``start``/``end``: the feature table's rows in ``[start, end)`` are rebuilt
       from the current records; the online state is left alone.
+
+    ``progress`` is told the name of each stage as it begins.
     """
+    step = progress or (lambda _: None)
     _check_retention(view, ttl_seconds)
     # one snapshot of the source: an ingest committing meanwhile is left for the next run
     runs = source.store.runs(source.name)
@@ -110,6 +115,7 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
                              "a feature table built from the current definition",
                              got="no table yet" if previous is None else "an older definition",
                              fix=f"run `confluens materialize {view.name}` first (a full build)")
+        step("rebuilding the range")
         done = update_region(plan, Region(start=start, end=end), files, features, view.name,
                              run_id)
         return Materialized(view.name, features.row_count(view.name), 0, "range", done)
@@ -119,14 +125,20 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
     grown = same_spec and all(runs.get(r) == n for r, n in previous["runs"].items())  # type: ignore[index]
     if grown and features.row_count(view.name):
         new = {r for r in runs if r not in previous["runs"]}  # type: ignore[index]
+        step("finding the entities new records change")
         changed = changed_entities(plan, source.store.files(source.name, runs=new))
+        step("updating the feature table")
         done = update_region(plan, Region(entities=changed), files, features, view.name, run_id)
+        step("writing the online state")
         state = online_state(plan, files, entities=changed.select(list(plan.keys)))
         online.write(view.name, state, ttl_seconds=ttl_seconds)
         mode = "incremental"
     else:
+        step("computing features at every event")
         table = event_features(plan, files)
+        step("writing the feature table")
         features.replace(view.name, table, run_id=run_id, partition_by=view.source.event_time)
+        step("writing the online state")
         state = online_state(plan, files)
         online.replace(view.name, state, ttl_seconds=ttl_seconds)
         done, mode = table.num_rows, "full"

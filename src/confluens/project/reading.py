@@ -15,7 +15,9 @@ from confluens.errors import ExpressionError, UnknownNameError
 from confluens.ingest.coerce import SQL_TYPES
 from confluens.sqlx import DIALECT, col, render
 
-__all__ = ["parse_filter", "read_table"]
+__all__ = ["MAX_FILTER_DEPTH", "count_rows", "parse_filter", "read_table"]
+
+MAX_FILTER_DEPTH = 30  # nesting levels of a filter: deeper ones are refused, clearly
 
 _FORBIDDEN = (exp.Select, exp.Subquery, exp.Command, exp.Create, exp.Drop, exp.Insert,
               exp.Update, exp.Delete, exp.Table)
@@ -36,21 +38,49 @@ def parse_filter(where: str, columns: Sequence[str]) -> exp.Expression:
     got '1=1; DROP TABLE x'. Fix: ...
     """
     example = "write e.g. \"amount > 100 AND country = 'FR'\""
+    too_deep = ExpressionError("--where", "nests too deeply (keep it within "
+                               f"{MAX_FILTER_DEPTH} levels)", got=_shorten(where),
+                               fix="write a flatter expression")
+    if _paren_depth(where) > MAX_FILTER_DEPTH:
+        raise too_deep
     try:
         parsed = sqlglot.parse(where, dialect=DIALECT)
     except sqlglot.errors.SqlglotError:
-        raise ExpressionError("--where", "does not parse as an expression", got=where,
-                              fix=example) from None
+        raise ExpressionError("--where", "does not parse as an expression",
+                              got=_shorten(where), fix=example) from None
+    except RecursionError:  # the parser recurses once per nesting level
+        raise too_deep from None
     if len(parsed) != 1 or parsed[0] is None or any(
             isinstance(node, _FORBIDDEN) for node in parsed[0].walk()):
         raise ExpressionError("--where", "must be one expression over the source's columns",
-                              got=where, fix=example)
+                              got=_shorten(where), fix=example)
     tree = parsed[0]
     for column in tree.find_all(exp.Column):
         if column.name not in columns:
             raise UnknownNameError("--where", "names a column the source does not have",
                                    got=column.name, fix=f"use one of {list(columns)}")
     return tree
+
+
+def _paren_depth(text: str) -> int:
+    """The deepest nesting of parentheses outside quoted text."""
+    deepest = depth = 0
+    quote = ""
+    for char in text:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
+def _shorten(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def read_table(source: Source, files: list[str], *, columns: Sequence[str] | None = None,
@@ -80,12 +110,22 @@ def read_table(source: Source, files: list[str], *, columns: Sequence[str] | Non
             query = query.limit(limit)
         try:
             return con.sql(render(query)).to_arrow_table()
+        except RecursionError:  # a very long flat expression, e.g. 5,000 ANDs
+            raise ExpressionError("--where", "is too long to evaluate",
+                                  got=_shorten(where or ""),
+                                  fix="write a shorter expression, e.g. with IN (...)") from None
         except duckdb.Error as exc:
-            raise ExpressionError("--where", "failed to evaluate", got=where,
+            raise ExpressionError("--where", "failed to evaluate", got=_shorten(where or ""),
                                   fix=f"check the expression ({str(exc).splitlines()[0]})"
                                   ) from None
     finally:
         con.close()
+
+
+def count_rows(source: Source, files: list[str], *, where: str | None = None) -> int:
+    """How many stored records of ``source`` there are (that match ``where``)."""
+    table = read_table(source, files, columns=[source.schema.names[0]], where=where)
+    return table.num_rows
 
 
 def _empty(source: Source) -> exp.Select:

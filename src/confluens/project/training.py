@@ -26,7 +26,7 @@ from confluens.core.system_columns import INGESTED_AT
 from confluens.errors import InputError, UnknownNameError
 from confluens.plan import plan_view, point_features
 
-__all__ = ["FeatureRef", "as_arrow_spine", "resolve_features", "training_set"]
+__all__ = ["FeatureRef", "as_arrow_spine", "check_timezone", "resolve_features", "training_set"]
 
 POINT = "__point"
 
@@ -67,25 +67,56 @@ def resolve_features(definitions: Definitions, requested: Sequence[str]) -> list
 
 
 def as_arrow_spine(spine: Any) -> pa.Table:
-    """A spine from an Arrow table, a pandas DataFrame, or a Parquet/CSV path."""
+    """A spine from an Arrow table, a pandas DataFrame, or a Parquet/CSV path.
+
+    A path ending in ``.csv`` is read as CSV (with types detected, so ISO timestamps
+    become timestamps); any other path must be a Parquet file.
+    """
     if isinstance(spine, pa.Table):
         return spine
     if isinstance(spine, str | Path):
-        path = Path(spine)
-        if not path.exists():
-            raise InputError("spine", "file does not exist", got=str(path),
-                             fix="pass the path of a Parquet or CSV file")
-        if path.suffix.lower() == ".csv":
-            con = duckdb.connect()
-            try:
-                return con.read_csv(str(path)).to_arrow_table()
-            finally:
-                con.close()
-        return pq.read_table(path)
+        return _read_spine_file(Path(spine))
     if type(spine).__module__.startswith("pandas"):
         return pa.Table.from_pandas(spine, preserve_index=False)
     raise InputError("spine", "must be an Arrow table, a pandas DataFrame or a file path",
                      got=type(spine).__name__, fix="pass one of those")
+
+
+def _read_spine_file(path: Path) -> pa.Table:
+    if not path.is_file():
+        raise InputError("spine", "is a folder, not a file" if path.is_dir()
+                         else "file does not exist", got=str(path),
+                         fix="pass the path of a Parquet or CSV file "
+                         "(`confluens spine SOURCE --out spine.parquet` writes one)")
+    if path.suffix.lower() == ".csv":
+        con = duckdb.connect()
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            return con.read_csv(str(path)).to_arrow_table()
+        except duckdb.Error as exc:
+            raise InputError("spine", "could not be read as CSV", got=str(path),
+                             fix=f"check the file ({str(exc).splitlines()[0]})") from None
+        finally:
+            con.close()
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, OSError):
+        raise InputError("spine", "must be a Parquet file, or CSV with a .csv extension",
+                         got=str(path), fix="write the spine as Parquet, or name a CSV "
+                         "file *.csv") from None
+
+
+def check_timezone(timezone: str | None, what: str = "timezone") -> None:
+    """Refuse a zone name that is not in the IANA database, before any work is done."""
+    if timezone is None:
+        return
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(what, "must be an IANA time zone name", got=timezone,
+                         fix="use e.g. 'UTC', 'Europe/Paris' or 'America/New_York'") from None
 
 
 def _spine_times(spine: pa.Table, at: str | None, timezone: str | None) -> tuple[str, pa.Array]:
@@ -119,13 +150,17 @@ def _spine_times(spine: pa.Table, at: str | None, timezone: str | None) -> tuple
             raise InputError(f"spine column '{at}'", "has no time zone, but stored event "
                              "times are UTC instants", got=str(column.type),
                              fix="give the spine's timestamps a zone (pandas: "
-                             "s.dt.tz_localize('UTC')), or pass timezone='Europe/Paris'")
+                             "s.dt.tz_localize('UTC')), or name the zone they are in: "
+                             "--timezone Europe/Paris (Python: timezone='Europe/Paris')")
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.register("naive", pa.table({"t": column}))
             column = con.sql("SELECT timezone(?, t) AS t FROM naive",
                              params=[timezone]).to_arrow_table().column("t")
+        except duckdb.Error:  # a zone Python knows but the engine does not
+            raise InputError("timezone", "is not known to the engine", got=timezone,
+                             fix="use a canonical IANA name, e.g. 'Europe/Paris'") from None
         finally:
             con.close()
     return at, pc.cast(column, pa.timestamp("us", tz="UTC"))
@@ -139,6 +174,7 @@ def training_set(refs: Sequence[FeatureRef], files_of: Any, spine: Any, *,
     ``refs`` come from ``resolve_features``; ``files_of(source_name)`` lists a source's
     stored Parquet files.
     """
+    check_timezone(timezone)
     table = as_arrow_spine(spine)
     at, times = _spine_times(table, at, timezone)
     points = pa.array(range(table.num_rows), pa.int64())

@@ -1,35 +1,69 @@
-"""What every command shares: the project option, consoles and error reporting."""
+"""What every command shares: the project option, consoles and error reporting.
+
+Only click, rich's console and confluens' errors are imported here: every command
+module imports this one, and ``confluens --help`` must start quickly (see
+benchmarks/cli.py). The engines are imported inside the commands that use them.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 import confluens
 from confluens.errors import ConfluensError, UserCodeError
-from confluens.project import Project
 
-__all__ = ["err", "open_project", "out", "project_option", "reports_errors", "user_traceback"]
+if TYPE_CHECKING:
+    from confluens.project import Project
+
+__all__ = ["DEBUG_ENV", "PathText", "err", "escape", "guard", "open_project", "out",
+           "project_option", "reports_errors", "user_traceback"]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
+DEBUG_ENV = "CONFLUENS_DEBUG"
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+class PathText(click.ParamType):
+    """A path as typed, checked only for what no file system accepts (a NUL byte).
+
+    Whether it exists, and where a relative one starts, is for the command to say
+    (click.Path would stat it, and fail with a traceback on a NUL byte).
+    """
+
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> str:
+        text = os.fspath(value) if isinstance(value, os.PathLike) else str(value)
+        if "\x00" in text:
+            self.fail(f"{text!r} holds a NUL byte, which no path may contain", param, ctx)
+        if not text:
+            self.fail("an empty path names nothing; give a file or folder", param, ctx)
+        return text
+
 
 project_option = click.option(
     "--project", "-p", "project_dir", default=".", envvar="CONFLUENS_PROJECT",
-    show_default=True, type=click.Path(file_okay=False),
+    show_default=True, type=PathText(),
     help="Project folder (or any folder below it); also $CONFLUENS_PROJECT.")
 
 
 def open_project(path: str) -> Project:
+    from confluens.project import Project
+
     return Project(path)
 
 
@@ -46,23 +80,57 @@ def user_traceback(exc: BaseException) -> str:
     return "".join(lines).rstrip()
 
 
-def reports_errors(fn: F) -> F:
-    """Turn confluens errors into a message and exit code 2 (user code: exit 1).
+def _debugging() -> bool:
+    """``confluens --debug ...`` or $CONFLUENS_DEBUG: show confluens' own tracebacks."""
+    ctx = click.get_current_context(silent=True)
+    flag = bool(ctx and ctx.find_root().params.get("debug"))
+    return flag or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
-    A user's mistake never shows a traceback; a bug in the user's own function shows
-    that function's traceback, since that is where the fix is.
+
+def _fail(message: str, code: int) -> NoReturn:
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    sys.exit(code)
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Turn every exception into one short message and an exit code; never a traceback.
+
+    - a confluens error (the user's input, definitions or settings): its message, exit 2;
+    - a file the system refuses (permissions, a full disk): the path and reason, exit 2;
+    - a bug in the user's own function: that function's traceback, exit 1;
+    - anything else is a bug in confluens: "internal error", exit 3; ``--debug`` (or
+      $CONFLUENS_DEBUG=1) shows its traceback.
     """
+    try:
+        yield
+    except UserCodeError as exc:
+        err.print(user_traceback(exc.original), markup=False, soft_wrap=True)
+        _fail(str(exc), 1)
+    except ConfluensError as exc:
+        _fail(str(exc), 2)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except OSError as exc:
+        if _debugging():
+            raise
+        where = exc.filename or "a file or connection"
+        _fail(f"{where}: the system refused the operation ({exc.strerror or exc}). "
+              "Fix: check the path, its permissions and the free space.", 2)
+    except Exception as exc:
+        if _debugging():
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug "
+              f"in confluens, not in your input; please report it with the traceback "
+              f"shown by `confluens --debug ...` (or {DEBUG_ENV}=1).", 3)
+
+
+def reports_errors(fn: F) -> F:
+    """Run a command inside ``guard``: errors become one message and an exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with guard():
             return fn(*args, **kwargs)
-        except UserCodeError as exc:
-            err.print(user_traceback(exc.original), markup=False, soft_wrap=True)
-            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-            sys.exit(1)
-        except ConfluensError as exc:
-            err.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-            sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

@@ -8,11 +8,18 @@ from datetime import UTC, datetime
 
 import click
 import pyarrow as pa
-import pyarrow.parquet as pq
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from confluens.errors import InputError
-from confluens.interfaces.cli.context import err, open_project, out, project_option, reports_errors
+from confluens.interfaces.cli.context import (
+    PathText,
+    err,
+    open_project,
+    out,
+    project_option,
+    reports_errors,
+)
+from confluens.interfaces.cli.context import escape as escape_markup
 from confluens.interfaces.cli.render import arrow_table
 
 __all__ = ["features", "materialize", "training_set"]
@@ -52,12 +59,14 @@ def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
 
 
 @click.command("training-set")
-@click.option("--spine", required=True, type=click.Path(dir_okay=False),
-              help="Parquet or CSV file: entity keys, a timestamp, any labels.")
+@click.option("--spine", required=True, type=PathText(),
+              help="Parquet or CSV (*.csv) file: entity keys, a timestamp, any labels; "
+              "`confluens spine` writes one.")
 @click.option("--features", "-f", required=True, multiple=True,
               help="'view:feature' or 'view' (all its features); repeat or comma-separate.")
-@click.option("--out", "-o", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Where to write the training set (Parquet).")
+@click.option("--out", "-o", "out_path", required=True, type=PathText(),
+              help="Where to write the training set: Parquet, or CSV if it ends in .csv "
+              "(missing folders are created).")
 @click.option("--at", help="The spine's timestamp column (if it has several).")
 @click.option("--timezone", help="Read a spine's zone-less timestamps in this IANA zone.")
 @click.option("--as-of", help="Ignore records ingested after this ISO instant.")
@@ -65,13 +74,21 @@ def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
 @reports_errors
 def training_set(spine: str, features: tuple[str, ...], out_path: str, at: str | None,
                  timezone: str | None, as_of: str | None, project_dir: str) -> None:
-    """Join features to a spine, each value as of its row's timestamp (no leakage)."""
+    """Join features to a spine, each value as of its row's timestamp (no leakage).
+
+    Relative paths start at the project folder, as in confluens.toml.
+    """
+    from confluens.project.output import write_table
+    from confluens.project.training import check_timezone
+
     names = [name.strip() for item in features for name in item.split(",") if name.strip()]
+    check_timezone(timezone, "--timezone")
+    when = _instant(as_of)
     with open_project(project_dir) as project, err.status("building the training set"):
-        table = project.training_set(spine, names, at=at, timezone=timezone,
-                                     as_of=_instant(as_of))
-        pq.write_table(table, out_path)
-    out.print(f"wrote {table.num_rows:,} rows × {table.num_columns} columns to {out_path}")
+        table = project.training_set(spine, names, at=at, timezone=timezone, as_of=when)
+        written = write_table(table, project.path(out_path))
+    out.print(f"wrote {table.num_rows:,} rows × {table.num_columns} columns to "
+              f"{escape_markup(str(written))}")
     out.print(arrow_table(column_summary(table), title="columns"))
 
 
@@ -92,19 +109,22 @@ def materialize(views: tuple[str, ...], start_text: str | None, end_text: str | 
     rebuild the feature-table rows in that event-time range (the online state is left
     as it is).
     """
+    from confluens.interfaces.cli.steps import step_reporter
+
     start, end = _instant(start_text, "--start"), _instant(end_text, "--end")
     with open_project(project_dir) as project:
         total = len(views) or len(project.definitions.feature_views)
-        with progress_bar("materialize", total) as advance:
+        with step_reporter(err, total) as steps:
             results = project.materialize(views, start=start, end=end,
-                                          progress=lambda _: advance())
+                                          progress=steps.view_done, stage=steps.stage)
         for r in results:
+            view = escape_markup(r.view)
             if r.skipped:
-                out.print(f"{r.view}: up to date ({r.events:,} events)")
+                out.print(f"{view}: up to date ({r.events:,} events)")
             elif r.mode == "range":
-                out.print(f"{r.view}: rebuilt {r.recomputed:,} of {r.events:,} events")
+                out.print(f"{view}: rebuilt {r.recomputed:,} of {r.events:,} events")
             else:
-                out.print(f"{r.view}: {r.mode}, {r.recomputed:,} of {r.events:,} events "
+                out.print(f"{view}: {r.mode}, {r.recomputed:,} of {r.events:,} events "
                           f"computed, online state for {r.entities:,} entities")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote
 
 __all__ = ["EmbeddedOnlineStore"]
 
@@ -41,11 +43,17 @@ class EmbeddedOnlineStore:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                    check_same_thread=False)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
-        self._con.execute(_SCHEMA)
+        if self.path.exists() and not os.access(self.path.parent, os.W_OK):
+            # a read-only project: read the file as it is; writes fail as SQLite says
+            uri = f"file:{quote(str(self.path.resolve()))}?mode=ro&immutable=1"
+            self._con = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None,
+                                        check_same_thread=False)
+        else:
+            self._con = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                        check_same_thread=False)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.execute("PRAGMA synchronous=NORMAL")
+            self._con.execute(_SCHEMA)
         self._cursor = self._con.cursor()  # reused by point reads
         # one connection and cursor per store object: threads sharing it take turns
         self._lock = threading.RLock()
