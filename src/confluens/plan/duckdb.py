@@ -23,6 +23,7 @@ import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, same_keys, table_ref
 
 __all__ = ["AGG_SQL", "compile_events", "compile_points", "ratio_sql"]
@@ -63,6 +64,8 @@ class _Compiler:
         self.points = points
         # without points every row is an event: (__t, __tie) is already a total order
         self.order = [*ORDER, "__point"] if points else ["__t", "__tie"]
+        if plan.version is not None:  # the version orders equal times before the tie
+            self.order.insert(self.order.index("__tie"), VERSION)
         self.keys = [col(k) for k in plan.keys]
         # each distinct computation once, however many features (or ratios) use it
         self.aggs: list[WindowAgg] = []
@@ -103,6 +106,8 @@ class _Compiler:
             exp.alias_(col(p.tie), "__tie", quoted=True),
             exp.alias_(exp.true(), "__is_event", quoted=True),
         ).from_(table_ref(self.table))
+        if p.version is not None:
+            select = select.select(exp.alias_(version_sql(p), VERSION, quoted=True))
         if self.points:
             at = col("__at")
             points = exp.select(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluens.core import Aggregation, FeatureView, Ratio, TimeWindow
+from confluens.core import Aggregation, DType, FeatureView, Ratio, TimeWindow
 from confluens.core.system_columns import KEY
 
 __all__ = ["RatioOf", "ViewPlan", "WindowAgg", "plan_view"]
@@ -54,6 +54,8 @@ class ViewPlan:
     features: tuple[WindowAgg | RatioOf, ...]
     columns: tuple[str, ...]  # source columns the plan reads
     known_at: str | None = None  # when each event became visible (bitemporal sources)
+    version: str | None = None  # orders events with equal event times, before the tie
+    version_is_time: bool = False  # the version column is a timestamp (else int64)
 
     @property
     def aggregations(self) -> list[WindowAgg]:
@@ -89,4 +91,6 @@ def plan_view(view: FeatureView) -> ViewPlan:
     tie = source.id or KEY
     return ViewPlan(name=view.name, keys=view.entity.keys, event_time=source.event_time,
                     tie=tie, derive=view.derive, features=tuple(features),
-                    columns=tuple(source.schema.names), known_at=source.known_at)
+                    columns=tuple(source.schema.names), known_at=source.known_at,
+                    version=source.version, version_is_time=source.version is not None
+                    and source.schema[source.version].dtype is DType.TIMESTAMP)

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from confluens.plan.duckdb_sorted import compile_lookup_input, flag_names
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.version import VERSION
 from confluens.sqlx import render
 
 __all__ = ["LOOKUP_KINDS", "lookup_events", "lookup_points", "supports"]
@@ -101,10 +102,18 @@ def _entities(table: pa.Table, keys: tuple[str, ...]
     return code, number
 
 
-def _tie_order(column: pa.ChunkedArray) -> np.ndarray:
+def _tie_order(table: pa.Table) -> np.ndarray:
+    """Per event, a number ordering events of equal time: by version (``__v``, where
+    the source has one), then by ``__tie``."""
+    column = table.column("__tie")
     if pa.types.is_integer(column.type):
-        return _numpy(column).astype(_I64)
-    return _numpy(pc.rank(column, sort_keys="ascending", tiebreaker="dense")).astype(_I64)
+        tie = _numpy(column).astype(_I64)
+    else:
+        tie = _numpy(pc.rank(column, sort_keys="ascending", tiebreaker="dense")).astype(_I64)
+    if VERSION not in table.column_names:
+        return tie
+    order = np.lexsort((tie, _numpy(table.column(VERSION)).astype(_I64)))
+    return _inverse(order)
 
 
 def _sort(entity: np.ndarray, entities: int, time: np.ndarray, composite: np.ndarray,
@@ -143,7 +152,7 @@ class _Events:
             raise _Unsupported("entities x time span too large")
         composite = entity * self.span + (time - self.tmin + 1)
         self.order = _sort(entity, entities, time, composite,
-                           lambda: _tie_order(table.column("__tie")))
+                           lambda: _tie_order(table))
         self.composite = composite[self.order]
         self.entity = entity[self.order]
         self.time = time[self.order]

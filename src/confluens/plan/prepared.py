@@ -2,7 +2,7 @@
 
 ``compile_prepared`` gives, per event that can still fall in some window of the view
 at any time from ``horizon_end`` on, in each entity's event order, its keys, time
-(``__t``), tie (``__tie``, as text; the rows come in the id's own order),
+(``__t``), tie (``__tie``, as text; the rows come in version order, then the id's own order),
 known-at time (``__k``), the values the features aggregate, and one boolean per
 filter. An event is kept when:
 
@@ -24,6 +24,7 @@ import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
 from confluens.plan.ir import ViewPlan
+from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, table_ref
 
 __all__ = ["compile_prepared", "filters_of", "value_columns"]
@@ -59,14 +60,16 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
         *keys, exp.alias_(t, "__t", quoted=True),
         exp.alias_(exp.cast(col(plan.tie), "VARCHAR"), "__tie", quoted=True),
         exp.alias_(col(plan.tie), "__tie_order", quoted=True),  # ties in the id's own order
+        *([] if plan.version is None else [exp.alias_(version_sql(plan), VERSION, quoted=True)]),
         exp.alias_(func("epoch_us", known), "__k", quoted=True),
         *[col(c) for c in value_columns(plan)],
         *[exp.alias_(exp.Coalesce(this=exp.Paren(this=parse_expression(w, where="where")),
                                   expressions=[exp.false()]), f"__f{i}", quoted=True)
           for i, w in enumerate(filters)],
     ]
-    order = exp.Order(expressions=[exp.Ordered(this=col("__t"), desc=True),
-                                   exp.Ordered(this=col("__tie_order"), desc=True)])
+    ties = ["__tie_order"] if plan.version is None else [VERSION, "__tie_order"]
+    order = exp.Order(expressions=[exp.Ordered(this=col(n), desc=True)
+                                   for n in ("__t", *ties)])
     aggs = plan.aggregations
     time_back = max([a.delay_us + a.window_us for a in aggs if a.window_us is not None],
                     default=None)
@@ -100,4 +103,4 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
     return (exp.select(exp.Star()).from_(
         exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("r"))))
         .where(exp.or_(*keep))
-        .order_by(*[k.copy() for k in keys], col("__t"), col("__tie_order")))
+        .order_by(*[k.copy() for k in keys], col("__t"), *[col(n) for n in ties]))
