@@ -37,6 +37,7 @@ class Spec:
     delay_us: int = 0
     column: bool = True  # False: Count() over events, not values
     where: Callable[[Event], bool] | None = None
+    lower_inclusive: bool = False  # time window [t - d - w, t - d] rather than (..]
 
 
 def window_events(events: list[Event], at: Event, spec: Spec) -> list[Event]:
@@ -48,12 +49,15 @@ def window_events(events: list[Event], at: Event, spec: Spec) -> list[Event]:
         upto = [e for e in same if e.t <= at.t - spec.delay_us]
     upto.sort(key=order)
     if spec.window_us is not None:
-        return [e for e in upto if e.t > at.t - spec.delay_us - spec.window_us]
+        edge = at.t - spec.delay_us - spec.window_us
+        return [e for e in upto if e.t > edge or (spec.lower_inclusive and e.t == edge)]
     assert spec.events is not None
     return upto[-spec.events:]
 
 
 def aggregate(chosen: list[Event], spec: Spec) -> Any:
+    if spec.kind == "latest":  # the latest event's value, null or not
+        return chosen[-1].value if chosen else None
     values = [e.value for e in chosen if e.value is not None]
     if spec.kind == "count":
         return len(values) if spec.column else len(chosen)

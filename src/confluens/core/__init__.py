@@ -19,6 +19,7 @@ from confluens.core.dtypes import DType
 from confluens.core.entity import Entity
 from confluens.core.feature_view import Feature, FeatureView
 from confluens.core.schema import Field, Schema
+from confluens.core.snapshot import Latest, Snapshot
 from confluens.core.source import Source, StreamBinding
 from confluens.core.windows import Duration, Events, EventsWindow, TimeWindow, Window
 
@@ -40,6 +41,7 @@ __all__ = [
     "FeatureView",
     "Field",
     "Last",
+    "Latest",
     "Max",
     "Mean",
     "Min",
@@ -50,6 +52,7 @@ __all__ = [
     "Ratio",
     "Regex",
     "Schema",
+    "Snapshot",
     "Source",
     "Std",
     "StreamBinding",

@@ -33,7 +33,7 @@ from __future__ import annotations
 import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
-from confluens.plan.duckdb import AGG_SQL, ratio_sql
+from confluens.plan.duckdb import AGG_SQL, latest_struct, latest_value, ratio_sql
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import aliased, col, func, lit, same_keys, table_ref
@@ -302,6 +302,11 @@ def _aggregate(a: WindowAgg, conds: list[exp.Expr], table: str,
         assert value is not None
         agg = func("arg_max", value, _value_order(table, ties))
         conds.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())))
+    elif a.kind == "latest":  # nulls included: wrapped in a struct, never null
+        assert value is not None
+        found = func("arg_max", latest_struct(value), _value_order(table, ties))
+        return latest_value(exp.Filter(this=found, expression=exp.Where(
+            this=exp.and_(*conds))))
     else:
         agg = func(AGG_SQL[a.kind], value)  # type: ignore[arg-type]
     return exp.Filter(this=agg, expression=exp.Where(this=exp.and_(*conds)))

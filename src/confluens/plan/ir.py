@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluens.core import Aggregation, DType, FeatureView, Ratio, TimeWindow
+from confluens.core import Aggregation, DType, FeatureView, Latest, Ratio, TimeWindow
 from confluens.core.system_columns import KEY
 
 __all__ = ["RatioOf", "ViewPlan", "WindowAgg", "plan_view"]
@@ -28,7 +28,7 @@ class WindowAgg:
     """One aggregation over one window; exactly one of ``window_us`` and ``events`` is set."""
 
     output: str
-    kind: str  # count, sum, mean, min, max, std, last, distinct
+    kind: str  # count, sum, mean, min, max, std, last, distinct, latest (nulls included)
     column: str | None
     window_us: int | None
     events: int | None
@@ -72,7 +72,9 @@ def _agg(a: Aggregation, output: str) -> WindowAgg:
     window = a.window
     return WindowAgg(
         output=output, kind=a.kind, column=a.column,
-        window_us=window.length.microseconds if isinstance(window, TimeWindow) else None,
+        # a lower edge included: [t - w, t] is (t - w - 1µs, t] on µs times
+        window_us=window.length.microseconds + (isinstance(a, Latest) and a.lower_inclusive)
+        if isinstance(window, TimeWindow) else None,
         events=None if isinstance(window, TimeWindow) else window.n,
         delay_us=a.delay.microseconds, where=a.where)
 

@@ -40,7 +40,7 @@ from confluens.sqlx import render
 
 __all__ = ["LOOKUP_KINDS", "lookup_events", "lookup_points", "supports"]
 
-LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last", "min", "max"})
+LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last", "latest", "min", "max"})
 _SPARSE_BYTES = 1 << 30  # the most a min/max sparse table may take
 _I64 = np.int64
 _SAFE = 2**62
@@ -53,7 +53,7 @@ def supports(plan: ViewPlan) -> bool:
                    for a in (f.numerator, f.denominator)]
     return (plan.known_at is None
             and all(a.kind in LOOKUP_KINDS for a in plan.aggregations)
-            and all(a.kind != "last" for a in ratio_parts))
+            and all(a.kind not in ("last", "latest") for a in ratio_parts))
 
 
 class _Unsupported(Exception):
@@ -257,9 +257,10 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """(values, valid) of ``agg`` over sorted rows ``[lo, hi)``; for ``last``, the
     values are row numbers in the input table."""
-    valid_rows = ev.valid(agg)
-    if agg.kind == "last":
-        key = ("last", agg.column, agg.where)
+    # latest: the latest passing row, its value null or not
+    valid_rows = ev.passing(agg.where) if agg.kind == "latest" else ev.valid(agg)
+    if agg.kind in ("last", "latest"):
+        key = (agg.kind, agg.column, agg.where)
         if key not in ev.cache:  # the sorted position of the latest valid row so far
             ev.cache[key] = np.maximum.accumulate(
                 np.where(valid_rows, np.arange(len(ev), dtype=_I64), -1))
@@ -395,7 +396,7 @@ def _features(ev: _Events, plan: ViewPlan, entity: np.ndarray, time: np.ndarray,
                              num_f / np.where(empty, 1.0, den_f))
             out[f.output] = _arrow(value, np.where(empty, f.empty is not None, num_valid),
                                    back)
-        elif f.kind == "last":
+        elif f.kind in ("last", "latest"):
             out[f.output] = _taken(ev.table.column(f.column), *computed[f], back)  # type: ignore[arg-type]
         else:
             out[f.output] = _arrow(*computed[f], back)

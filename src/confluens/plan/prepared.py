@@ -10,7 +10,9 @@ filter. An event is kept when:
 - it is known only after ``horizon_end`` (it becomes visible later), or
 - for some event-count window ``Events(n)`` (delay d, filter f), it passes f and
   fewer than n passing events after it (in time and tie order) are visible at
-  ``horizon_end``: known by then, at or before ``horizon_end - d``.
+  ``horizon_end``: known by then, at or before ``horizon_end - d``. A ``latest``
+  value (a snapshot's column) keeps events by this rule with n = 1, not by its time
+  window: only the latest visible row, and rows not yet known.
 
 The last rule is exact: what a count window sees only grows as time passes, so an
 event with n visible passing events after it at ``horizon_end`` is never among the
@@ -71,8 +73,10 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
     order = exp.Order(expressions=[exp.Ordered(this=col(n), desc=True)
                                    for n in ("__t", *ties)])
     aggs = plan.aggregations
-    time_back = max([a.delay_us + a.window_us for a in aggs if a.window_us is not None],
-                    default=None)
+    # a latest value needs only the latest passing event that can still be seen (as a
+    # count window of 1 would); its window bounds the time at read time
+    time_back = max([a.delay_us + a.window_us for a in aggs
+                     if a.window_us is not None and a.kind != "latest"], default=None)
     keep: list[exp.Expr] = [exp.GT(this=col("__k"), expression=lit(horizon_end_us))]
     if time_back is not None:
         keep.append(exp.GT(this=col("__t"), expression=lit(horizon_end_us - time_back)))
@@ -82,9 +86,9 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
     # per (filter, delay) of the count windows, the largest n
     counted: dict[tuple[str | None, int], int] = {}
     for a in aggs:
-        if a.events is not None:
+        if a.events is not None or a.kind == "latest":
             group = (a.where, a.delay_us)
-            counted[group] = max(counted.get(group, 0), a.events)
+            counted[group] = max(counted.get(group, 0), a.events or 1)
     for g, ((where, delay), n) in enumerate(counted.items()):
         passes = exp.true() if where is None else col(f"__f{filters.index(where)}")
         visible = exp.and_(passes.copy(), exp.LTE(this=col("__k"), expression=lit(
