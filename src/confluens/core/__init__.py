@@ -18,12 +18,14 @@ from confluens.core.diff import Change, DefinitionsDiff, diff_specs
 from confluens.core.dtypes import DType
 from confluens.core.entity import Entity
 from confluens.core.feature_view import Feature, FeatureView
+from confluens.core.global_entity import GLOBAL
 from confluens.core.schema import Field, Schema
 from confluens.core.snapshot import Latest, Snapshot
 from confluens.core.source import Source, StreamBinding
 from confluens.core.windows import Duration, Events, EventsWindow, TimeWindow, Window
 
 __all__ = [
+    "GLOBAL",
     "Aggregation",
     "Change",
     "Check",

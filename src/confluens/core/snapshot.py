@@ -85,7 +85,7 @@ class Snapshot(FeatureView):
 
     kind: ClassVar[str] = "snapshot"
 
-    def __init__(self, name: str, entity: Entity, source: Source,
+    def __init__(self, name: str, entity: Entity | None, source: Source,
                  columns: Sequence[str] | Mapping[str, str], *, ttl: str | Duration | None,
                  ttl_inclusive: bool = True, nulls: str = "value",
                  derive: Mapping[str, str] | None = None, description: str = "") -> None:

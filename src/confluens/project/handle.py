@@ -337,6 +337,8 @@ def _jsonable(value: Any) -> Any:
 def _key_values(view: FeatureView, key: Any) -> list[Any]:
     """A user's entity key as the stored values, in the entity's key order."""
     names = view.entity.keys
+    if not names:  # a view without an entity: one state, whatever key is passed
+        return []
     if isinstance(key, Mapping):
         missing = [n for n in names if n not in key]
         if missing:
