@@ -10,10 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import datagen, features, ingest, materialize, online, training
+from benchmarks import datagen, features, ingest, materialize, online, snapshot, training
 
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
-          "materialize": materialize.run, "online": online.run, "datagen": datagen.run}
+          "materialize": materialize.run, "online": online.run, "datagen": datagen.run,
+          "snapshot": snapshot.run}
 
 
 def main() -> None:

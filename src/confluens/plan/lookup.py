@@ -102,23 +102,32 @@ def _entities(table: pa.Table, keys: tuple[str, ...]
     return code, number
 
 
-def _tie_order(table: pa.Table) -> np.ndarray:
-    """Per event, a number ordering events of equal time: by version (``__v``, where
-    the source has one), then by ``__tie``."""
+def _tie_order(table: pa.Table) -> list[np.ndarray]:
+    """The keys ordering events of equal time, least significant first (as
+    ``np.lexsort`` takes them): ``__tie``, then the version ``__v`` where there is one."""
     column = table.column("__tie")
     if pa.types.is_integer(column.type):
         tie = _numpy(column).astype(_I64)
     else:
         tie = _numpy(pc.rank(column, sort_keys="ascending", tiebreaker="dense")).astype(_I64)
     if VERSION not in table.column_names:
-        return tie
-    order = np.lexsort((tie, _numpy(table.column(VERSION)).astype(_I64)))
-    return _inverse(order)
+        return [tie]
+    return [tie, _numpy(table.column(VERSION)).astype(_I64)]
+
+
+def _ascending(keys: list[np.ndarray], same: np.ndarray) -> bool:
+    """Whether consecutive rows where ``same`` holds are in increasing ``keys`` order
+    (the most significant key last)."""
+    later = np.zeros(len(same), dtype=bool)
+    for key in keys:  # least significant first: a more significant key decides
+        later = np.where(key[1:] == key[:-1], later, key[1:] > key[:-1])
+    return not np.any(same & ~later)
 
 
 def _sort(entity: np.ndarray, entities: int, time: np.ndarray, composite: np.ndarray,
-          tie: Callable[[], np.ndarray] | None) -> np.ndarray:
-    """The order sorting rows by (entity, time, tie), or (entity, time) without ``tie``.
+          tie: Callable[[], list[np.ndarray]] | None) -> np.ndarray:
+    """The order sorting rows by (entity, time, ties...), or (entity, time) without
+    ``tie``.
 
     Rows already in (time, tie) order, as stored events usually are, need only a
     stable sort by entity, a radix sort when the numbers fit 16 bits.
@@ -126,14 +135,13 @@ def _sort(entity: np.ndarray, entities: int, time: np.ndarray, composite: np.nda
     ties = tie() if tie is not None else None
     in_time_order = bool(np.all(time[1:] >= time[:-1]))
     if in_time_order and ties is not None:
-        same = time[1:] == time[:-1]
-        in_time_order = not np.any(same & (ties[1:] <= ties[:-1]))
+        in_time_order = _ascending(ties, time[1:] == time[:-1])
     if in_time_order:
         narrow = entity.astype(np.uint16) if entities <= 2**16 else entity
         return np.argsort(narrow, kind="stable")
     if ties is None:
         return np.argsort(composite, kind="stable")
-    return np.lexsort((ties, composite))
+    return np.lexsort((*ties, composite))
 
 
 class _Events:
