@@ -10,11 +10,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import cli, datagen, features, ingest, materialize, online, training
+from benchmarks import cli, datagen, features, ingest, materialize, online, snapshot, training
 
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
           "materialize": materialize.run, "online": online.run, "datagen": datagen.run,
-          "cli": cli.run}
+          "snapshot": snapshot.run, "cli": cli.run}
 
 
 def main() -> None:

@@ -36,6 +36,7 @@ def test_top_level_surface_is_as_documented() -> None:
     assert set(confluens.__all__) == {
         "Check", "Count", "Custom", "DType", "Definitions", "DefinitionsDiff", "DistinctCount",
         "Entity", "Events", "FeatureView", "Field", "Last", "Max", "Mean", "Min", "NotNull",
+        "Latest", "Snapshot",
         "OneOf", "Project", "Range", "Ratio", "Regex", "Schema", "Source", "Std",
         "StreamBinding", "Sum", "Unique", "__version__", "errors", "init", "open"}
 

@@ -41,6 +41,8 @@ def same_keys(keys: Sequence[str], left: str, right: str) -> list[exp.Expr]:
     >>> render(exp.and_(*same_keys(["k"], "a", "b")))
     '"a"."k" IS NOT DISTINCT FROM "b"."k"'
     """
+    if not keys:  # views without an entity: every row is the one entity
+        return [exp.true()]
     return [exp.NullSafeEQ(this=col(k, left), expression=col(k, right)) for k in keys]
 
 

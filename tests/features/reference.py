@@ -21,6 +21,12 @@ class Event:
     tie: int
     value: float | None
     known: int | None = None  # when the event became visible; None: at its event time
+    version: int | None = None  # orders equal times before the tie; None: the oldest
+
+
+def order(e: Event) -> tuple[int, tuple[int, ...], int]:
+    """The event order: time, then version (a null one first), then tie."""
+    return (e.t, () if e.version is None else (e.version,), e.tie)
 
 
 @dataclass(frozen=True)
@@ -31,23 +37,27 @@ class Spec:
     delay_us: int = 0
     column: bool = True  # False: Count() over events, not values
     where: Callable[[Event], bool] | None = None
+    lower_inclusive: bool = False  # time window [t - d - w, t - d] rather than (..]
 
 
 def window_events(events: list[Event], at: Event, spec: Spec) -> list[Event]:
     same = [e for e in events if e.key == at.key and (spec.where is None or spec.where(e))
             and (e.known if e.known is not None else e.t) <= at.t]
     if spec.delay_us == 0:
-        upto = [e for e in same if (e.t, e.tie) <= (at.t, at.tie)]
+        upto = [e for e in same if order(e) <= order(at)]
     else:
         upto = [e for e in same if e.t <= at.t - spec.delay_us]
-    upto.sort(key=lambda e: (e.t, e.tie))
+    upto.sort(key=order)
     if spec.window_us is not None:
-        return [e for e in upto if e.t > at.t - spec.delay_us - spec.window_us]
+        edge = at.t - spec.delay_us - spec.window_us
+        return [e for e in upto if e.t > edge or (spec.lower_inclusive and e.t == edge)]
     assert spec.events is not None
     return upto[-spec.events:]
 
 
 def aggregate(chosen: list[Event], spec: Spec) -> Any:
+    if spec.kind == "latest":  # the latest event's value, null or not
+        return chosen[-1].value if chosen else None
     values = [e.value for e in chosen if e.value is not None]
     if spec.kind == "count":
         return len(values) if spec.column else len(chosen)

@@ -20,6 +20,7 @@ from confluens.core import (
     Last,
     Mean,
     Ratio,
+    Snapshot,
     Source,
     Std,
     Sum,
@@ -50,6 +51,14 @@ RECENT = FeatureView("recent", CARD, LABELS, [
     Count(window=Events(3)), Last("fraud", window=Events(5), delay="1d"),
     Sum("fraud", window=Events(10), where="fraud > 0", name="frauds_last10"),
     Ratio(Sum("fraud", window="30d"), Count(window=Events(10)), name="per_recent")])
+# a snapshot over a source with a version column, one known late (bitemporal)
+PROFILES = Source("profiles", {"id": "int64", "ts": "timestamp", "card": "string",
+                               "tier": "string", "limit": "float64", "created": "timestamp",
+                               "known": "timestamp"}, "ts", id="id", version="created")
+PROFILE = Snapshot("profile", CARD, PROFILES, ["tier", "limit"], ttl="30d", nulls="skip")
+KNOWN_PROFILE = Snapshot("known_profile", CARD, Source(
+    "late_profiles", PROFILES.schema, "ts", id="id", version="created", known_at="known"),
+    ["tier"], ttl="30d", ttl_inclusive=False)
 
 CASES = {
     "duckdb_events": lambda: compile_events(plan_view(VIEW)),
@@ -59,6 +68,10 @@ CASES = {
     "duckdb_known_count_points": lambda: compile_known_points(plan_view(RECENT)),
     "duckdb_known_count_events": lambda: compile_known_events(plan_view(RECENT)),
     "prepared_known_count": lambda: compile_prepared(plan_view(RECENT), 1_700_000_000_000_000),
+    "snapshot_versioned_points": lambda: compile_points(plan_view(PROFILE)),
+    "snapshot_versioned_events": lambda: compile_events(plan_view(PROFILE)),
+    "snapshot_known_points": lambda: compile_known_points(plan_view(KNOWN_PROFILE)),
+    "snapshot_prepared": lambda: compile_prepared(plan_view(PROFILE), 1_700_000_000_000_000),
 }
 
 

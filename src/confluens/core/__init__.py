@@ -18,11 +18,14 @@ from confluens.core.diff import Change, DefinitionsDiff, diff_specs
 from confluens.core.dtypes import DType
 from confluens.core.entity import Entity
 from confluens.core.feature_view import Feature, FeatureView
+from confluens.core.global_entity import GLOBAL
 from confluens.core.schema import Field, Schema
+from confluens.core.snapshot import Latest, Snapshot
 from confluens.core.source import Source, StreamBinding
 from confluens.core.windows import Duration, Events, EventsWindow, TimeWindow, Window
 
 __all__ = [
+    "GLOBAL",
     "Aggregation",
     "Change",
     "Check",
@@ -40,6 +43,7 @@ __all__ = [
     "FeatureView",
     "Field",
     "Last",
+    "Latest",
     "Max",
     "Mean",
     "Min",
@@ -50,6 +54,7 @@ __all__ = [
     "Ratio",
     "Regex",
     "Schema",
+    "Snapshot",
     "Source",
     "Std",
     "StreamBinding",

@@ -27,6 +27,7 @@ from typing import Any
 from confluens.core.aggregations import Aggregation, Ratio
 from confluens.core.entity import Entity
 from confluens.core.expressions import columns_of
+from confluens.core.global_entity import GLOBAL
 from confluens.core.names import check_column, check_name
 from confluens.core.source import Source
 from confluens.errors import DefinitionError
@@ -51,12 +52,12 @@ class FeatureView:
     derive: tuple[tuple[str, str], ...] = ()
     description: str = ""
 
-    def __init__(self, name: str, entity: Entity, source: Source,
+    def __init__(self, name: str, entity: Entity | None, source: Source,
                  features: Sequence[Feature], *, derive: Mapping[str, str] | None = None,
                  description: str = "") -> None:
         set_ = object.__setattr__
         set_(self, "name", check_name("FeatureView", name))
-        set_(self, "entity", entity)
+        set_(self, "entity", GLOBAL if entity is None else entity)  # None: no key columns
         set_(self, "source", source)
         set_(self, "features", tuple(features))
         set_(self, "derive", tuple((derive or {}).items()))

@@ -70,6 +70,7 @@ class Source:
     event_time: str
     id: str | None = None
     known_at: str | None = None
+    version: str | None = None
     checks: tuple[Check, ...] = ()
     batch: str | None = None
     stream: StreamBinding | None = None
@@ -84,6 +85,7 @@ class Source:
         *,
         id: str | None = None,
         known_at: str | None = None,
+        version: str | None = None,
         checks: Sequence[Check] = (),
         batch: str | None = None,
         stream: StreamBinding | None = None,
@@ -96,6 +98,7 @@ class Source:
         set_(self, "event_time", event_time)
         set_(self, "id", id)
         set_(self, "known_at", known_at)
+        set_(self, "version", version)
         set_(self, "checks", tuple(checks))
         set_(self, "batch", batch)
         set_(self, "stream", stream)
@@ -124,6 +127,11 @@ class Source:
         self._column("event_time", self.event_time, DType.TIMESTAMP)
         self._column("known_at", self.known_at, DType.TIMESTAMP)
         self._column("id", self.id, DType.INT64, DType.STRING)
+        self._column("version", self.version, DType.TIMESTAMP, DType.INT64)
+        if self.version == self.event_time:
+            raise DefinitionError(self._where, "version must differ from event_time",
+                                  got=self.version, fix="name the column that orders records "
+                                  "with the same event time, e.g. 'created'")
         if self.known_at == self.event_time:
             raise DefinitionError(self._where, "known_at must differ from event_time",
                                   got=self.known_at, fix="drop known_at: a record is known at "
@@ -171,6 +179,7 @@ class Source:
             "event_time": self.event_time,
             "id": self.id,
             "known_at": self.known_at,
+            **({"version": self.version} if self.version is not None else {}),
             "checks": [c.spec() for c in self.checks],
             "batch": self.batch,
             "stream": None if self.stream is None else self.stream.spec(),

@@ -23,9 +23,11 @@ import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, same_keys, table_ref
 
-__all__ = ["AGG_SQL", "compile_events", "compile_points", "ratio_sql"]
+__all__ = ["AGG_SQL", "compile_events", "compile_points", "latest_struct", "latest_value",
+           "ratio_sql"]
 
 AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
 
@@ -37,6 +39,17 @@ def ratio_sql(num: exp.Expr, den: exp.Expr, empty: float | None) -> exp.Expr:
                                  exp.EQ(this=den.copy(), expression=lit(0))),
                     true=exp.cast(lit(empty), "DOUBLE"))],
         default=exp.Div(this=exp.cast(num.copy(), "DOUBLE"), expression=den.copy()))
+
+
+def latest_struct(value: exp.Expr) -> exp.Expr:
+    """``{'v': value}``: ``arg_max`` skips null values, but not a struct holding one."""
+    return exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier("v"),
+                                                  expression=value)])
+
+
+def latest_value(found: exp.Expr) -> exp.Expr:
+    """The value inside ``latest_struct`` (null over an empty window)."""
+    return func("struct_extract", found, lit("v"))
 
 
 def _q(name: str) -> exp.Identifier:
@@ -63,6 +76,8 @@ class _Compiler:
         self.points = points
         # without points every row is an event: (__t, __tie) is already a total order
         self.order = [*ORDER, "__point"] if points else ["__t", "__tie"]
+        if plan.version is not None:  # the version orders equal times before the tie
+            self.order.insert(self.order.index("__tie"), VERSION)
         self.keys = [col(k) for k in plan.keys]
         # each distinct computation once, however many features (or ratios) use it
         self.aggs: list[WindowAgg] = []
@@ -103,6 +118,8 @@ class _Compiler:
             exp.alias_(col(p.tie), "__tie", quoted=True),
             exp.alias_(exp.true(), "__is_event", quoted=True),
         ).from_(table_ref(self.table))
+        if p.version is not None:
+            select = select.select(exp.alias_(version_sql(p), VERSION, quoted=True))
         if self.points:
             at = col("__at")
             points = exp.select(
@@ -214,6 +231,8 @@ class _Compiler:
             flag_cond: exp.Expr = nonnull if flag is None else exp.and_(col(flag), nonnull)
             agg = exp.Filter(this=agg, expression=exp.Where(this=flag_cond))
             flag = None
+        elif a.kind == "latest":  # nulls included: wrapped in a struct, never null
+            agg = func("arg_max", latest_struct(value), col("__rn"))  # type: ignore[arg-type]
         else:
             agg = func(AGG_SQL[a.kind], value)  # type: ignore[arg-type]
         if flag is not None:
@@ -228,6 +247,8 @@ class _Compiler:
         windowed: exp.Expr = _over(agg, self.keys, self.order, spec)
         if a.kind == "sum":  # an empty window sums to 0
             windowed = exp.Coalesce(this=windowed, expressions=[lit(0)])
+        if a.kind == "latest":
+            windowed = latest_value(windowed)
         return windowed
 
     def query(self) -> exp.Select:

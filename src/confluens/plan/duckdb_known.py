@@ -33,8 +33,9 @@ from __future__ import annotations
 import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
-from confluens.plan.duckdb import AGG_SQL, ratio_sql
+from confluens.plan.duckdb import AGG_SQL, latest_struct, latest_value, ratio_sql
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import aliased, col, func, lit, same_keys, table_ref
 
 __all__ = ["compile_known_events", "compile_known_points"]
@@ -70,6 +71,8 @@ class _Known:
             if self.aggs[j].where not in self.filters:
                 self.filters.append(self.aggs[j].where)
         self.ctes: list[tuple[str, exp.Select]] = []
+        # the event order within equal times: the version (if any), then the tie
+        self.ties = ("__tie",) if plan.version is None else (VERSION, "__tie")
 
     def add(self, name: str, select: exp.Select) -> None:
         self.ctes.append((name, select))
@@ -85,7 +88,9 @@ class _Known:
         self.add("ev_0", exp.select(
             exp.Star(), exp.alias_(func("epoch_us", col(p.event_time)), "__t", quoted=True),
             exp.alias_(func("epoch_us", col(p.known_at)), "__k", quoted=True),
-            exp.alias_(col(p.tie), "__tie", quoted=True)).from_(table_ref(self.table)))
+            exp.alias_(col(p.tie), "__tie", quoted=True),
+            *([] if p.version is None else [exp.alias_(version_sql(p), VERSION, quoted=True)])
+        ).from_(table_ref(self.table)))
         previous = "ev_0"
         for i, (name, text) in enumerate(p.derive, start=1):
             self.add(f"ev_{i}", exp.select(exp.Star(), exp.alias_(
@@ -102,7 +107,7 @@ class _Known:
             counts = [exp.alias_(exp.Window(
                 this=exp.Filter(this=exp.Count(this=exp.Star()),
                                 expression=exp.Where(this=col(f"__f{i}"))),
-                partition_by=[col(k) for k in p.keys], order=_order("__t", "__tie"),
+                partition_by=[col(k) for k in p.keys], order=_order("__t", *self.ties),
                 spec=_rows_upto_current(), over="OVER"), f"__c{i}", quoted=True)
                 for i in range(len(self.filters))]
             self.add("ev", exp.select(exp.Star(), *counts).from_(table_ref("ev_flags")))
@@ -127,11 +132,11 @@ class _Known:
                 aliased(self.points, "p"))
         else:
             order = exp.Order(expressions=[exp.Ordered(this=col(n, "p"))
-                                           for n in (*p.keys, "__t", "__tie")])
+                                           for n in (*p.keys, "__t", *self.ties)])
             select = exp.select(
                 *[col(k, "p") for k in p.keys],
                 exp.alias_(col(p.event_time, "p"), "__at", quoted=True),
-                col("__t", "p"), col("__tie", "p"),
+                col("__t", "p"), *[col(n, "p") for n in self.ties],
                 *[col(f"__c{i}", "p") for i in range(len(self.filters))],
                 exp.alias_(exp.Window(this=exp.RowNumber(), order=order, over="OVER"),
                            "__point", quoted=True)).from_(aliased("ev", "p"))
@@ -153,8 +158,8 @@ class _Known:
             exp.LTE(this=ev.copy(), expression=exp.Sub(this=pt.copy(),
                                                        expression=lit(nearest))),
             exp.LTE(this=col("__k", "e"), expression=pt.copy()))
-        outputs = [exp.alias_(_time_aggregate(self.aggs[j], self.points is None), f"__a{j}",
-                              quoted=True) for j in self.timed]
+        outputs = [exp.alias_(_time_aggregate(self.aggs[j], self.points is None, self.ties),
+                              f"__a{j}", quoted=True) for j in self.timed]
         self.add("by_time", exp.select(col("__point", "p"), *outputs)
                  .from_(aliased("pt", "p")).join(aliased("ev", "e"), on=on)
                  .group_by(col("__point", "p")))
@@ -231,7 +236,8 @@ class _Known:
         for branch in branches[1:]:
             pairs = exp.Union(this=pairs, expression=branch, distinct=False)
         self.add("pairs", pairs)  # type: ignore[arg-type]
-        outputs = [exp.alias_(_count_aggregate(self.aggs[j], j), f"__a{j}", quoted=True)
+        outputs = [exp.alias_(_count_aggregate(self.aggs[j], j, self.ties), f"__a{j}",
+                              quoted=True)
                    for j in self.counted]
         self.add("by_count", exp.select(col("__point"), *outputs).from_(table_ref("pairs"))
                  .group_by(col("__point")))
@@ -277,14 +283,16 @@ class _Known:
         return query
 
 
-def _value_order(table: str) -> exp.Expr:
-    """(time, tie) as a struct: ``arg_max`` over it gives the latest event's value."""
+def _value_order(table: str, ties: tuple[str, ...]) -> exp.Expr:
+    """(time, version, tie) as a struct: ``arg_max`` over it gives the latest event's
+    value."""
     return exp.Struct(expressions=[
-        exp.PropertyEQ(this=exp.to_identifier("t"), expression=col("__t", table)),
-        exp.PropertyEQ(this=exp.to_identifier("tie"), expression=col("__tie", table))])
+        exp.PropertyEQ(this=exp.to_identifier(n.strip("_")), expression=col(n, table))
+        for n in ("__t", *ties)])
 
 
-def _aggregate(a: WindowAgg, conds: list[exp.Expr], table: str) -> exp.Expr:
+def _aggregate(a: WindowAgg, conds: list[exp.Expr], table: str,
+               ties: tuple[str, ...]) -> exp.Expr:
     value = None if a.column is None else col(a.column, table)
     if a.kind == "count":
         agg: exp.Expr = exp.Count(this=col("__t", table) if value is None else value)
@@ -292,14 +300,30 @@ def _aggregate(a: WindowAgg, conds: list[exp.Expr], table: str) -> exp.Expr:
         agg = exp.Count(this=exp.Distinct(expressions=[value]))
     elif a.kind == "last":
         assert value is not None
-        agg = func("arg_max", value, _value_order(table))
+        agg = func("arg_max", value, _value_order(table, ties))
         conds.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())))
+    elif a.kind == "latest":  # nulls included: wrapped in a struct, never null
+        assert value is not None
+        found = func("arg_max", latest_struct(value), _value_order(table, ties))
+        return latest_value(exp.Filter(this=found, expression=exp.Where(
+            this=exp.and_(*conds))))
     else:
         agg = func(AGG_SQL[a.kind], value)  # type: ignore[arg-type]
     return exp.Filter(this=agg, expression=exp.Where(this=exp.and_(*conds)))
 
 
-def _time_aggregate(a: WindowAgg, per_event: bool) -> exp.Expr:
+def _up_to_itself(ties: tuple[str, ...]) -> exp.Expr:
+    """An event ``e`` tied in time with event ``p`` comes at or before it: its
+    (version, tie) is at most ``p``'s."""
+    (*versions, tie) = ties
+    own: exp.Expr = exp.LTE(this=col(tie, "e"), expression=col(tie, "p"))
+    for v in versions:
+        own = exp.or_(exp.LT(this=col(v, "e"), expression=col(v, "p")), exp.and_(
+            exp.EQ(this=col(v, "e"), expression=col(v, "p")), own))
+    return own
+
+
+def _time_aggregate(a: WindowAgg, per_event: bool, ties: tuple[str, ...]) -> exp.Expr:
     pt, ev = col("__t", "p"), col("__t", "e")
     assert a.window_us is not None
     conds: list[exp.Expr] = [
@@ -307,16 +331,17 @@ def _time_aggregate(a: WindowAgg, per_event: bool) -> exp.Expr:
         exp.LTE(this=ev.copy(), expression=exp.Sub(this=pt.copy(), expression=lit(a.delay_us)))]
     if per_event and a.delay_us == 0:
         conds.append(exp.or_(exp.LT(this=ev.copy(), expression=pt.copy()),
-                             exp.LTE(this=col("__tie", "e"), expression=col("__tie", "p"))))
+                             _up_to_itself(ties)))
     if a.where is not None:
         conds.append(exp.Coalesce(this=exp.Paren(this=_qualified(a.where)),
                                   expressions=[exp.false()]))
-    return _aggregate(a, conds, "e")
+    return _aggregate(a, conds, "e", ties)
 
 
-def _count_aggregate(a: WindowAgg, j: int) -> exp.Expr:
+def _count_aggregate(a: WindowAgg, j: int, ties: tuple[str, ...]) -> exp.Expr:
     """Over the chosen pairs: those of count window ``j`` (already filtered and known)."""
-    return _aggregate(a, [exp.EQ(this=col("__j", "pairs"), expression=lit(j))], "pairs")
+    return _aggregate(a, [exp.EQ(this=col("__j", "pairs"), expression=lit(j))], "pairs",
+                      ties)
 
 
 def _qualified(text: str) -> exp.Expr:

@@ -1,7 +1,8 @@
 """The input of the lookup engine (``plan/lookup.py``), compiled for DuckDB.
 
 ``compile_lookup_input`` gives every event with what the lookup engine reads: keys,
-event time (``__ts``, and ``__t`` in µs), tie order (``__tie``), the columns the
+event time (``__ts``, and ``__t`` in µs), tie order (``__tie``, after the version
+``__v`` where the source has one), the columns the
 aggregations read (derived ones included) and one boolean per filter (``__f<i>``,
 false where the filter is false or null). Rows come in no particular order: the
 engine sorts them itself.
@@ -13,6 +14,7 @@ import sqlglot.expressions as exp
 
 from confluens.plan.duckdb import _Compiler
 from confluens.plan.ir import ViewPlan
+from confluens.plan.version import VERSION
 from confluens.sqlx import col, table_ref
 
 __all__ = ["compile_lookup_input", "flag_names"]
@@ -33,6 +35,7 @@ def compile_lookup_input(plan: ViewPlan, table: str = "events",
                      | set(extra or []))
     select = exp.select(
         *[col(k) for k in plan.keys], col("__ts"), col("__t"), col("__tie"),
+        *([col(VERSION)] if plan.version is not None else []),
         *[col(c) for c in columns],
         *[col(f"__f{i}") for i in range(len(compiler.filters))],
     ).from_(table_ref(source))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from confluens.core import Aggregation, FeatureView, Ratio, TimeWindow
+from confluens.core import Aggregation, DType, FeatureView, Latest, Ratio, TimeWindow
 from confluens.core.system_columns import KEY
 
 __all__ = ["RatioOf", "ViewPlan", "WindowAgg", "plan_view"]
@@ -28,7 +28,7 @@ class WindowAgg:
     """One aggregation over one window; exactly one of ``window_us`` and ``events`` is set."""
 
     output: str
-    kind: str  # count, sum, mean, min, max, std, last, distinct
+    kind: str  # count, sum, mean, min, max, std, last, distinct, latest (nulls included)
     column: str | None
     window_us: int | None
     events: int | None
@@ -54,6 +54,8 @@ class ViewPlan:
     features: tuple[WindowAgg | RatioOf, ...]
     columns: tuple[str, ...]  # source columns the plan reads
     known_at: str | None = None  # when each event became visible (bitemporal sources)
+    version: str | None = None  # orders events with equal event times, before the tie
+    version_is_time: bool = False  # the version column is a timestamp (else int64)
 
     @property
     def aggregations(self) -> list[WindowAgg]:
@@ -70,7 +72,9 @@ def _agg(a: Aggregation, output: str) -> WindowAgg:
     window = a.window
     return WindowAgg(
         output=output, kind=a.kind, column=a.column,
-        window_us=window.length.microseconds if isinstance(window, TimeWindow) else None,
+        # a lower edge included: [t - w, t] is (t - w - 1µs, t] on µs times
+        window_us=window.length.microseconds + (isinstance(a, Latest) and a.lower_inclusive)
+        if isinstance(window, TimeWindow) else None,
         events=None if isinstance(window, TimeWindow) else window.n,
         delay_us=a.delay.microseconds, where=a.where)
 
@@ -89,4 +93,6 @@ def plan_view(view: FeatureView) -> ViewPlan:
     tie = source.id or KEY
     return ViewPlan(name=view.name, keys=view.entity.keys, event_time=source.event_time,
                     tie=tie, derive=view.derive, features=tuple(features),
-                    columns=tuple(source.schema.names), known_at=source.known_at)
+                    columns=tuple(source.schema.names), known_at=source.known_at,
+                    version=source.version, version_is_time=source.version is not None
+                    and source.schema[source.version].dtype is DType.TIMESTAMP)

@@ -35,11 +35,12 @@ import pyarrow.compute as pc
 
 from confluens.plan.duckdb_sorted import compile_lookup_input, flag_names
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.version import VERSION
 from confluens.sqlx import render
 
 __all__ = ["LOOKUP_KINDS", "lookup_events", "lookup_points", "supports"]
 
-LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last", "min", "max"})
+LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last", "latest", "min", "max"})
 _SPARSE_BYTES = 1 << 30  # the most a min/max sparse table may take
 _I64 = np.int64
 _SAFE = 2**62
@@ -52,7 +53,7 @@ def supports(plan: ViewPlan) -> bool:
                    for a in (f.numerator, f.denominator)]
     return (plan.known_at is None
             and all(a.kind in LOOKUP_KINDS for a in plan.aggregations)
-            and all(a.kind != "last" for a in ratio_parts))
+            and all(a.kind not in ("last", "latest") for a in ratio_parts))
 
 
 class _Unsupported(Exception):
@@ -101,15 +102,32 @@ def _entities(table: pa.Table, keys: tuple[str, ...]
     return code, number
 
 
-def _tie_order(column: pa.ChunkedArray) -> np.ndarray:
+def _tie_order(table: pa.Table) -> list[np.ndarray]:
+    """The keys ordering events of equal time, least significant first (as
+    ``np.lexsort`` takes them): ``__tie``, then the version ``__v`` where there is one."""
+    column = table.column("__tie")
     if pa.types.is_integer(column.type):
-        return _numpy(column).astype(_I64)
-    return _numpy(pc.rank(column, sort_keys="ascending", tiebreaker="dense")).astype(_I64)
+        tie = _numpy(column).astype(_I64)
+    else:
+        tie = _numpy(pc.rank(column, sort_keys="ascending", tiebreaker="dense")).astype(_I64)
+    if VERSION not in table.column_names:
+        return [tie]
+    return [tie, _numpy(table.column(VERSION)).astype(_I64)]
+
+
+def _ascending(keys: list[np.ndarray], same: np.ndarray) -> bool:
+    """Whether consecutive rows where ``same`` holds are in increasing ``keys`` order
+    (the most significant key last)."""
+    later = np.zeros(len(same), dtype=bool)
+    for key in keys:  # least significant first: a more significant key decides
+        later = np.where(key[1:] == key[:-1], later, key[1:] > key[:-1])
+    return not np.any(same & ~later)
 
 
 def _sort(entity: np.ndarray, entities: int, time: np.ndarray, composite: np.ndarray,
-          tie: Callable[[], np.ndarray] | None) -> np.ndarray:
-    """The order sorting rows by (entity, time, tie), or (entity, time) without ``tie``.
+          tie: Callable[[], list[np.ndarray]] | None) -> np.ndarray:
+    """The order sorting rows by (entity, time, ties...), or (entity, time) without
+    ``tie``.
 
     Rows already in (time, tie) order, as stored events usually are, need only a
     stable sort by entity, a radix sort when the numbers fit 16 bits.
@@ -117,14 +135,13 @@ def _sort(entity: np.ndarray, entities: int, time: np.ndarray, composite: np.nda
     ties = tie() if tie is not None else None
     in_time_order = bool(np.all(time[1:] >= time[:-1]))
     if in_time_order and ties is not None:
-        same = time[1:] == time[:-1]
-        in_time_order = not np.any(same & (ties[1:] <= ties[:-1]))
+        in_time_order = _ascending(ties, time[1:] == time[:-1])
     if in_time_order:
         narrow = entity.astype(np.uint16) if entities <= 2**16 else entity
         return np.argsort(narrow, kind="stable")
     if ties is None:
         return np.argsort(composite, kind="stable")
-    return np.lexsort((ties, composite))
+    return np.lexsort((*ties, composite))
 
 
 class _Events:
@@ -143,7 +160,7 @@ class _Events:
             raise _Unsupported("entities x time span too large")
         composite = entity * self.span + (time - self.tmin + 1)
         self.order = _sort(entity, entities, time, composite,
-                           lambda: _tie_order(table.column("__tie")))
+                           lambda: _tie_order(table))
         self.composite = composite[self.order]
         self.entity = entity[self.order]
         self.time = time[self.order]
@@ -248,9 +265,10 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray]:
     """(values, valid) of ``agg`` over sorted rows ``[lo, hi)``; for ``last``, the
     values are row numbers in the input table."""
-    valid_rows = ev.valid(agg)
-    if agg.kind == "last":
-        key = ("last", agg.column, agg.where)
+    # latest: the latest passing row, its value null or not
+    valid_rows = ev.passing(agg.where) if agg.kind == "latest" else ev.valid(agg)
+    if agg.kind in ("last", "latest"):
+        key = (agg.kind, agg.column, agg.where)
         if key not in ev.cache:  # the sorted position of the latest valid row so far
             ev.cache[key] = np.maximum.accumulate(
                 np.where(valid_rows, np.arange(len(ev), dtype=_I64), -1))
@@ -386,7 +404,7 @@ def _features(ev: _Events, plan: ViewPlan, entity: np.ndarray, time: np.ndarray,
                              num_f / np.where(empty, 1.0, den_f))
             out[f.output] = _arrow(value, np.where(empty, f.empty is not None, num_valid),
                                    back)
-        elif f.kind == "last":
+        elif f.kind in ("last", "latest"):
             out[f.output] = _taken(ev.table.column(f.column), *computed[f], back)  # type: ignore[arg-type]
         else:
             out[f.output] = _arrow(*computed[f], back)

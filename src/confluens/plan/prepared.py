@@ -2,7 +2,7 @@
 
 ``compile_prepared`` gives, per event that can still fall in some window of the view
 at any time from ``horizon_end`` on, in each entity's event order, its keys, time
-(``__t``), tie (``__tie``, as text; the rows come in the id's own order),
+(``__t``), tie (``__tie``, as text; the rows come in version order, then the id's own order),
 known-at time (``__k``), the values the features aggregate, and one boolean per
 filter. An event is kept when:
 
@@ -10,7 +10,9 @@ filter. An event is kept when:
 - it is known only after ``horizon_end`` (it becomes visible later), or
 - for some event-count window ``Events(n)`` (delay d, filter f), it passes f and
   fewer than n passing events after it (in time and tie order) are visible at
-  ``horizon_end``: known by then, at or before ``horizon_end - d``.
+  ``horizon_end``: known by then, at or before ``horizon_end - d``. A ``latest``
+  value (a snapshot's column) keeps events by this rule with n = 1, not by its time
+  window: only the latest visible row, and rows not yet known.
 
 The last rule is exact: what a count window sees only grows as time passes, so an
 event with n visible passing events after it at ``horizon_end`` is never among the
@@ -24,6 +26,7 @@ import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
 from confluens.plan.ir import ViewPlan
+from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, table_ref
 
 __all__ = ["compile_prepared", "filters_of", "value_columns"]
@@ -59,17 +62,21 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
         *keys, exp.alias_(t, "__t", quoted=True),
         exp.alias_(exp.cast(col(plan.tie), "VARCHAR"), "__tie", quoted=True),
         exp.alias_(col(plan.tie), "__tie_order", quoted=True),  # ties in the id's own order
+        *([] if plan.version is None else [exp.alias_(version_sql(plan), VERSION, quoted=True)]),
         exp.alias_(func("epoch_us", known), "__k", quoted=True),
         *[col(c) for c in value_columns(plan)],
         *[exp.alias_(exp.Coalesce(this=exp.Paren(this=parse_expression(w, where="where")),
                                   expressions=[exp.false()]), f"__f{i}", quoted=True)
           for i, w in enumerate(filters)],
     ]
-    order = exp.Order(expressions=[exp.Ordered(this=col("__t"), desc=True),
-                                   exp.Ordered(this=col("__tie_order"), desc=True)])
+    ties = ["__tie_order"] if plan.version is None else [VERSION, "__tie_order"]
+    order = exp.Order(expressions=[exp.Ordered(this=col(n), desc=True)
+                                   for n in ("__t", *ties)])
     aggs = plan.aggregations
-    time_back = max([a.delay_us + a.window_us for a in aggs if a.window_us is not None],
-                    default=None)
+    # a latest value needs only the latest passing event that can still be seen (as a
+    # count window of 1 would); its window bounds the time at read time
+    time_back = max([a.delay_us + a.window_us for a in aggs
+                     if a.window_us is not None and a.kind != "latest"], default=None)
     keep: list[exp.Expr] = [exp.GT(this=col("__k"), expression=lit(horizon_end_us))]
     if time_back is not None:
         keep.append(exp.GT(this=col("__t"), expression=lit(horizon_end_us - time_back)))
@@ -79,9 +86,9 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
     # per (filter, delay) of the count windows, the largest n
     counted: dict[tuple[str | None, int], int] = {}
     for a in aggs:
-        if a.events is not None:
+        if a.events is not None or a.kind == "latest":
             group = (a.where, a.delay_us)
-            counted[group] = max(counted.get(group, 0), a.events)
+            counted[group] = max(counted.get(group, 0), a.events or 1)
     for g, ((where, delay), n) in enumerate(counted.items()):
         passes = exp.true() if where is None else col(f"__f{filters.index(where)}")
         visible = exp.and_(passes.copy(), exp.LTE(this=col("__k"), expression=lit(
@@ -100,4 +107,4 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
     return (exp.select(exp.Star()).from_(
         exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("r"))))
         .where(exp.or_(*keep))
-        .order_by(*[k.copy() for k in keys], col("__t"), col("__tie_order")))
+        .order_by(*[k.copy() for k in keys], col("__t"), *[col(n) for n in ties]))

@@ -224,15 +224,18 @@ class Project:
         return event_features(plan_view(definition), files)
 
     def training_set(self, spine: Any, features: Sequence[str], *, at: str | None = None,
-                     timezone: str | None = None, as_of: datetime | None = None) -> pa.Table:
+                     timezone: str | None = None, as_of: datetime | None = None,
+                     full_names: bool = False) -> pa.Table:
         """``spine`` with every requested feature as of each row's timestamp.
 
         ``features`` are ``"view:feature"`` names, or ``"view"`` for all of a view's.
         ``at`` names the spine's timestamp column (needed if it has several);
         ``timezone`` reads a spine without zones; ``as_of`` ignores every record
-        ingested after that instant. See project/training.py.
+        ingested after that instant. ``view[col]:feature`` reads the view's key from
+        spine column ``col`` (features named ``col__feature``); ``full_names`` names
+        every feature ``view__feature``. See project/training.py.
         """
-        refs = resolve_features(self.definitions, features)
+        refs = resolve_features(self.definitions, features, full_names=full_names)
         for ref in refs:
             self._applied_version(ref.view.source)
         if isinstance(spine, str | Path):
@@ -306,10 +309,17 @@ class Project:
                            when)
 
     def online_vector(self, keys: Mapping[str, Any], *,
-                      at: datetime | None = None) -> dict[str, Any]:
+                      at: datetime | None = None, full_names: bool = False) -> dict[str, Any]:
         """One feature vector across views, in one store round trip: ``keys`` maps each
         view to its entity's key, e.g. ``{"customer_spending": "C1", "terminal_risk":
-        "T7"}``. Feature names must not repeat across the views."""
+        "T7"}``. Feature names must not repeat across the views.
+
+        As in training sets, ``"view[label]"`` reads one view under another name (its
+        features named ``label__feature``), e.g. ``{"location[origin_id]": 5,
+        "location[destination_id]": 9}``; ``full_names`` names them ``view__feature``.
+        """
+        if any("[" in request for request in keys) or full_names:
+            return self._mapped_vector(keys, at=at, full_names=full_names)
         when = at or datetime.now(UTC)
         if when.tzinfo is None:
             raise InputError("at", "must carry a time zone", got=when.isoformat(),
@@ -327,6 +337,23 @@ class Project:
                                      fix="read them with online_features, or rename one")
                 vector[name], given_by[name] = value, view.name
         return vector
+
+    def _mapped_vector(self, keys: Mapping[str, Any], *, at: datetime | None,
+                       full_names: bool) -> dict[str, Any]:
+        """``online_vector`` with key mapping or full names (project/training.py names)."""
+        when = at or datetime.now(UTC)
+        if when.tzinfo is None:
+            raise InputError("at", "must carry a time zone", got=when.isoformat(),
+                             fix="pass e.g. datetime.now(timezone.utc)")
+        refs = resolve_features(self.definitions, list(keys), full_names=full_names)
+        if len(refs) != len(keys):
+            raise InputError("online_vector", "each request must name a view once",
+                             got=list(keys), fix="drop the repeated request")
+        found = read_online_views([(ref.view, [_key_values(ref.view, value)])
+                                   for ref, value in zip(refs, keys.values(), strict=True)],
+                                  self.online, when)
+        return {ref.output(name): value for ref, (values,) in zip(refs, found, strict=True)
+                for name, value in values.items() if name in ref.names}
 
     # -- reading back ----------------------------------------------------------------
 
@@ -365,6 +392,8 @@ def _jsonable(value: Any) -> Any:
 def _key_values(view: FeatureView, key: Any) -> list[Any]:
     """A user's entity key as the stored values, in the entity's key order."""
     names = view.entity.keys
+    if not names:  # a view without an entity: one state, whatever key is passed
+        return []
     if isinstance(key, Mapping):
         missing = [n for n in names if n not in key]
         if missing:

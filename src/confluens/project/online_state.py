@@ -53,7 +53,7 @@ def online_state(plan: ViewPlan, files: list[str], *,
             table_ref("stored"))
         (horizon,) = con.sql(render(latest)).fetchall()[0]
         events: exp.Select = exp.select(exp.Star()).from_(table_ref("stored"))
-        if entities is not None:
+        if entities is not None and plan.keys:  # without keys: the one entity changed
             con.register("chosen", entities)
             events = events.join(table_ref("chosen"), join_type="semi",
                                  on=exp.and_(*same_keys(plan.keys, "stored", "chosen")))
@@ -83,7 +83,8 @@ def _encode(plan: ViewPlan, rows: pa.Table) -> dict[str, bytes]:
     filters = filters_of(plan)
     kinds = {c: _kind(rows.schema.field(c).type) for c in columns}
     data = rows.to_pydict()
-    keys = [entity_key(k) for k in zip(*[data[k] for k in plan.keys], strict=True)]
+    keys = ([entity_key(k) for k in zip(*[data[k] for k in plan.keys], strict=True)]
+            if plan.keys else [entity_key([])] * rows.num_rows)
     t, tie, known = data["__t"], data["__tie"], data["__k"]
     out: dict[str, bytes] = {}
     start = 0

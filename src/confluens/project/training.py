@@ -10,7 +10,7 @@ count, so a training set can be rebuilt as it could have been built then.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -26,28 +26,75 @@ from confluens.core.system_columns import INGESTED_AT
 from confluens.errors import InputError, UnknownNameError
 from confluens.plan import plan_view, point_features
 
-__all__ = ["FeatureRef", "as_arrow_spine", "check_timezone", "resolve_features", "training_set"]
+__all__ = ["FeatureRef", "as_arrow_spine", "check_timezone", "parse_request",
+           "resolve_features", "training_set"]
 
 POINT = "__point"
 
 
 class FeatureRef:
-    """A requested feature: ``view:feature``, or ``view`` for all of a view's features."""
+    """A requested feature: ``view:feature``, or ``view`` for all of a view's features.
 
-    def __init__(self, view: FeatureView, names: list[str]) -> None:
+    ``view[col]:feature`` (or ``view[col1,col2]`` for several key columns, in the
+    entity's key order) reads the entity's keys from other spine columns, so one view
+    can be joined twice (``location[origin_id]``, ``location[destination_id]``); its
+    features are then named ``col__feature`` (``col1_col2__feature``). With
+    ``full_names``, every name is prefixed by its view: ``view__feature``.
+    """
+
+    def __init__(self, view: FeatureView, names: list[str],
+                 keys: Mapping[str, str] | None = None, *, full_names: bool = False) -> None:
         self.view = view
         self.names = names
+        self.keys = dict(keys or {})  # entity key column -> spine column
+        prefix = "_".join(self.keys[k] for k in view.entity.keys) + "__" if self.keys else ""
+        self.prefix = (f"{view.name}__" if full_names else "") + prefix
+
+    def spine_column(self, key: str) -> str:
+        return self.keys.get(key, key)
+
+    def output(self, name: str) -> str:
+        """The column a feature of this request gets in a training set or vector."""
+        return self.prefix + name
+
+    @property
+    def label(self) -> str:
+        mapped = ",".join(self.keys[k] for k in self.view.entity.keys) if self.keys else ""
+        return f"{self.view.name}[{mapped}]" if mapped else self.view.name
 
 
-def resolve_features(definitions: Definitions, requested: Sequence[str]) -> list[FeatureRef]:
+def parse_request(item: str) -> tuple[str, list[str], str]:
+    """``view[col,...]:feature`` as (view, spine columns, feature); without brackets the
+    columns are []; without ``:feature`` the feature is "" (all of the view's)."""
+    if "[" not in item:
+        view, _, feature = item.partition(":")
+        return view, [], feature
+    view, _, rest = item.partition("[")
+    inside, closed, tail = rest.partition("]")
+    columns = [c.strip() for c in inside.split(",")]
+    if not closed or not all(columns) or (tail and not tail.startswith(":")):
+        raise InputError("feature request", "maps keys as view[spine_column]:feature",
+                         got=item, fix="write e.g. 'location[origin_id]:temperature'")
+    return view, columns, tail[1:]
+
+
+def resolve_features(definitions: Definitions, requested: Sequence[str], *,
+                     full_names: bool = False) -> list[FeatureRef]:
     if not requested:
         raise InputError("features", "at least one feature is needed", got=[],
                          fix="pass e.g. 'customer_spending:count_7d' or 'customer_spending'")
-    by_view: dict[str, FeatureRef] = {}
+    by_view: dict[tuple[str, tuple[str, ...]], FeatureRef] = {}
     for item in requested:
-        view_name, _, feature = item.partition(":")
+        view_name, columns, feature = parse_request(item)
         view = definitions.feature_view(view_name)
-        ref = by_view.setdefault(view_name, FeatureRef(view, []))
+        if columns and len(columns) != len(view.entity.keys):
+            raise InputError(f"feature request '{item}'", f"maps the {len(view.entity.keys)} "
+                             f"key column(s) of entity '{view.entity.name}', in order",
+                             got=columns, fix=f"name one spine column for each of "
+                             f"{list(view.entity.keys)}")
+        keys = dict(zip(view.entity.keys, columns, strict=True)) if columns else None
+        ref = by_view.setdefault((view_name, tuple(columns)),
+                                 FeatureRef(view, [], keys, full_names=full_names))
         names = view.feature_names if not feature else [feature]
         for name in names:
             if name not in view.feature_names:
@@ -57,12 +104,13 @@ def resolve_features(definitions: Definitions, requested: Sequence[str]) -> list
                 ref.names.append(name)
     seen: dict[str, str] = {}
     for ref in by_view.values():
-        for name in ref.names:
+        for name in map(ref.output, ref.names):
             if name in seen:
-                raise InputError("features", f"two views give a feature named '{name}'",
-                                 got=[seen[name], ref.view.name],
-                                 fix="give one of them another name with name=")
-            seen[name] = ref.view.name
+                raise InputError("features", f"two requests give a feature named '{name}'",
+                                 got=[seen[name], ref.label],
+                                 fix="give one of them another name with name=, or pass "
+                                 "full_names=True (view__feature)")
+            seen[name] = ref.label
     return list(by_view.values())
 
 
@@ -181,17 +229,18 @@ def training_set(refs: Sequence[FeatureRef], files_of: Any, spine: Any, *,
     inputs = []
     for ref in refs:
         view = ref.view
-        missing = [k for k in view.entity.keys if k not in table.column_names]
+        missing = [ref.spine_column(k) for k in view.entity.keys
+                   if ref.spine_column(k) not in table.column_names]
         if missing:
             raise InputError("spine", f"lacks the key of entity '{view.entity.name}' "
                              f"(feature view '{view.name}')", got=missing,
                              fix=f"add the column(s) {missing} to the spine")
-        for name in ref.names:
+        for name in map(ref.output, ref.names):
             if name in table.column_names:
                 raise InputError("spine", "already has a column named like a requested "
                                  "feature", got=name, fix="rename that spine column")
-        keys = {k: _as_key(table.column(k), view.source.schema[k].dtype, k)
-                for k in view.entity.keys}
+        keys = {k: _as_key(table.column(ref.spine_column(k)), view.source.schema[k].dtype,
+                           ref.spine_column(k)) for k in view.entity.keys}
         inputs.append((ref, pa.table({**keys, "__at": times, POINT: points}),
                        _events(files_of(view.source.name), as_of)))
 
@@ -208,7 +257,7 @@ def training_set(refs: Sequence[FeatureRef], files_of: Any, spine: Any, *,
     result = table
     for ref, values in zip(refs, computed, strict=True):
         for name in ref.names:
-            result = result.append_column(name, values.column(name))
+            result = result.append_column(ref.output(name), values.column(name))
     return result
 
 

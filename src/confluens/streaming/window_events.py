@@ -124,6 +124,10 @@ def _last(present: Sequence[Any]) -> Any:
     return present[-1] if present else None
 
 
+def _latest(values: Sequence[Any]) -> Any:
+    return values[-1] if values else None  # called with nulls kept
+
+
 def _std(present: Sequence[Any]) -> Any:
     if len(present) < 2:
         return None
@@ -137,7 +141,7 @@ def _distinct(present: Sequence[Any]) -> int:
 
 _KINDS: dict[str, Callable[[Sequence[Any]], Any]] = {
     "count": len, "distinct": _distinct, "sum": _sum, "mean": _mean, "min": _min,
-    "max": _max, "last": _last, "std": _std}
+    "max": _max, "last": _last, "std": _std, "latest": _latest}
 
 
 # -- the compiled plan ------------------------------------------------------------------
@@ -235,7 +239,7 @@ def evaluate_compiled(compiled: CompiledPlan, ev: EventColumns, at: int) -> dict
         else:
             column = ev.column(name)
             present = [column[i] for i in sel]
-        if ev.has_nulls(name):
+        if fn is not _latest and ev.has_nulls(name):
             present = [v for v in present if v is not None]
         values.append(fn(present))
     out: dict[str, Any] = {}
