@@ -153,7 +153,8 @@ class Project:
                 raise InputError("file input", "takes no query", got=query,
                                  fix="drop --query, or give a database URI")
             paths = resolve_paths(target, self.root)
-            chunks = list(file_chunks(paths, [f.input_name for f in src.schema], self.root))
+            chunks = file_chunks(paths, [f.input_name for f in src.schema], self.root,
+                                 encoding=src.encoding, source=src.name)
         with self._exclusive(source):
             return self._ingestion().run(src, chunks, input_label=target,
                                          definition_version=version, progress=progress)
