@@ -212,8 +212,10 @@ def test_epoch_numbers_match_an_exact_reference(values: list[str], unit: str) ->
         con.execute("SET TimeZone = 'Asia/Kolkata'")  # the session zone must not matter
         con.execute("CREATE TABLE raw (i INTEGER, ts VARCHAR)")
         con.executemany("INSERT INTO raw VALUES (?, ?)", list(enumerate(values)))
+        helpers = ", ".join(f'{render(e)} AS "{name}"' for name, e in coerced.helpers.items())
         rows = con.execute(f"SELECT i, epoch_us({render(coerced.value)}), {render(outside)}, "
-                           f"{render(coerced.failed)} FROM raw ORDER BY i").fetchall()
+                           f"{render(coerced.failed)} FROM (SELECT *, {helpers} FROM raw) AS raw "
+                           "ORDER BY i").fetchall()
     finally:
         con.close()
     for (_, micros, out, failed), text in zip(rows, values, strict=True):

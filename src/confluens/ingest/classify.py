@@ -81,8 +81,11 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
     parsed = exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())
     reasons: list[Rule] = []
     required = [c for c in (source.event_time, source.id, source.known_at) if c]
-    for field in source.schema:
-        coerced = coerce(field, raw, source.epoch_unit) if field in present else None
+    helpers: dict[str, exp.Expression] = {}
+    for i, field in enumerate(source.schema):
+        coerced = (coerce(field, raw, source.epoch_unit, key=f"__coerce_{i}")
+                   if field in present else None)
+        helpers.update(coerced.helpers if coerced else {})
         value = coerced.value if coerced else exp.cast(exp.null(), "VARCHAR")
         columns.append(exp.alias_(exp.cast(value, SQL_TYPES[field.dtype]), field.name,
                                   quoted=True))
@@ -98,7 +101,13 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
     reasons = [Rule(r.name, _when(parsed.copy(), r.reason), r.on_fail) for r in reasons]
     reasons.insert(0, Rule("parse", _when(exp.Not(this=parsed.copy()), exp.DPipe(
         this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True))))
-    return _with_reasons(columns, reasons).from_(table_ref(raw))
+    source_table: exp.Expression = table_ref(raw)
+    if helpers:  # computed once per record, under the raw table's own name
+        inner = exp.select(exp.Star(), *[exp.alias_(e, name, quoted=True)
+                                         for name, e in helpers.items()]).from_(table_ref(raw))
+        source_table = exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=exp.to_identifier(raw, quoted=True)))
+    return _with_reasons(columns, reasons).from_(source_table)
 
 
 def _quoted(prefix: str, value: exp.Expression, suffix: exp.Expression | str) -> exp.Expression:

@@ -20,6 +20,7 @@ otherwise do silently, or wrongly, are refused or made explicit:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import sqlglot.expressions as exp
@@ -58,6 +59,9 @@ class Coerced:
     failed: exp.Expression  # TRUE where the input had a value that did not coerce
     epoch_number: exp.Expression | None = None  # timestamps: TRUE where it is a number
     beyond: exp.Expression | None = None  # timestamps: a time outside the years 1 to 9999
+    # columns the expressions above read, to compute once per record in a subquery of
+    # the raw table (which keeps its name): alias -> expression over the raw columns
+    helpers: dict[str, exp.Expression] = dataclasses.field(default_factory=dict)
 
 
 def _try_cast(value: exp.Expression, sql_type: str) -> exp.Expression:
@@ -80,11 +84,13 @@ def _between(value: exp.Expression, low: exp.Expression, high: exp.Expression) -
     return exp.Between(this=value, low=low, high=high)
 
 
-def coerce(field: Field, table: str = "raw", epoch_unit: str = "s") -> Coerced:
-    """The expressions giving ``field``'s typed value from the raw column."""
+def coerce(field: Field, table: str = "raw", epoch_unit: str = "s",
+           key: str = "__coerce") -> Coerced:
+    """The expressions giving ``field``'s typed value from the raw column; ``key``
+    prefixes the names of its helper columns (unique per field)."""
     raw = col(field.input_name, table)
     if field.dtype is DType.TIMESTAMP and field.format is None:
-        return _timestamp(raw, epoch_unit)
+        return _timestamp(raw, epoch_unit, key, table)
     value = _value(field, raw)
     return Coerced(value, exp.and_(_present(raw.copy()), _absent(value)))
 
@@ -118,7 +124,7 @@ def _in_years_1_to_9999(value: exp.Expression, dtype: DType) -> exp.Expression:
     return _when(inside, value)
 
 
-def _timestamp(raw: exp.Expression, epoch_unit: str) -> Coerced:
+def _timestamp(raw: exp.Expression, epoch_unit: str, key: str, table: str) -> Coerced:
     text = _try_cast(raw, "VARCHAR")
     is_number = exp.Coalesce(this=func("regexp_full_match", text, lit(_NUMBER)),
                              expressions=[exp.false()])
@@ -126,24 +132,43 @@ def _timestamp(raw: exp.Expression, epoch_unit: str) -> Coerced:
     seconds = exp.Div(this=_try_cast(text.copy(), "DOUBLE"),
                       expression=lit(1_000_000 / MICROS_PER_UNIT[epoch_unit]))
     representable = _between(seconds, lit(_FIRST_SECOND), lit(_LAST_SECOND))
-    # ... the value itself exactly, from the decimal text
-    micros = exp.cast(func("round", exp.Mul(
-        this=_try_cast(func("trim", text.copy()), "DECIMAL(38, 9)"),
-        expression=lit(MICROS_PER_UNIT[epoch_unit]))), "BIGINT")
+    # ... the value itself exactly: integer text in integers, decimal text as decimals
+    micros = exp.cast(exp.Case(ifs=[exp.If(
+        this=func("contains", text.copy(), lit(".")),
+        true=func("round", exp.Mul(this=_try_cast(func("trim", text.copy()), "DECIMAL(38, 9)"),
+                                   expression=lit(MICROS_PER_UNIT[epoch_unit]))))],
+        default=_integer_micros(_try_cast(func("trim", text.copy()), "HUGEINT"), epoch_unit)),
+        "BIGINT")
     from_number = _when(representable, func("timezone", lit("UTC"),
                                             func("make_timestamp", micros)))
-    offset_ok = exp.Or(this=exp.not_(func("regexp_matches", text.copy(), lit(_HAS_OFFSET))),
-                       expression=func("regexp_matches", text.copy(), lit(_VALID_OFFSET)))
-    parsed = _when(offset_ok, _try_cast(raw.copy(), "TIMESTAMPTZ"))
-    from_text = _in_years_1_to_9999(parsed, DType.TIMESTAMP)
-    value = exp.Case(ifs=[exp.If(this=is_number, true=from_number)], default=from_text)
+    bad_offset = exp.and_(func("regexp_matches", text.copy(), lit(_HAS_OFFSET)),
+                          exp.not_(func("regexp_matches", text.copy(), lit(_VALID_OFFSET))))
+    from_text = exp.Case(ifs=[exp.If(this=bad_offset, true=exp.null())],
+                         default=_try_cast(raw.copy(), "TIMESTAMPTZ"))
+    # computed once per record, in a subquery below the expressions that read them
+    number, time = f"{key}_number", f"{key}_time"
+    helpers = {number: is_number,
+               time: exp.Case(ifs=[exp.If(this=is_number.copy(), true=from_number)],
+                              default=from_text)}
+    value = _in_years_1_to_9999(col(time, table), DType.TIMESTAMP)
     # a valid time too far out for any timestamp column breaks the time range, not the type
     beyond = exp.Coalesce(this=exp.Case(
-        ifs=[exp.If(this=is_number.copy(), true=exp.not_(representable.copy()))],
-        default=exp.and_(func("isfinite", parsed.copy()), _absent(from_text))),
+        ifs=[exp.If(this=col(number, table), true=_absent(col(time, table)))],
+        default=exp.and_(func("isfinite", col(time, table)), _absent(value))),
         expressions=[exp.false()])
     failed = exp.and_(_present(raw.copy()), _absent(value), exp.not_(beyond))
-    return Coerced(value, failed, is_number.copy(), beyond.copy())
+    return Coerced(value, failed, col(number, table), beyond.copy(), helpers)
+
+
+def _integer_micros(count: exp.Expression, epoch_unit: str) -> exp.Expression:
+    """Microseconds from an integer count of ``epoch_unit``; nanoseconds are rounded half
+    away from zero (``//`` truncates toward zero)."""
+    per_unit = MICROS_PER_UNIT[epoch_unit]
+    if isinstance(per_unit, int):
+        return exp.Mul(this=count, expression=lit(per_unit))
+    half = exp.Mul(this=func("sign", count.copy()), expression=lit(500))
+    return exp.IntDiv(this=exp.Paren(this=exp.Add(this=count, expression=half)),
+                      expression=lit(1000))
 
 
 def out_of_time_range(coerced: Coerced, raw: exp.Expression,
