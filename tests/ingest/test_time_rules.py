@@ -222,3 +222,36 @@ def test_epoch_numbers_match_an_exact_reference(values: list[str], unit: str) ->
         want, want_out = reference(text, unit)
         got = None if micros is None else EPOCH + timedelta(microseconds=micros)
         assert (got, out, failed) == (want, want_out, False), text
+
+
+def test_setting_the_epoch_unit_then_retrying_stores_the_quarantined(make_project,
+                                                                     tmp_path: Path) -> None:
+    # the fix a time_range reason suggests, end to end: declare the unit, apply, retry
+    project = make_project(DEFINITIONS.format(extra=""))
+    project.apply()
+    (tmp_path / "in.csv").write_text("id,ts,seen\n1,1522922400000,\n2,1522922400,\n")
+    first = project.ingest("tx", str(tmp_path / "in.csv"))
+    assert (first.accepted, first.quarantined) == (1, 1)
+    fixed = make_project(DEFINITIONS.format(extra=", epoch_unit='ms'"))  # same folder
+    fixed.apply()
+    retry = fixed.retry_quarantine("tx")
+    assert (retry.accepted, retry.quarantined) == (1, 0)
+    stored = dict(zip(fixed.table("tx").column("id").to_pylist(),
+                      fixed.table("tx").column("ts").to_pylist(), strict=True))
+    assert stored == {1: datetime(2018, 4, 5, 10, 0, tzinfo=UTC),
+                      2: datetime(2018, 4, 5, 10, 0, tzinfo=UTC)}
+
+
+@pytest.mark.parametrize("value", ["50229-01-01", "-5000-01-01", "2024-13-01"])
+def test_dates_outside_the_years_1_to_9999_are_type_failures(make_project, tmp_path: Path,
+                                                             value: str) -> None:
+    project = make_project('''
+from confluens import Source
+tx = Source("tx", {"id": "int64", "ts": "timestamp", "day": "date"}, "ts", id="id")
+''')
+    project.apply()
+    (tmp_path / "in.csv").write_text(f"id,ts,day\n1,2024-01-01,{value}\n2,2024-01-01,1960-05-01\n")
+    run = project.ingest("tx", str(tmp_path / "in.csv"))
+    assert (run.accepted, run.quarantined) == (1, 1)
+    assert project.quarantine("tx").column("reason").to_pylist() == [
+        f"type:day: '{value}' is not a valid date"]
