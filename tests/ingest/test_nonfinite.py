@@ -106,3 +106,10 @@ def test_nonfinite_in_an_int_column_is_a_type_failure(make_project, tmp_path: Pa
     run = project.ingest("tx", str(tmp_path / "in.csv"))
     assert run.quarantined == 3
     assert set(project.quarantine("tx").column("rule").to_pylist()) == {"type:id"}
+
+
+def test_allow_nonfinite_enters_the_spec_only_when_set() -> None:
+    assert "allow_nonfinite" not in Field("x", "float64").spec()
+    assert Field("x", "float64", allow_nonfinite=True).spec()["allow_nonfinite"] is True
+    with pytest.raises(DefinitionError, match="allow_nonfinite must be True or False"):
+        Field("x", "float64", allow_nonfinite="yes")  # type: ignore[arg-type]

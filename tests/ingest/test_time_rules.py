@@ -255,3 +255,15 @@ tx = Source("tx", {"id": "int64", "ts": "timestamp", "day": "date"}, "ts", id="i
     assert (run.accepted, run.quarantined) == (1, 1)
     assert project.quarantine("tx").column("reason").to_pylist() == [
         f"type:day: '{value}' is not a valid date"]
+
+
+def test_time_range_bounds_may_be_datetimes_and_zoned_strings() -> None:
+    from datetime import date
+
+    schema = {"ts": "timestamp"}
+    source = Source("s", schema, "ts", time_range=(date(1990, 1, 1),
+                                                   datetime(2100, 1, 1, tzinfo=UTC)))
+    assert source.time_range == (datetime(1990, 1, 1, tzinfo=UTC),
+                                 datetime(2100, 1, 1, tzinfo=UTC))
+    zoned = Source("s", schema, "ts", time_range=("1990-01-01T01:00:00+01:00", "2100-01-01"))
+    assert zoned.time_range[0] == datetime(1990, 1, 1, tzinfo=UTC)
