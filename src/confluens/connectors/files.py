@@ -1,5 +1,8 @@
 """Files: CSV, Parquet and JSON lines, one path or a glob of them.
 
+Text files (CSV, JSON lines) are decoded in the source's ``encoding`` first (see
+text.py).
+
 CSV is read with every column as text, so type errors are confluens' to report,
 one record at a time; malformed lines (too many or too few fields) become
 records with a parse error. JSON lines are read one line at a time; a line that
@@ -8,16 +11,18 @@ is not a JSON object becomes a record with a parse error.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import sqlglot.expressions as exp
 
 from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW, RawChunk
-from confluens.errors import SourceReadError
+from confluens.connectors.text import check_text_head, read_head, readable_utf8
+from confluens.errors import SchemaMismatchError, SourceReadError
 from confluens.sqlx import table_ref, template
 
 __all__ = ["FORMATS", "file_chunks", "resolve_paths"]
@@ -45,9 +50,19 @@ def _sql(expression: exp.Expression) -> str:
 
 
 def resolve_paths(spec: str, base: Path) -> list[Path]:
-    """The files a path or glob names, relative to ``base``, sorted."""
+    """The files a path or glob names, relative to ``base``, sorted.
+
+    A match that is a directory named like a data file (``x.csv/``, as Spark writes
+    them) is an error rather than skipped: its records would be silently left out.
+    """
     pattern = spec if Path(spec).is_absolute() else str(base / spec)
-    paths = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+    matches = [Path(p) for p in glob.glob(pattern, recursive=True)]
+    folders = sorted(p for p in matches if p.is_dir() and p.suffix.lower() in FORMATS)
+    if folders:
+        raise SourceReadError(f"input {spec}", "must name files, but names a directory",
+                              got=str(folders[0]), fix=f"ingest the files inside it, e.g. "
+                              f"'{Path(spec) / ('*' + folders[0].suffix)}'")
+    paths = sorted(p for p in matches if p.is_file())
     if not paths:
         raise SourceReadError("input", "no file matches this path or glob", got=spec,
                               fix=f"check the path (relative paths start at {base})")
@@ -58,22 +73,77 @@ def resolve_paths(spec: str, base: Path) -> list[Path]:
     return paths
 
 
-def file_chunks(paths: Sequence[Path], columns: Sequence[str],
-                base: Path | None = None) -> Iterator[RawChunk]:
-    """One chunk per file; ``columns`` are the input columns a JSON line may carry.
+def file_chunks(paths: Sequence[Path], columns: Sequence[str], base: Path | None = None,
+                *, encoding: str = "utf-8", source: str | None = None) -> list[RawChunk]:
+    """One chunk per file; ``columns`` are the schema's input columns.
 
-    Chunks are labelled with paths relative to ``base`` where the file lies below it.
+    Every file is inspected first, before any chunk is read: a directory, an unreadable
+    or binary file, a CSV without a usable header or without the schema's columns, and
+    bytes that do not decode in the first 64 KiB are refused here, so a glob with such
+    a file commits nothing. A file of zero bytes, or a CSV with a header only,
+    contributes no records. Chunks are labelled with paths relative to ``base`` where
+    the file lies below it.
     """
+    chunks = []
     for path in paths:
         kind = FORMATS[path.suffix.lower()]
         label = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
-        if kind == "csv":
-            yield RawChunk(label, lambda con, t, p=path: _load_csv(con, t, p))
+        head = read_head(path)
+        if not head:
+            chunks.append(RawChunk(label, lambda con, t: _load_nothing(con, t, columns),
+                                   per_record_columns=True))
+        elif kind == "csv":
+            _check_csv_head(path, head, encoding, columns, label, source)
+            chunks.append(RawChunk(label, lambda con, t, p=path: _load_csv(con, t, p,
+                                                                           encoding)))
         elif kind == "parquet":
-            yield RawChunk(label, lambda con, t, p=path: _load_parquet(con, t, p))
+            _check_parquet_head(path, head)
+            chunks.append(RawChunk(label, lambda con, t, p=path: _load_parquet(con, t, p)))
         else:
-            yield RawChunk(label, lambda con, t, p=path: _load_jsonl(con, t, p, columns),
-                           per_record_columns=True)
+            check_text_head(path, head, encoding, "JSON-lines")
+            chunks.append(RawChunk(label, lambda con, t, p=path: _load_jsonl(
+                con, t, p, columns, encoding), per_record_columns=True))
+    return chunks
+
+
+def _check_csv_head(path: Path, head: bytes, encoding: str, columns: Sequence[str],
+                    label: str, source: str | None) -> None:
+    check_text_head(path, head, encoding, "CSV")
+    header = _csv_header(path, _delimiter(path), encoding)
+    if not columns or set(header) & set(columns):
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise SchemaMismatchError(
+                f"input {label}" + (f" for source '{source}'" if source else ""),
+                f"lacks the schema's columns {missing}", got=sorted(header),
+                fix="add those columns to the input, or map a differently named column "
+                "with Field(name, type, raw='Name In File')")
+        return
+    raise SourceReadError(f"input {path.name}", "does not look like a CSV file of this "
+                          "source: its first line names none of the schema's columns "
+                          f"{list(columns)}", got=", ".join(header)[:80],
+                          fix="check the file is a CSV with a header row, and that it "
+                          "belongs to this source")
+
+
+def _check_parquet_head(path: Path, head: bytes) -> None:
+    if not head.startswith(b"PAR1"):
+        raise SourceReadError(f"input {path.name}", "does not look like a Parquet file: it "
+                              "does not start with the bytes PAR1", got=head[:16],
+                              fix="check the file, or give it the extension of its format "
+                              "(.csv, .jsonl)")
+
+
+def _delimiter(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def _load_nothing(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> int:
+    """An empty file: a raw table with no records."""
+    con.execute(_sql(_create(f"{table}_in", exp.select(
+        exp.alias_(exp.cast(exp.null(), "VARCHAR"), _ident("line"))).limit(0))))
+    json_lines_to_raw(con, table, f"{table}_in", exp.column("rowid"), columns)
+    return 0
 
 
 def _execute(con: duckdb.DuckDBPyConnection, statement: exp.Expression, path: Path) -> None:
@@ -105,14 +175,20 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int
     return _count(con, table)
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
+def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path, encoding: str) -> int:
+    with readable_utf8(path, encoding) as readable:
+        return _load_utf8_csv(con, table, path, readable)
+
+
+def _load_utf8_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
+                   readable: Path) -> int:
     rejects = f"{table}_rejects"
     for name in (rejects, f"{rejects}_scan"):  # DuckDB appends to existing rejects tables
         _execute(con, exp.Drop(tables=[table_ref(name)], kind="TABLE", exists=True), path)
-    delim = "\t" if path.suffix.lower() == ".tsv" else ","
-    header = _csv_header(path, delim)
+    delim = _delimiter(path)
+    header = _csv_header(readable, delim, "utf-8")
     reader = exp.select(exp.Star()).from_(exp.func(
-        "read_csv", exp.Literal.string(str(path)),
+        "read_csv", exp.Literal.string(str(readable)),
         _named("header", exp.true()), _named("auto_detect", exp.false()),
         _named("delim", exp.Literal.string(delim)), _named("quote", exp.Literal.string('"')),
         _named("escape", exp.Literal.string('"')),
@@ -139,11 +215,17 @@ def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
     return _count(con, table)
 
 
-def _csv_header(path: Path, delim: str) -> list[str]:
+def _csv_header(path: Path, delim: str, encoding: str) -> list[str]:
     """The header row, read with Python's csv module (DuckDB's sniffer can be misled by a
     small file whose bad lines are a large share of it)."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        header = next(csv.reader(fh, delimiter=delim), [])
+    codec = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    try:
+        with path.open(newline="", encoding=codec) as fh:
+            header = next(csv.reader(fh, delimiter=delim), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise SourceReadError(f"input {path.name}", "has no readable header row",
+                              got=str(exc), fix="check the file is a CSV file in the "
+                              "source's encoding") from None
     if not header:
         raise SourceReadError(f"input {path.name}", "a CSV file needs a header row", got="",
                               fix="add a first line naming the columns")
@@ -155,9 +237,15 @@ def _csv_header(path: Path, delim: str) -> list[str]:
 
 
 def _load_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path,
-                columns: Sequence[str]) -> int:
+                columns: Sequence[str], encoding: str) -> int:
+    with readable_utf8(path, encoding) as readable:
+        return _load_utf8_jsonl(con, table, path, readable, columns)
+
+
+def _load_utf8_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path, readable: Path,
+                     columns: Sequence[str]) -> int:
     lines = exp.select(exp.Star()).from_(exp.func(
-        "read_csv", exp.Literal.string(str(path)),
+        "read_csv", exp.Literal.string(str(readable)),
         _named("header", exp.false()), _named("delim", exp.Literal.string("\x01")),
         _named("quote", exp.Literal.string("")), _named("escape", exp.Literal.string("")),
         _named("auto_detect", exp.false()),

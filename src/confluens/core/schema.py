@@ -26,12 +26,15 @@ class Field:
 
     ``raw`` names the column in the input when it differs (e.g. ``"Customer ID"``).
     ``format`` is a strptime format for parsing timestamp or date strings.
+    ``allow_nonfinite`` lets a float64 field hold NaN and infinities; by default such a
+    value sends its record to quarantine (rule ``finite:<name>``).
     """
 
     name: str
     dtype: DType
     raw: str | None = None
     format: str | None = None
+    allow_nonfinite: bool = False
 
     def __post_init__(self) -> None:
         check_column("Field", self.name)
@@ -44,6 +47,13 @@ class Field:
                 f"Field '{self.name}'", "format= applies only to timestamp and date fields",
                 got=self.dtype.value, fix="drop format= or declare the field as a timestamp",
             )
+        if not isinstance(self.allow_nonfinite, bool):
+            raise DefinitionError(f"Field '{self.name}'", "allow_nonfinite must be True or False",
+                                  got=self.allow_nonfinite, fix="pass allow_nonfinite=True")
+        if self.allow_nonfinite and self.dtype is not DType.FLOAT64:
+            raise DefinitionError(
+                f"Field '{self.name}'", "allow_nonfinite applies only to float64 fields",
+                got=self.dtype.value, fix="drop allow_nonfinite= or declare the field float64")
 
     @property
     def input_name(self) -> str:
@@ -51,8 +61,11 @@ class Field:
         return self.raw or self.name
 
     def spec(self) -> dict[str, Any]:
-        return {"name": self.name, "dtype": self.dtype.value, "raw": self.raw,
+        spec: dict[str, Any] = {"name": self.name, "dtype": self.dtype.value, "raw": self.raw,
                 "format": self.format}
+        if self.allow_nonfinite:  # only when set, so specs written before it stay equal
+            spec["allow_nonfinite"] = True
+        return spec
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ got 'ts'. Fix: use one of ['a'], or add 'ts' to the schema.
 
 from __future__ import annotations
 
+import codecs
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,12 @@ from confluens.core.checks import Check, OneOf, Range, Regex
 from confluens.core.dtypes import DType
 from confluens.core.names import check_name
 from confluens.core.schema import Field, Schema
+from confluens.core.time_rules import (
+    DEFAULT_TIME_RANGE,
+    EPOCH_UNITS,
+    TimeRange,
+    parse_time_range,
+)
 from confluens.errors import DefinitionError
 
 __all__ = ["Source", "StreamBinding"]
@@ -63,6 +70,10 @@ class Source:
       later). Without one, a record is known at its event time.
     - ``timezone``: the zone of timestamps that arrive without one (IANA name).
     - ``batch``: a path, glob or URI to ingest when none is given on the command line.
+    - ``time_range``: ``(start, end)``, the plausible span of every timestamp column;
+      values outside ``[start, end)`` are quarantined (default 1970-01-01 to 2200-01-01).
+    - ``epoch_unit``: the unit of numbers in timestamp columns: s, ms, us or ns.
+    - ``encoding``: the text encoding of CSV and JSON-lines files (default utf-8).
     """
 
     name: str
@@ -76,6 +87,9 @@ class Source:
     stream: StreamBinding | None = None
     timezone: str = "UTC"
     description: str = ""
+    time_range: TimeRange = DEFAULT_TIME_RANGE
+    epoch_unit: str = "s"
+    encoding: str = "utf-8"
 
     def __init__(
         self,
@@ -91,6 +105,9 @@ class Source:
         stream: StreamBinding | None = None,
         timezone: str = "UTC",
         description: str = "",
+        time_range: Sequence[object] = DEFAULT_TIME_RANGE,
+        epoch_unit: str = "s",
+        encoding: str = "utf-8",
     ) -> None:
         set_ = object.__setattr__
         set_(self, "name", check_name("Source", name))
@@ -104,7 +121,11 @@ class Source:
         set_(self, "stream", stream)
         set_(self, "timezone", timezone)
         set_(self, "description", description)
+        set_(self, "time_range", parse_time_range(time_range, self._where))
+        set_(self, "epoch_unit", epoch_unit)
+        set_(self, "encoding", encoding)
         self._validate()
+        self._validate_reading()
 
     @property
     def _where(self) -> str:
@@ -171,6 +192,31 @@ class Source:
                                       fix="give one of them name='...'")
             rules.add(check.rule)
 
+    def _validate_reading(self) -> None:
+        if self.epoch_unit not in EPOCH_UNITS:
+            raise DefinitionError(self._where, f"epoch_unit must be one of {list(EPOCH_UNITS)}",
+                                  got=self.epoch_unit, fix="pass e.g. epoch_unit='ms' for "
+                                  "milliseconds since 1970-01-01")
+        try:
+            text = getattr(codecs.lookup(self.encoding), "_is_text_encoding", True)
+        except (LookupError, TypeError):
+            text = False
+        if not text:
+            raise DefinitionError(self._where, "encoding must name a text encoding",
+                                  got=self.encoding, fix="use e.g. 'utf-8', 'latin-1' or "
+                                  "'cp1252'")
+
+    def _reading_spec(self) -> dict[str, Any]:
+        """Reading settings that differ from the defaults (so older specs stay equal)."""
+        spec: dict[str, Any] = {}
+        if self.time_range != DEFAULT_TIME_RANGE:
+            spec["time_range"] = [t.isoformat() for t in self.time_range]
+        if self.epoch_unit != "s":
+            spec["epoch_unit"] = self.epoch_unit
+        if codecs.lookup(self.encoding).name != "utf-8":
+            spec["encoding"] = self.encoding
+        return spec
+
     def spec(self) -> dict[str, Any]:
         return {
             "kind": "source",
@@ -185,6 +231,7 @@ class Source:
             "stream": None if self.stream is None else self.stream.spec(),
             "timezone": self.timezone,
             "description": self.description,
+            **self._reading_spec(),
         }
 
 

@@ -10,8 +10,9 @@ columns and, per record:
 
 Rules are tried in this order: the record could not be parsed (``parse``); a
 required column is missing (``required:<column>``: event time, id, known-at);
-a value does not fit its type (``type:<column>``); then the checks, in the order
-they are declared.
+a value does not fit its type (``type:<column>``), a timestamp lies outside the
+source's time range (``time_range:<column>``) or a float is not finite
+(``finite:<column>``); then the checks, in the order they are declared.
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ from dataclasses import dataclass
 import sqlglot.expressions as exp
 
 from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW
-from confluens.core import Check, OnFail, Source, Unique
-from confluens.ingest.coerce import SQL_TYPES, coerced, type_failure
+from confluens.core import Check, DType, Field, OnFail, Source, Unique
+from confluens.ingest.coerce import (
+    SQL_TYPES,
+    Coerced,
+    coerce,
+    nonfinite,
+    out_of_time_range,
+)
 from confluens.ingest.rules import pass_condition
 from confluens.sqlx import col, func, lit, table_ref
 
@@ -74,8 +81,12 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
     parsed = exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())
     reasons: list[Rule] = []
     required = [c for c in (source.event_time, source.id, source.known_at) if c]
-    for field in source.schema:
-        value = coerced(field, raw) if field in present else exp.cast(exp.null(), "VARCHAR")
+    helpers: dict[str, exp.Expression] = {}
+    for i, field in enumerate(source.schema):
+        coerced = (coerce(field, raw, source.epoch_unit, key=f"__coerce_{i}")
+                   if field in present else None)
+        helpers.update(coerced.helpers if coerced else {})
+        value = coerced.value if coerced else exp.cast(exp.null(), "VARCHAR")
         columns.append(exp.alias_(exp.cast(value, SQL_TYPES[field.dtype]), field.name,
                                   quoted=True))
         if field.name in required:
@@ -84,18 +95,55 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
             reasons.append(Rule(f"required:{field.name}", _when(
                 missing,
                 lit(f"required:{field.name}: {field.name} is missing"))))
-        if field in present:
-            shown = exp.cast(col(field.input_name, raw), "VARCHAR")
-            reasons.append(Rule(f"type:{field.name}", _when(
-                type_failure(field, value, raw),
-                exp.DPipe(this=exp.DPipe(this=lit(f"type:{field.name}: '"), expression=shown,
-                                         safe=True),
-                          expression=lit(f"' is not a valid {field.dtype.value}"), safe=True))))
+        if coerced is not None:
+            reasons.extend(_value_rules(source, field, coerced, raw))
     # a record that could not be parsed breaks only the parse rule
     reasons = [Rule(r.name, _when(parsed.copy(), r.reason), r.on_fail) for r in reasons]
     reasons.insert(0, Rule("parse", _when(exp.Not(this=parsed.copy()), exp.DPipe(
         this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True))))
-    return _with_reasons(columns, reasons).from_(table_ref(raw))
+    source_table: exp.Expression = table_ref(raw)
+    if helpers:  # computed once per record, under the raw table's own name
+        inner = exp.select(exp.Star(), *[exp.alias_(e, name, quoted=True)
+                                         for name, e in helpers.items()]).from_(table_ref(raw))
+        source_table = exp.Subquery(this=inner, alias=exp.TableAlias(
+            this=exp.to_identifier(raw, quoted=True)))
+    return _with_reasons(columns, reasons).from_(source_table)
+
+
+def _quoted(prefix: str, value: exp.Expression, suffix: exp.Expression | str) -> exp.Expression:
+    """``prefix'value'suffix`` as SQL text."""
+    tail = lit(suffix) if isinstance(suffix, str) else suffix
+    return exp.DPipe(this=exp.DPipe(this=lit(f"{prefix}'"), expression=value, safe=True),
+                     expression=exp.DPipe(this=lit("'"), expression=tail, safe=True), safe=True)
+
+
+def _value_rules(source: Source, field: Field, coerced: Coerced, raw: str) -> list[Rule]:
+    """The rules one present value can break: its type, then its time range or finiteness."""
+    shown = exp.cast(col(field.input_name, raw), "VARCHAR")
+    rules = [Rule(f"type:{field.name}", _when(coerced.failed, _quoted(
+        f"type:{field.name}: ", shown, f" is not a valid {field.dtype.value}")))]
+    if field.dtype is DType.TIMESTAMP:
+        start, end = (t.isoformat(sep=" ") for t in source.time_range)
+        suffix: exp.Expression = lit(f" is outside the source's time_range [{start}, {end})")
+        if coerced.epoch_number is not None:
+            unit = _UNIT_NAMES[source.epoch_unit]
+            hint = _when(coerced.epoch_number.copy(), lit(
+                f" when read as {unit} since 1970-01-01 (set epoch_unit= if it counts "
+                "another unit)"))
+            suffix = exp.DPipe(this=suffix, expression=exp.Coalesce(
+                this=hint, expressions=[lit("")]), safe=True)
+        rules.append(Rule(f"time_range:{field.name}", _when(
+            out_of_time_range(coerced, col(field.input_name, raw), source.time_range),
+            _quoted(f"time_range:{field.name}: ", shown.copy(), suffix))))
+    not_finite = nonfinite(field, coerced.value)
+    if not_finite is not None:
+        rules.append(Rule(f"finite:{field.name}", _when(not_finite, _quoted(
+            f"finite:{field.name}: ", shown.copy(), " is not a finite number (declare the "
+            "field with allow_nonfinite=True to store NaN and infinities)"))))
+    return rules
+
+
+_UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 
 
 def _with_reasons(columns: list[exp.Expression], rules: list[Rule],

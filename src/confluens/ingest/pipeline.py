@@ -2,9 +2,10 @@
 
 One run ingests one input (a file, a glob, a query, or quarantined records) into
 one source. Each chunk writes its quarantine file and indexes it in metadata, then
-commits its accepted records to the offline store atomically. A run that dies midway
-leaves whole chunks, and running it again adds only what is missing: stored records
-and records already in quarantine are recognised as duplicates.
+commits its accepted records to the offline store atomically, then records the run's
+counts so far. A run that dies midway leaves whole chunks, and running it again adds
+only what is missing: stored records and records already in quarantine are recognised
+as duplicates. A killed run is settled and marked interrupted later (recovery.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from confluens.ingest.dedup import (
     status_select,
     unique_fails_select,
 )
+from confluens.ingest.recovery import settle, this_process
 from confluens.ingest.result import ChunkCounts
 from confluens.ingest.stage import Stage
 from confluens.stores.metadata import IngestRun, MetadataStore, QuarantineBatch
@@ -55,8 +57,9 @@ class Ingestion:
             retrying: Iterable[QuarantineBatch] = ()) -> IngestRun:
         """Ingest every chunk; the run and its counts are recorded in metadata."""
         started = datetime.now(UTC)
+        pid, host = this_process()
         run = IngestRun(new_run_id(started), source.name, input_label, definition_version,
-                        started)
+                        started, pid=pid, host=host)
         self.metadata.start_run(run)
         total = ChunkCounts()
         stage = Stage(duckdb.connect(), source, run.run_id, started)
@@ -68,6 +71,8 @@ class Ingestion:
             for chunk in chunks:
                 counts = self._chunk(stage, source, chunk, run)
                 total.add(counts)
+                _record(run, total)
+                self.metadata.update_run(run)  # as each chunk commits
                 if progress is not None:
                     progress(chunk, counts)
             self.metadata.set_quarantine_status(sorted(retried), "retried")
@@ -78,12 +83,13 @@ class Ingestion:
             raise
         finally:
             run.finished_at = datetime.now(UTC)
-            run.rows_in, run.accepted = total.rows_in, total.accepted
-            run.quarantined, run.duplicates = total.quarantined, total.duplicates
-            run.warnings = dict(total.warnings)
-            run.rules = dict(total.rules)
-            self.metadata.finish_run(run)
-            stage.close()
+            _record(run, total)
+            try:
+                if run.status == "failed":  # a chunk may have committed but not counted
+                    settle(run, self.offline, self.metadata)
+                self.metadata.finish_run(run)
+            finally:
+                stage.close()
         return run
 
     def _chunk(self, stage: Stage, source: Source, chunk: RawChunk,
@@ -125,3 +131,9 @@ class Ingestion:
         assert counts.reconciles, counts
         return counts
 
+
+def _record(run: IngestRun, total: ChunkCounts) -> None:
+    run.rows_in, run.accepted = total.rows_in, total.accepted
+    run.quarantined, run.duplicates = total.quarantined, total.duplicates
+    run.warnings = dict(total.warnings)
+    run.rules = dict(total.rules)

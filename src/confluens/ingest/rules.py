@@ -2,6 +2,7 @@
 
 A condition is TRUE where the record passes. Every check but NotNull passes on
 NULL (see core/checks.py), so conditions are wrapped in ``COALESCE(cond, TRUE)``.
+A Range fails on NaN and the infinities, whatever its bounds.
 Custom checks run in Python (see custom.py); Unique checks need the stored
 values and run after deduplication (see pipeline.py).
 """
@@ -23,7 +24,8 @@ def pass_condition(check: Check, table: str = "typed") -> exp.Expression | None:
         return exp.Not(this=exp.Is(this=value, expression=exp.null()))
     cond: exp.Expression
     if isinstance(check, Range):
-        parts: list[exp.Expression] = []
+        # NaN and the infinities fail every range (DuckDB orders NaN above every number)
+        parts: list[exp.Expression] = [func("isfinite", exp.cast(value.copy(), "DOUBLE"))]
         if check.min is not None:
             op = exp.GTE if check.min_inclusive else exp.GT
             parts.append(op(this=value.copy(), expression=lit(check.min)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -41,8 +42,8 @@ from confluens.core import (
     Source,
     diff_specs,
 )
-from confluens.errors import InputError, NotAppliedError, ProjectError
-from confluens.ingest import ChunkCounts, Ingestion
+from confluens.errors import InputError, NotAppliedError, ProjectError, StorageError
+from confluens.ingest import ChunkCounts, Ingestion, recover_runs, settle
 from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
@@ -161,8 +162,10 @@ class Project:
                 raise InputError("file input", "takes no query", got=query,
                                  fix="drop --query, or give a database URI")
             paths = resolve_paths(target, self.root)
-            chunks = list(file_chunks(paths, [f.input_name for f in src.schema], self.root))
+            chunks = file_chunks(paths, [f.input_name for f in src.schema], self.root,
+                                 encoding=src.encoding, source=src.name)
         with self._exclusive(source):
+            self._recover(source)
             return self._ingestion().run(src, chunks, input_label=target,
                                          definition_version=version, progress=progress)
 
@@ -182,6 +185,7 @@ class Project:
     def retry_quarantine(self, source: str, *, progress: Progress | None = None) -> IngestRun:
         """Ingest a source's pending quarantined records again, e.g. after fixing a check."""
         with self._exclusive(source):
+            self._recover(source)
             return self._retry(source, progress)
 
     def _retry(self, source: str, progress: Progress | None) -> IngestRun:
@@ -197,6 +201,10 @@ class Project:
         return self._ingestion().run(src, chunks, input_label="quarantine",
                                      definition_version=version, progress=progress,
                                      retrying=batches)
+
+    def _recover(self, source: str) -> None:
+        """Holding the source's write lock: its runs still `running` are dead."""
+        recover_runs(self.metadata.runs(source), self.offline, self.metadata, all_dead=True)
 
     def _ingestion(self) -> Ingestion:
         return Ingestion(self.offline, self.quarantine_files, self.metadata)
@@ -358,7 +366,15 @@ class Project:
     # -- reading back ----------------------------------------------------------------
 
     def runs(self, source: str | None = None) -> list[IngestRun]:
-        return self.metadata.runs(source)
+        """Ingest runs, oldest first. A run whose process has died is marked
+        `interrupted` first; a live one shows what it has committed so far."""
+        runs = self.metadata.runs(source)
+        with suppress(StorageError):  # a read-only metadata store: list them all the same
+            recover_runs(runs, self.offline, self.metadata)
+        for run in runs:
+            if run.status == "running":
+                settle(run, self.offline, self.metadata)
+        return runs
 
     def quarantine(self, source: str, *, include_retried: bool = False) -> pa.Table:
         """The quarantined records of ``source`` (pending ones unless ``include_retried``)."""

@@ -47,9 +47,12 @@ def _definitions(store: MetadataStore) -> None:
 
 
 def _runs(store: MetadataStore) -> None:
-    run = IngestRun("r1", "a", "in.csv", 2, T0)
+    run = IngestRun("r1", "a", "in.csv", 2, T0, pid=123, host="h")
     store.start_run(run)
     assert store.runs("a")[0].status == "running"
+    run.rows_in, run.accepted = 4, 4
+    store.update_run(run)
+    assert store.runs("a")[0] == run, "update_run records counts so far (and pid, host)"
     run.status, run.finished_at = "succeeded", T0 + timedelta(seconds=5)
     run.rows_in, run.accepted, run.quarantined, run.duplicates = 10, 6, 3, 1
     run.warnings, run.rules = {"w": 2}, {"r": 3}
@@ -85,6 +88,7 @@ def check_offline_store(store: OfflineStore) -> None:
     assert store.append("t", data.slice(0, 0), run_id="r2", partition_by="ts") == 0
     assert store.append("t", data.slice(0, 1), run_id="r3", partition_by="ts") == 1
     assert store.row_count("t") == 4
+    assert store.runs("t") == {"r1": 3, "r3": 1}, "rows committed per run"
     import pyarrow.parquet as pq
 
     read = pa.concat_tables(pq.read_table(f, columns=["id", "ts"]) for f in store.files("t"))

@@ -25,7 +25,7 @@ class IngestRun:
     input: str
     definition_version: int
     started_at: datetime
-    status: str = "running"  # running | succeeded | failed
+    status: str = "running"  # running | succeeded | failed | interrupted
     finished_at: datetime | None = None
     rows_in: int = 0
     accepted: int = 0
@@ -34,6 +34,8 @@ class IngestRun:
     warnings: dict[str, int] = field(default_factory=dict)  # warn-only rule -> records
     rules: dict[str, int] = field(default_factory=dict)  # quarantine rule -> records
     error: str | None = None
+    pid: int | None = None  # the process running it, on ``host``: tells a dead run
+    host: str | None = None
 
     @property
     def reconciles(self) -> bool:
@@ -70,6 +72,10 @@ class MetadataStore(Protocol):
         ...
 
     def finish_run(self, run: IngestRun) -> None:
+        ...
+
+    def update_run(self, run: IngestRun) -> None:
+        """Record a run's counts and status so far (as each chunk commits)."""
         ...
 
     def runs(self, source: str | None = None) -> list[IngestRun]:

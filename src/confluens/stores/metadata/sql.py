@@ -44,6 +44,8 @@ runs = sa.Table(
     sa.Column("warnings", sa.Text, nullable=False),
     sa.Column("rules", sa.Text, nullable=False),
     sa.Column("error", sa.Text),
+    sa.Column("pid", sa.Integer),
+    sa.Column("host", sa.String(255)),
 )
 
 quarantine = sa.Table(
@@ -61,6 +63,21 @@ quarantine = sa.Table(
 
 def spec_hash(spec: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _add_missing_columns(engine: sa.Engine, table: sa.Table) -> None:
+    """Add columns a newer release declares to a table an older one created (nullable
+    columns only, so existing rows stay valid)."""
+    present = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
+    missing = [c for c in table.columns if c.name not in present]
+    if not missing:
+        return
+    name = engine.dialect.identifier_preparer.format_table(table)
+    with engine.begin() as conn:
+        for column in missing:
+            assert column.nullable, column
+            spec = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
+            conn.execute(sa.DDL(f"ALTER TABLE {name} ADD COLUMN {spec}"))
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -86,6 +103,7 @@ class SqlMetadataStore:
                                     exc.name or "psycopg") from None
         try:
             _meta.create_all(self.engine)
+            _add_missing_columns(self.engine, runs)
         except OperationalError as exc:
             raise StorageError("metadata store", "cannot connect or create its tables",
                                got=url, fix=f"check the database is running and the URL "
@@ -149,10 +167,19 @@ class SqlMetadataStore:
             conn.execute(runs.insert().values(**self._run_values(run)))
 
     def finish_run(self, run: IngestRun) -> None:
+        self.update_run(run)
+
+    def update_run(self, run: IngestRun) -> None:
         values = self._run_values(run)
         del values["run_id"]
-        with self.engine.begin() as conn:
-            conn.execute(runs.update().where(runs.c.run_id == run.run_id).values(**values))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(runs.update().where(runs.c.run_id == run.run_id)
+                             .values(**values))
+        except OperationalError as exc:
+            raise StorageError("metadata store", "cannot record the ingest run",
+                               got=run.run_id, fix=f"check the database is writable "
+                               f"({exc.orig})") from None
 
     @staticmethod
     def _run_values(run: IngestRun) -> dict[str, Any]:
@@ -162,7 +189,7 @@ class SqlMetadataStore:
                 "accepted": run.accepted, "quarantined": run.quarantined,
                 "duplicates": run.duplicates, "warnings": json.dumps(run.warnings),
                 "rules": json.dumps(run.rules),
-                "error": run.error}
+                "error": run.error, "pid": run.pid, "host": run.host}
 
     def runs(self, source: str | None = None) -> list[IngestRun]:
         query = sa.select(runs).order_by(runs.c.started_at, runs.c.run_id)
@@ -176,6 +203,7 @@ class SqlMetadataStore:
                 finished_at=_utc(r.finished_at), rows_in=r.rows_in, accepted=r.accepted,
                 quarantined=r.quarantined, duplicates=r.duplicates,
                 warnings=json.loads(r.warnings), rules=json.loads(r.rules), error=r.error,
+                pid=r.pid, host=r.host,
             ) for r in conn.execute(query)]
 
     # -- quarantine index ------------------------------------------------------------

@@ -26,3 +26,7 @@ class OfflineStore(Protocol):
 
     def row_count(self, table: str) -> int:
         ...
+
+    def runs(self, table: str) -> dict[str, int]:
+        """Rows committed per run id (ingest runs settle their counts on it)."""
+        ...
