@@ -27,6 +27,7 @@ for info in pkgutil.walk_packages(confluens.__path__, "confluens."):
     if ".templates" not in info.name and "redis" not in info.name:
         importlib.import_module(info.name)
 import sqlalchemy.dialects.sqlite, sqlite3, zoneinfo, json, urllib.parse
+import encodings.utf_8_sig, encodings.latin_1, encodings.ascii
 import pyarrow.compute, pyarrow.parquet, pyarrow.csv, duckdb
 from confluens.interfaces.cli import cli
 from confluens.interfaces.cli.main import COMMANDS
