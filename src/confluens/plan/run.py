@@ -12,6 +12,8 @@ Two engines share one contract (``docs/concepts.md``):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import duckdb
@@ -23,6 +25,7 @@ from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan
 from confluens.plan.lookup import lookup_events, lookup_points, supports
+from confluens.plan.user_sql import blame
 from confluens.sqlx import col, render, table_ref
 
 __all__ = ["Engine", "event_features", "point_features"]
@@ -77,19 +80,33 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
     con = duckdb.connect()
     try:
         _register(con, events)
-        if _use_lookup(plan, engine):
-            found = lookup_events(plan, con, only)
-            if found is not None:
-                return found
-            if engine == "lookup":
-                raise _cannot(plan)
-        compiled = (compile_events(plan, "events") if plan.known_at is None
-                    else compile_known_events(plan, "events"))
-        if only is not None:
-            compiled = _only(plan, compiled, only)
-        return _integer_sums(con.sql(render(compiled)).to_arrow_table())
+        with _user_sql(plan, con):
+            if _use_lookup(plan, engine):
+                found = lookup_events(plan, con, only)
+                if found is not None:
+                    return found
+                if engine == "lookup":
+                    raise _cannot(plan)
+            compiled = (compile_events(plan, "events") if plan.known_at is None
+                        else compile_known_events(plan, "events"))
+            if only is not None:
+                compiled = _only(plan, compiled, only)
+            return _integer_sums(con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()
+
+
+@contextmanager
+def _user_sql(plan: ViewPlan, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """An engine error that one of the view's expressions causes becomes a
+    FeatureExpressionError naming it (plan/user_sql.py); any other propagates."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        found = blame(plan, con, "events", exc)
+        if found is None:
+            raise
+        raise found from exc
 
 
 def _only(plan: ViewPlan, compiled: exp.Select, only: str) -> exp.Select:
@@ -111,14 +128,15 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
     try:
         _register(con, events)
         con.register("points", points)
-        if _use_lookup(plan, engine):
-            found = lookup_points(plan, con, points)
-            if found is not None:
-                return found
-            if engine == "lookup":
-                raise _cannot(plan)
-        compiled = (compile_points(plan, "events", "points") if plan.known_at is None
-                    else compile_known_points(plan, "events", "points"))
-        return _integer_sums(con.sql(render(compiled)).to_arrow_table())
+        with _user_sql(plan, con):
+            if _use_lookup(plan, engine):
+                found = lookup_points(plan, con, points)
+                if found is not None:
+                    return found
+                if engine == "lookup":
+                    raise _cannot(plan)
+            compiled = (compile_points(plan, "events", "points") if plan.known_at is None
+                        else compile_known_points(plan, "events", "points"))
+            return _integer_sums(con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()

@@ -22,6 +22,7 @@ from confluens.errors import InputError
 from confluens.plan import plan_view
 from confluens.plan.ir import ViewPlan
 from confluens.plan.prepared import compile_prepared, filters_of, value_columns
+from confluens.plan.user_sql import blame
 from confluens.sqlx import col, func, render, same_keys, table_ref
 from confluens.stores.online import OnlineStore
 from confluens.streaming import EntityEvents, compile_plan, evaluate_compiled
@@ -58,7 +59,13 @@ def online_state(plan: ViewPlan, files: list[str], *,
             events = events.join(table_ref("chosen"), join_type="semi",
                                  on=exp.and_(*same_keys(plan.keys, "stored", "chosen")))
         con.register("events", con.sql(render(events)))
-        rows = con.sql(render(compile_prepared(plan, int(horizon or 0)))).to_arrow_table()
+        try:
+            rows = con.sql(render(compile_prepared(plan, int(horizon or 0)))).to_arrow_table()
+        except duckdb.Error as exc:
+            found = blame(plan, con, "events", exc)
+            if found is None:
+                raise
+            raise found from exc
     finally:
         con.close()
     return _encode(plan, rows)
