@@ -46,7 +46,12 @@ from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.materialize import Materialized, SourceData, materialize_view
-from confluens.project.online_state import read_online, read_online_views
+from confluens.project.online_state import (
+    FeatureRows,
+    FeatureVector,
+    read_online,
+    read_online_views,
+)
 from confluens.project.reading import read_table
 from confluens.project.training import resolve_features, training_set
 from confluens.stores.metadata import IngestRun, SqlMetadataStore
@@ -269,24 +274,28 @@ class Project:
         return done
 
     def online_features(self, view: str, keys: Sequence[Any], *,
-                        at: datetime | None = None) -> list[dict[str, Any]]:
+                        at: datetime | None = None) -> FeatureRows:
         """Feature values for entity ``keys``, with windows evaluated at ``at`` (now).
 
         A key is a value (entities with one key column) or a mapping of key columns.
+        The result is a list of dicts, one per key; its ``missing`` lists the keys that
+        have no online state (see online_state.FeatureRows).
         """
         definition = self.definitions.feature_view(view)
         when = at or datetime.now(UTC)
         if when.tzinfo is None:
             raise InputError("at", "must carry a time zone", got=when.isoformat(),
                              fix="pass e.g. datetime.now(timezone.utc)")
-        return read_online(definition, self.online, [_key_values(definition, k) for k in keys],
-                           when)
+        rows = read_online(definition, self.online,
+                           [_key_values(definition, k) for k in keys], when)
+        return FeatureRows(rows, rows.found, keys)
 
     def online_vector(self, keys: Mapping[str, Any], *,
-                      at: datetime | None = None) -> dict[str, Any]:
+                      at: datetime | None = None) -> FeatureVector:
         """One feature vector across views, in one store round trip: ``keys`` maps each
         view to its entity's key, e.g. ``{"customer_spending": "C1", "terminal_risk":
-        "T7"}``. Feature names must not repeat across the views."""
+        "T7"}``. Feature names must not repeat across the views. The result's
+        ``missing`` lists the views whose entity has no online state."""
         when = at or datetime.now(UTC)
         if when.tzinfo is None:
             raise InputError("at", "must carry a time zone", got=when.isoformat(),
@@ -303,7 +312,8 @@ class Project:
                                      f"'{name}'", got=[given_by[name], view.name],
                                      fix="read them with online_features, or rename one")
                 vector[name], given_by[name] = value, view.name
-        return vector
+        return FeatureVector(vector, [v.name for v, rows in zip(views, found, strict=True)
+                                      if rows.missing])
 
     # -- reading back ----------------------------------------------------------------
 
@@ -338,10 +348,13 @@ def _key_values(view: FeatureView, key: Any) -> list[Any]:
     """A user's entity key as the stored values, in the entity's key order."""
     names = view.entity.keys
     if isinstance(key, Mapping):
-        missing = [n for n in names if n not in key]
-        if missing:
-            raise InputError(f"key for entity '{view.entity.name}'", "lacks key columns",
-                             got=missing, fix=f"pass all of {list(names)}")
+        if sorted(key) != sorted(names):
+            unknown = [n for n in key if n not in names]
+            raise InputError(f"key for entity '{view.entity.name}'",
+                             f"must give exactly its key columns {list(names)}", got=dict(key),
+                             fix="write " + ",".join(f"{n}=..." for n in names) + (
+                                 f" ({', '.join(map(repr, unknown))}: not a key column)"
+                                 if unknown else ""))
         values = [key[n] for n in names]
     elif len(names) == 1:
         values = [key]

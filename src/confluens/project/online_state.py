@@ -4,11 +4,19 @@ For each entity, the events that can still fall in a window from the latest even
 time on (see plan/prepared.py), packed as columns (streaming/packed.py). A read
 unpacks them and evaluates every window at the time of the read
 (streaming/window_events.py), so values decay as time passes.
+
+Each entity's value is an envelope, a marker byte and the earliest time (µs) from
+which its state answers exactly, then the packed events. That time is the very past
+when no event of the entity was left out. When some were, it is the latest left-out
+event plus the longest delay + window (views with time windows only: from then on no
+window reaches a left-out event), or the materialize horizon (views with an
+event-count window). A read before it is refused, never answered wrongly.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,20 +26,48 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from confluens.core import FeatureView
-from confluens.errors import InputError
+from confluens.errors import InputError, ProjectError
 from confluens.plan import plan_view
 from confluens.plan.ir import ViewPlan
 from confluens.plan.prepared import compile_prepared, filters_of, value_columns
 from confluens.plan.user_sql import blame
-from confluens.sqlx import col, func, render, same_keys, table_ref
+from confluens.sqlx import col, func, lit, render, same_keys, table_ref
 from confluens.stores.online import OnlineStore
 from confluens.streaming import EntityEvents, compile_plan, evaluate_compiled
 from confluens.streaming.packed import FORMAT, PackedEvents, pack_events, unpack_events
 
-__all__ = ["STATE_FORMAT", "decode_state", "entity_key", "online_state", "read_online",
-           "read_online_views"]
+__all__ = ["STATE_FORMAT", "FeatureRows", "FeatureVector", "decode_state", "entity_key",
+           "online_state", "read_online", "read_online_views"]
 
-STATE_FORMAT = FORMAT  # bump-worthy: a materialize record could include it (see packed.py)
+_ENVELOPE = struct.Struct("<Bq")  # marker, earliest exact read time (µs)
+_MARKER = 0xE1
+_ANY_TIME = -(2**63)
+# the packed format and the envelope: a change of either rebuilds on the next materialize
+STATE_FORMAT = f"{FORMAT}e1"
+
+
+class FeatureRows(list[dict[str, Any]]):
+    """Feature values, one dict per requested key, in the order of the keys.
+
+    ``found[i]`` tells whether key i had online state; ``missing`` lists the keys (as
+    requested) that had none (never materialized, or expired): their values are those
+    of an empty window (0 for counts and sums, null otherwise).
+    """
+
+    def __init__(self, rows: Sequence[dict[str, Any]], found: Sequence[bool],
+                 keys: Sequence[Any]) -> None:
+        super().__init__(rows)
+        self.found = list(found)
+        self.missing = [k for k, f in zip(keys, found, strict=True) if not f]
+
+
+class FeatureVector(dict[str, Any]):
+    """One feature vector across views: feature name -> value. ``missing`` lists the
+    views whose entity had no online state (their features read as an empty window)."""
+
+    def __init__(self, values: dict[str, Any], missing: Sequence[str]) -> None:
+        super().__init__(values)
+        self.missing = list(missing)
 
 
 _KEYS = json.JSONEncoder(default=str, separators=(",", ":"))
@@ -66,9 +102,49 @@ def online_state(plan: ViewPlan, files: list[str], *,
             if found is None:
                 raise
             raise found from exc
+        totals, dropped = _left_out(plan, con, int(horizon or 0))
     finally:
         con.close()
-    return _encode(plan, rows)
+    return _encode(plan, rows, totals=totals, dropped=dropped, horizon=int(horizon or 0))
+
+
+def _left_out(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+              horizon: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Per entity: how many events it has, and (views with time windows only) the time
+    of its latest event the state leaves out (known by ``horizon``, too old for any
+    window from ``horizon`` on; see plan/prepared.py)."""
+    keys = [col(k) for k in plan.keys]
+    t = func("epoch_us", col(plan.event_time))
+    totals = {entity_key(row[:-1]): row[-1] for row in con.sql(render(
+        exp.select(*keys, func("count", exp.Star())).from_(table_ref("events")).group_by(
+            *[k.copy() for k in keys]))).fetchall()}
+    back = _time_back(plan)
+    if back is None:
+        return totals, {}
+    known = func("epoch_us", col(plan.known_at)) if plan.known_at else t.copy()
+    old = exp.select(*[k.copy() for k in keys], func("max", t.copy())).from_(
+        table_ref("events")).where(exp.and_(
+            exp.LTE(this=known, expression=lit(horizon)),
+            exp.LTE(this=t.copy(), expression=lit(horizon - back)))).group_by(
+        *[k.copy() for k in keys])
+    return totals, {entity_key(row[:-1]): row[-1] for row in con.sql(render(old)).fetchall()}
+
+
+def _time_back(plan: ViewPlan) -> int | None:
+    """The longest delay + window, or None when the view has an event-count window."""
+    if any(a.events is not None for a in plan.aggregations):
+        return None
+    return max(a.delay_us + (a.window_us or 0) for a in plan.aggregations)
+
+
+def _earliest(plan: ViewPlan, key: str, kept: int, totals: dict[str, int],
+              dropped: dict[str, int], horizon: int) -> int:
+    """From when entity ``key``'s state answers exactly (see the module docstring)."""
+    back = _time_back(plan)
+    if back is not None:
+        latest = dropped.get(key)
+        return _ANY_TIME if latest is None else latest + back
+    return horizon if totals.get(key, kept) > kept else _ANY_TIME
 
 
 def _kind(dtype: pa.DataType) -> str:
@@ -84,8 +160,10 @@ def _kind(dtype: pa.DataType) -> str:
     return "j"
 
 
-def _encode(plan: ViewPlan, rows: pa.Table) -> dict[str, bytes]:
-    """Rows ordered by entity, then (time, tie), as one packed state per entity."""
+def _encode(plan: ViewPlan, rows: pa.Table, *, totals: dict[str, int] | None = None,
+            dropped: dict[str, int] | None = None, horizon: int = 0) -> dict[str, bytes]:
+    """Rows ordered by entity, then (time, tie), as one packed state per entity, each in
+    its envelope (``totals``/``dropped``: see ``_left_out``; None: nothing left out)."""
     columns = value_columns(plan)
     filters = filters_of(plan)
     kinds = {c: _kind(rows.schema.field(c).type) for c in columns}
@@ -98,7 +176,9 @@ def _encode(plan: ViewPlan, rows: pa.Table) -> dict[str, bytes]:
         if end < len(keys) and keys[end] == keys[start]:
             continue
         part = slice(start, end)
-        out[keys[start]] = pack_events(
+        earliest = _earliest(plan, keys[start], end - start, totals or {}, dropped or {},
+                             horizon)
+        out[keys[start]] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
             t[part], tie[part], known[part],
             {c: (kinds[c], data[c][part]) for c in columns},
             {w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
@@ -110,6 +190,8 @@ def decode_state(blob: bytes | None, view: str = "?") -> EntityEvents:
     """An entity's stored state as ``EntityEvents`` (None: no state, no events)."""
     if blob is None:
         return EntityEvents()
+    if blob[:1] == bytes([_MARKER]):  # a stored value; bare packed events are read as such
+        blob = blob[_ENVELOPE.size:]
     packed = unpack_events(blob, f"feature view '{view}'")
     flags = [frozenset(w for w in packed.filters if packed.passes(w)[i])
              for i in range(packed.n)]
@@ -136,17 +218,28 @@ def _plan(view: FeatureView) -> ViewPlan:
     return cached[1]
 
 
+def _opened(blob: bytes, what: str) -> tuple[int, bytes]:
+    """An entity's stored value: (earliest exact read time in µs, packed events)."""
+    if blob[:1] != bytes([_MARKER]) or len(blob) < _ENVELOPE.size:
+        unpack_events(blob, what)  # the state of an older release: says what to do
+        raise ProjectError(f"online state of {what}", "was written by an earlier release",
+                           got="no read-time envelope",
+                           fix="run `confluens materialize` to rebuild it")
+    return _ENVELOPE.unpack_from(blob)[1], blob[_ENVELOPE.size:]
+
+
 def read_online(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
-                at: datetime) -> list[dict[str, Any]]:
+                at: datetime) -> FeatureRows:
     """The features of ``view`` for each entity of ``keys``, windows evaluated at ``at``."""
     return read_online_views([(view, keys)], online, at)[0]
 
 
 def read_online_views(requests: Sequence[tuple[FeatureView, Sequence[Sequence[Any]]]],
-                      online: OnlineStore, at: datetime) -> list[list[dict[str, Any]]]:
+                      online: OnlineStore, at: datetime) -> list[FeatureRows]:
     """Several views at once (a model's whole feature vector): one store round trip.
 
     For each (view, keys) request, the features of each entity, as ``read_online``.
+    A read earlier than an entity's state can answer exactly raises InputError.
     """
     if at.tzinfo is None:
         raise InputError("at", "must carry a time zone", got=at.isoformat(),
@@ -155,10 +248,28 @@ def read_online_views(requests: Sequence[tuple[FeatureView, Sequence[Sequence[An
     blobs = online.read_many([(view.name, [entity_key(k) for k in keys])
                               for view, keys in requests])
     out = []
-    for (view, _), found in zip(requests, blobs, strict=True):
+    for (view, keys), found in zip(requests, blobs, strict=True):
         compiled = compile_plan(_plan(view))
         what = f"feature view '{view.name}'"
-        out.append([evaluate_compiled(compiled, _EMPTY if blob is None
-                                      else unpack_events(blob, what), at_us)
-                    for blob in found])
+        rows = []
+        for key, blob in zip(keys, found, strict=True):
+            if blob is None:
+                rows.append(evaluate_compiled(compiled, _EMPTY, at_us))
+                continue
+            earliest, packed = _opened(blob, what)
+            if at_us < earliest:
+                raise _too_early(view, key, at, earliest)
+            rows.append(evaluate_compiled(compiled, unpack_events(packed, what), at_us))
+        out.append(FeatureRows(rows, [b is not None for b in found], keys))
     return out
+
+
+def _too_early(view: FeatureView, key: Sequence[Any], at: datetime,
+               earliest: int) -> InputError:
+    since = (_EPOCH + timedelta(microseconds=earliest)).isoformat()
+    return InputError(
+        f"feature view '{view.name}', entity {entity_key(key)}",
+        f"the online state answers reads from {since} on (older events of this entity are "
+        "not kept online)", got=at.isoformat(),
+        fix=f"read at or after {since}, or compute past values offline with "
+        "project.training_set (`confluens training-set`)")
