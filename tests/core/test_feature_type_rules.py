@@ -200,3 +200,12 @@ def test_accepted_expressions_run_in_duckdb_with_the_checked_type(
     relation = duck.sql(f"SELECT {text} AS x FROM e")  # test-only SQL over a fixed table
     relation.fetchall()
     assert DUCK[str(relation.types[0])] == checked
+
+
+def test_ratio_parts_must_be_numbers() -> None:
+    error = refused(lambda: view(Ratio(Min("ts", window="1d"), Count(window="1d"), name="r")))
+    assert error.thing == "FeatureView 'spend' feature 'r'"
+    assert "a ratio divides numbers" in error.rule
+    assert error.got == "min of ts (timestamp)"
+    assert view(Ratio(Last("amount", window="1d"), DistinctCount("terminal_id", window="1d"),
+                      name="r")).feature_names == ["r"]

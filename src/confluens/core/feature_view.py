@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluens.core.aggregations import Aggregation, Ratio
+from confluens.core.aggregations import NUMERIC, Aggregation, Ratio
 from confluens.core.entity import Entity
 from confluens.core.expressions import columns_of, type_of
 from confluens.core.names import check_column, check_name
@@ -107,6 +107,13 @@ class FeatureView:
             parts = feature.parts if isinstance(feature, Ratio) else (feature,)
             for part in parts:
                 self._check_part(feature.feature_name, part, types)
+                if isinstance(feature, Ratio) and part.kind not in ("count", "distinct") and (
+                        types[part.column or ""] not in NUMERIC):
+                    raise DefinitionError(
+                        f"{self._where} feature '{feature.feature_name}'", "a ratio divides "
+                        "numbers: its parts must aggregate numeric columns",
+                        got=f"{part.kind} of {part.column} ({types[part.column or '']})",
+                        fix="use Count, Sum or Mean of a numeric column as the part")
             if feature.feature_name in seen:
                 raise DefinitionError(self._where, "feature names must be unique",
                                       got=feature.feature_name, fix="give one of them name=")
