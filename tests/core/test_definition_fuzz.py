@@ -220,7 +220,7 @@ def computed(view: FeatureView) -> None:
             assert same(got, want), (point, name, got, want)
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_a_definition_is_refused_when_built_or_computes_correctly(data: st.DataObject) -> None:

@@ -209,3 +209,16 @@ def test_ratio_parts_must_be_numbers() -> None:
     assert error.got == "min of ts (timestamp)"
     assert view(Ratio(Last("amount", window="1d"), DistinctCount("terminal_id", window="1d"),
                       name="r")).feature_names == ["r"]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "bool", "timestamp"])
+def test_entity_keys_are_types_that_match_exactly_online(dtype: str) -> None:
+    """A float or bool key was stored online under one spelling and read under another,
+    so every read missed; such keys are refused."""
+    source = Source("s", {"id": "int64", "ts": "timestamp", "k": dtype, "v": "float64"}, "ts",
+                    id="id")
+    with pytest.raises(DefinitionError) as info:
+        FeatureView("v", Entity("e", ["k"]), source, [Count(window="1d")])
+    assert info.value.rule == ("entity key column 'k' must be int64, string or date (keys are "
+                               "matched exactly, online too)")
+    assert info.value.got == dtype

@@ -32,7 +32,9 @@ from confluens.core.source import Source
 from confluens.core.windows import MAX_EVENTS, MAX_SPAN, EventsWindow, TimeWindow
 from confluens.errors import DefinitionError
 
-__all__ = ["Feature", "FeatureView"]
+__all__ = ["KEY_TYPES", "Feature", "FeatureView"]
+
+KEY_TYPES = ("int64", "string", "date")  # entity key column types
 
 Feature = Aggregation | Ratio
 
@@ -82,6 +84,12 @@ class FeatureView:
                                       f"entity '{self.entity.name}''s key column", got=key,
                                       fix="add the key to the source's schema, or pick the "
                                       "right entity")
+            if types[key] not in KEY_TYPES:
+                raise DefinitionError(self._where, f"entity key column '{key}' must be "
+                                      "int64, string or date (keys are matched exactly, "
+                                      "online too)", got=types[key],
+                                      fix="key the entity by an int64 or string column, e.g. "
+                                      "declare the key column as a string in the schema")
         for derived, expression in self.derive:
             check_column(f"{self._where} derive", derived)
             if derived in types:
