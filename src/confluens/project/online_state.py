@@ -41,6 +41,7 @@ __all__ = ["STATE_FORMAT", "FeatureRows", "FeatureVector", "decode_state", "enti
 
 _ENVELOPE = struct.Struct("<Bq")  # marker, earliest exact read time (µs)
 _MARKER = 0xE1
+_MARKER_BYTE = bytes([_MARKER])
 _ANY_TIME = -(2**63)
 # the packed format and the envelope: a change of either rebuilds on the next materialize
 STATE_FORMAT = f"{FORMAT}e1"
@@ -54,11 +55,15 @@ class FeatureRows(list[dict[str, Any]]):
     of an empty window (0 for counts and sums, null otherwise).
     """
 
-    def __init__(self, rows: Sequence[dict[str, Any]], found: Sequence[bool],
+    def __init__(self, rows: Sequence[dict[str, Any]], found: list[bool],
                  keys: Sequence[Any]) -> None:
         super().__init__(rows)
-        self.found = list(found)
-        self.missing = [k for k, f in zip(keys, found, strict=True) if not f]
+        self.found = found
+        self._keys = keys
+
+    @property
+    def missing(self) -> list[Any]:
+        return [k for k, f in zip(self._keys, self.found, strict=True) if not f]
 
 
 class FeatureVector(dict[str, Any]):
@@ -190,7 +195,7 @@ def decode_state(blob: bytes | None, view: str = "?") -> EntityEvents:
     """An entity's stored state as ``EntityEvents`` (None: no state, no events)."""
     if blob is None:
         return EntityEvents()
-    if blob[:1] == bytes([_MARKER]):  # a stored value; bare packed events are read as such
+    if blob[:1] == _MARKER_BYTE:  # a stored value; bare packed events are read as such
         blob = blob[_ENVELOPE.size:]
     packed = unpack_events(blob, f"feature view '{view}'")
     flags = [frozenset(w for w in packed.filters if packed.passes(w)[i])
@@ -220,7 +225,7 @@ def _plan(view: FeatureView) -> ViewPlan:
 
 def _opened(blob: bytes, what: str) -> tuple[int, bytes]:
     """An entity's stored value: (earliest exact read time in µs, packed events)."""
-    if blob[:1] != bytes([_MARKER]) or len(blob) < _ENVELOPE.size:
+    if blob[:1] != _MARKER_BYTE or len(blob) < _ENVELOPE.size:
         unpack_events(blob, what)  # the state of an older release: says what to do
         raise ProjectError(f"online state of {what}", "was written by an earlier release",
                            got="no read-time envelope",
