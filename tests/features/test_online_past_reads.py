@@ -64,34 +64,44 @@ def stored(raw: list[tuple[str, int, float | None, int]], folder: Path) -> list[
     return [str(path)]
 
 
+def big(e: Event) -> bool:
+    return e.value is not None and e.value > 1
+
+
 FEATURES = {
-    "sum": (lambda w, d: Sum("v", window=f"{w}s", delay=f"{d}s", name="f"),
-            lambda w, d: Spec("sum", window_us=w * S, delay_us=d * S)),
-    "count": (lambda w, d: Count(window=f"{w}s", delay=f"{d}s", name="f"),
-              lambda w, d: Spec("count", window_us=w * S, delay_us=d * S, column=False)),
-    "last_events": (lambda w, d: Last("v", window=Events(w), delay=f"{d}s", name="f"),
-                    lambda w, d: Spec("last", events=w, delay_us=d * S)),
-    "count_events": (lambda w, d: Count(window=Events(w), delay=f"{d}s", name="f"),
-                     lambda w, d: Spec("count", events=w, delay_us=d * S, column=False)),
+    "sum": (lambda w, d, **k: Sum("v", window=f"{w}s", delay=f"{d}s", **k),
+            lambda w, d, f: Spec("sum", window_us=w * S, delay_us=d * S, where=f)),
+    "count": (lambda w, d, **k: Count(window=f"{w}s", delay=f"{d}s", **k),
+              lambda w, d, f: Spec("count", window_us=w * S, delay_us=d * S, column=False,
+                                   where=f)),
+    "last_events": (lambda w, d, **k: Last("v", window=Events(w), delay=f"{d}s", **k),
+                    lambda w, d, f: Spec("last", events=w, delay_us=d * S, where=f)),
+    "count_events": (lambda w, d, **k: Count(window=Events(w), delay=f"{d}s", **k),
+                     lambda w, d, f: Spec("count", events=w, delay_us=d * S, column=False,
+                                          where=f)),
 }
+specs_strategy = st.lists(st.tuples(st.sampled_from(sorted(FEATURES)), st.integers(1, 8),
+                                    st.integers(0, 3), st.booleans()), min_size=1, max_size=3)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(raw=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 30),
                               st.sampled_from([None, 1.0, 2.5, -3.0]),
-                              st.sampled_from([0, 0, 0, 4])), min_size=1, max_size=14),
-       kind=st.sampled_from(sorted(FEATURES)), window=st.integers(1, 8),
-       delay=st.integers(0, 3))
-def test_reads_at_any_time_are_exact_or_refused(raw, kind: str, window: int,
-                                                delay: int) -> None:
-    make_feature, make_spec = FEATURES[kind]
-    view = FeatureView("v", ENTITY, SOURCE, [make_feature(window, delay)])
+                              st.sampled_from([0, 0, 0, 4, 9])), min_size=1, max_size=16),
+       specs=specs_strategy)
+def test_reads_at_any_time_are_exact_or_refused(raw, specs) -> None:
+    features, references = [], {}
+    for i, (kind, window, delay, filtered) in enumerate(specs):
+        make_feature, make_spec = FEATURES[kind]
+        where = {"where": "v > 1"} if filtered else {}
+        features.append(make_feature(window, delay, name=f"f{i}", **where))
+        references[f"f{i}"] = make_spec(window, delay, big if filtered else None)
+    view = FeatureView("v", ENTITY, SOURCE, features)
     with tempfile.TemporaryDirectory() as folder:
         state = online_state(plan_view(view), stored(raw, Path(folder)))
     store = MemoryStore(state)
     events = [Event(k, t * S, i, v, (t + lag) * S) for i, (k, t, v, lag) in enumerate(raw)]
     latest = max(t for _, t, _, _ in raw)
-    spec = make_spec(window, delay)
     for key in ("a", "b"):
         if entity_key([key]) not in state:
             continue
@@ -104,8 +114,10 @@ def test_reads_at_any_time_are_exact_or_refused(raw, kind: str, window: int,
             except InputError as error:
                 refused = error
             if refused is None:
-                want = feature_at(events, Event(key, at * S, 2**62, None), spec)
-                assert same(values["f"], want), (key, at, values["f"], want)
+                point = Event(key, at * S, 2**62, None)
+                for name, spec in references.items():
+                    want = feature_at(events, point, spec)
+                    assert same(values[name], want), (key, at, name, values[name], want)
                 continue
             assert at < latest, "reads at or after the latest event are always answered"
             assert not complete, "an entity whose events were all kept answers any time"

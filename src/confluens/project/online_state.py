@@ -7,10 +7,13 @@ unpacks them and evaluates every window at the time of the read
 
 Each entity's value is an envelope, a marker byte and the earliest time (µs) from
 which its state answers exactly, then the packed events. That time is the very past
-when no event of the entity was left out. When some were, it is the latest left-out
-event plus the longest delay + window (views with time windows only: from then on no
-window reaches a left-out event), or the materialize horizon (views with an
-event-count window). A read before it is refused, never answered wrongly.
+when no event of the entity was left out. When some were, with L the latest left-out
+event's time, it is the latest of: L plus the longest delay + window (from then on no
+time window reaches a left-out event), and for each event-count window Events(n)
+(delay d, filter f) the time its n-th kept event after L passing f becomes visible
+(known, and past d), when the n latest visible events are all kept ones; and never
+later than the materialize horizon, from which the state is exact by construction.
+A read before it is refused, never answered wrongly.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from confluens.plan import plan_view
 from confluens.plan.ir import ViewPlan
 from confluens.plan.prepared import compile_prepared, filters_of, value_columns
 from confluens.plan.user_sql import blame
-from confluens.sqlx import col, func, lit, render, same_keys, table_ref
+from confluens.sqlx import aliased, col, func, render, same_keys, table_ref
 from confluens.stores.online import OnlineStore
 from confluens.streaming import EntityEvents, compile_plan, evaluate_compiled
 from confluens.streaming.packed import FORMAT, PackedEvents, pack_events, unpack_events
@@ -107,49 +110,48 @@ def online_state(plan: ViewPlan, files: list[str], *,
             if found is None:
                 raise
             raise found from exc
-        totals, dropped = _left_out(plan, con, int(horizon or 0))
+        dropped = _left_out(plan, con, rows)
     finally:
         con.close()
-    return _encode(plan, rows, totals=totals, dropped=dropped, horizon=int(horizon or 0))
+    return _encode(plan, rows, dropped=dropped, horizon=int(horizon or 0))
 
 
 def _left_out(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
-              horizon: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Per entity: how many events it has, and (views with time windows only) the time
-    of its latest event the state leaves out (known by ``horizon``, too old for any
-    window from ``horizon`` on; see plan/prepared.py)."""
-    keys = [col(k) for k in plan.keys]
-    t = func("epoch_us", col(plan.event_time))
-    totals = {entity_key(row[:-1]): row[-1] for row in con.sql(render(
-        exp.select(*keys, func("count", exp.Star())).from_(table_ref("events")).group_by(
-            *[k.copy() for k in keys]))).fetchall()}
-    back = _time_back(plan)
-    if back is None:
-        return totals, {}
-    known = func("epoch_us", col(plan.known_at)) if plan.known_at else t.copy()
-    old = exp.select(*[k.copy() for k in keys], func("max", t.copy())).from_(
-        table_ref("events")).where(exp.and_(
-            exp.LTE(this=known, expression=lit(horizon)),
-            exp.LTE(this=t.copy(), expression=lit(horizon - back)))).group_by(
-        *[k.copy() for k in keys])
-    return totals, {entity_key(row[:-1]): row[-1] for row in con.sql(render(old)).fetchall()}
+              kept: pa.Table) -> dict[str, int]:
+    """Per entity with events the state leaves out: the latest such event's time."""
+    con.register("kept", kept)
+    keys = [col(k, "e") for k in plan.keys]
+    same_event = exp.and_(*same_keys(plan.keys, "e", "k"), exp.EQ(
+        this=exp.cast(col(plan.tie, "e"), "VARCHAR"), expression=col("__tie", "k")))
+    query = (exp.select(*keys, func("max", func("epoch_us", col(plan.event_time, "e"))))
+             .from_(aliased("events", "e"))
+             .join(aliased("kept", "k"), on=same_event, join_type="anti")
+             .group_by(*[k.copy() for k in keys]))
+    return {entity_key(row[:-1]): row[-1] for row in con.sql(render(query)).fetchall()}
 
 
-def _time_back(plan: ViewPlan) -> int | None:
-    """The longest delay + window, or None when the view has an event-count window."""
-    if any(a.events is not None for a in plan.aggregations):
-        return None
-    return max(a.delay_us + (a.window_us or 0) for a in plan.aggregations)
-
-
-def _earliest(plan: ViewPlan, key: str, kept: int, totals: dict[str, int],
-              dropped: dict[str, int], horizon: int) -> int:
-    """From when entity ``key``'s state answers exactly (see the module docstring)."""
-    back = _time_back(plan)
-    if back is not None:
-        latest = dropped.get(key)
-        return _ANY_TIME if latest is None else latest + back
-    return horizon if totals.get(key, kept) > kept else _ANY_TIME
+def _earliest(plan: ViewPlan, latest: int | None, t: list[int], known: list[int],
+              passes: dict[str | None, list[bool]], horizon: int) -> int:
+    """From when an entity's state answers exactly, given the time of its latest
+    left-out event (None: none) and its kept events (see the module docstring)."""
+    if latest is None:
+        return _ANY_TIME
+    bounds: list[int] = []
+    back = [a.delay_us + a.window_us for a in plan.aggregations if a.window_us is not None]
+    if back:  # no time window reaches the left-out events from then on
+        bounds.append(latest + max(back))
+    groups: dict[tuple[str | None, int], int] = {}
+    for a in plan.aggregations:
+        if a.events is not None:
+            groups[(a.where, a.delay_us)] = max(groups.get((a.where, a.delay_us), 0), a.events)
+    for (where, delay), n in groups.items():
+        # from when n kept events after the left-out ones are visible: the n latest
+        # visible events are then all kept ones
+        visible = sorted(max(k, ti + delay) for ti, k, ok in zip(t, known, passes[where],
+                                                               strict=True)
+                         if ti > latest and ok)
+        bounds.append(visible[n - 1] if len(visible) >= n else horizon)
+    return min(max(bounds), horizon)
 
 
 def _kind(dtype: pa.DataType) -> str:
@@ -165,10 +167,10 @@ def _kind(dtype: pa.DataType) -> str:
     return "j"
 
 
-def _encode(plan: ViewPlan, rows: pa.Table, *, totals: dict[str, int] | None = None,
-            dropped: dict[str, int] | None = None, horizon: int = 0) -> dict[str, bytes]:
+def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = None,
+            horizon: int = 0) -> dict[str, bytes]:
     """Rows ordered by entity, then (time, tie), as one packed state per entity, each in
-    its envelope (``totals``/``dropped``: see ``_left_out``; None: nothing left out)."""
+    its envelope (``dropped``: see ``_left_out``; None: nothing left out)."""
     columns = value_columns(plan)
     filters = filters_of(plan)
     kinds = {c: _kind(rows.schema.field(c).type) for c in columns}
@@ -181,8 +183,10 @@ def _encode(plan: ViewPlan, rows: pa.Table, *, totals: dict[str, int] | None = N
         if end < len(keys) and keys[end] == keys[start]:
             continue
         part = slice(start, end)
-        earliest = _earliest(plan, keys[start], end - start, totals or {}, dropped or {},
-                             horizon)
+        passes: dict[str | None, list[bool]] = {None: [True] * (end - start)}
+        passes.update({w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
+        earliest = _earliest(plan, (dropped or {}).get(keys[start]), t[part], known[part],
+                             passes, horizon)
         out[keys[start]] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
             t[part], tie[part], known[part],
             {c: (kinds[c], data[c][part]) for c in columns},
