@@ -222,3 +222,14 @@ def test_entity_keys_are_types_that_match_exactly_online(dtype: str) -> None:
     assert info.value.rule == ("entity key column 'k' must be int64, string or date (keys are "
                                "matched exactly, online too)")
     assert info.value.got == dtype
+
+
+@pytest.mark.parametrize(("make", "thing"), [
+    (lambda: Count(window="7 days"), "feature Count(window='7 days') window"),
+    (lambda: Mean("amount", window="1d", delay="-1d"),
+     "feature Mean('amount', window='1d') delay"),
+    (lambda: Sum("amount", window="0d", name="total"), "feature 'total' window"),
+])
+def test_a_malformed_window_names_its_feature(make: object, thing: str) -> None:
+    """Built before its view, an aggregation names itself: kind, column and window."""
+    assert refused(make).thing == thing

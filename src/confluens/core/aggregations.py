@@ -57,8 +57,9 @@ class Aggregation:
     accepts: ClassVar[tuple[str, ...] | None] = None  # column types it takes; None: any
 
     def __post_init__(self) -> None:
+        column = "" if self.column is None else f"{self.column!r}, "
         where = (f"feature '{self.name}'" if isinstance(self.name, str) else
-                 f"feature {type(self).__name__}({self.column!r}, window={self.window!r})")
+                 f"feature {type(self).__name__}({column}window={self.window!r})")
         if self.column is not None:
             check_column(where, self.column)
         elif type(self) is not Count:
@@ -67,7 +68,7 @@ class Aggregation:
         if self.window is None:
             raise DefinitionError(where, "needs a window", got=None,
                                   fix="pass window='7d' or window=Events(5)")
-        object.__setattr__(self, "window", window_of(self.window))
+        object.__setattr__(self, "window", window_of(self.window, where=f"{where} window"))
         object.__setattr__(self, "delay", Duration.parse(self.delay, where=f"{where} delay"))
         if self.name is not None:
             check_name("Feature", self.name)

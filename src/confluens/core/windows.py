@@ -106,12 +106,12 @@ def Events(n: int) -> EventsWindow:
     return EventsWindow(n)
 
 
-def window_of(value: Window | str) -> Window:
-    """A window from ``"7d"``-style text or a window value."""
+def window_of(value: Window | str, where: str = "window") -> Window:
+    """A window from ``"7d"``-style text or a window value (``where`` names it in errors)."""
     if isinstance(value, TimeWindow | EventsWindow):
         return value
-    length = Duration.parse(value, where="window")
+    length = Duration.parse(value, where=where)
     if length.microseconds == 0:
-        raise DefinitionError("window", "a time window must be longer than zero", got=value,
+        raise DefinitionError(where, "a time window must be longer than zero", got=value,
                               fix="write e.g. '1h' or '7d'")
     return TimeWindow(length)
