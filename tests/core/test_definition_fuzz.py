@@ -38,7 +38,7 @@ from confluens.core import (
     Std,
     Sum,
 )
-from confluens.errors import DefinitionError, FeatureExpressionError
+from confluens.errors import DefinitionError, FeatureExpressionError, InputError
 from confluens.plan import event_features, plan_view, point_features
 from confluens.project.online_state import online_state, read_online
 
@@ -54,7 +54,7 @@ EVENTS = pa.table({
     "card": ["a", "a", "b", "a", "b", None],
     "code": ["7", "x7", None, "12", "-3", "0"],
     "amount": pa.array([1.5, None, -2.0, 1e300, 0.0, 3.25], pa.float64()),
-    "n": pa.array([1, 2**62, None, -5, 0, 7], pa.int64()),
+    "n": pa.array([1, 2**62, None, 2**62, 0, -7], pa.int64()),
     "ok": [True, False, None, True, False, True],
     "day": pa.array([T0.date()] * 6, pa.date32()),
 })
@@ -179,17 +179,18 @@ def computed(view: FeatureView) -> None:
     for engine in ("auto", "window"):
         try:
             results.append(by_event(event_features(plan, EVENTS, engine=engine), names))  # type: ignore[arg-type]
-        except FeatureExpressionError as error:
-            event("refused at run time: FeatureExpressionError")
+        except InputError as error:  # the data breaks an expression, or an int64 sum
+            event(f"refused at run time: {type(error).__name__}")
             results.append(error)
     for result in results:
         if isinstance(result, FeatureExpressionError):
-            assert result.thing.startswith("feature view 'fuzz'")
             parts = [p for f in view.features for p in getattr(f, "parts", (f,))]
             assert result.got in [text for _, text in view.derive] + [p.where for p in parts]
+        if isinstance(result, InputError):
+            assert result.thing.startswith("feature view 'fuzz'")
     auto, window = results
-    if isinstance(auto, FeatureExpressionError) or isinstance(window, FeatureExpressionError):
-        assert type(auto) is type(window), "an expression failing in one engine fails in both"
+    if isinstance(auto, InputError) or isinstance(window, InputError):
+        assert type(auto) is type(window), "what fails in one engine fails in both"
         return
     assert auto.keys() == window.keys() == set(EVENTS.column("id").to_pylist())
     for tie, values in auto.items():

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from confluens.core import Count, Entity, FeatureView, Source, Sum
-from confluens.errors import FeatureExpressionError
+from confluens.errors import FeatureExpressionError, InputError
 from confluens.plan import event_features, plan_view, point_features
 from confluens.plan.user_sql import blame
 from confluens.project.online_state import online_state
@@ -84,3 +84,15 @@ def test_an_error_no_expression_reproduces_is_not_blamed_on_the_user() -> None:
         assert blame(plan, con, "events", duckdb.Error("engine bug")) is None
     finally:
         con.close()
+
+
+def test_an_integer_sum_beyond_int64_is_refused_not_wrapped() -> None:
+    view = FeatureView("big", CARD, TX, [Sum("n", window="1d")])
+    events = EVENTS.set_column(EVENTS.schema.get_field_index("n"), "n",
+                               pa.array([2**62, 2**62], pa.int64()))
+    for engine in ("auto", "window"):
+        with pytest.raises(InputError) as info:
+            event_features(plan_view(view), events, engine=engine)  # type: ignore[arg-type]
+        assert info.value.thing == "feature view 'big' feature 'n_sum_1d'"
+        assert "exceeds the int64 range" in info.value.rule
+        assert "CAST(col AS DOUBLE)" in info.value.fix

@@ -61,11 +61,20 @@ def _cannot(plan: ViewPlan) -> NotSupportedError:
         fix="use engine='window' (or 'auto')")
 
 
-def _integer_sums(table: pa.Table) -> pa.Table:
-    """DuckDB sums integers into 128-bit decimals; features keep them as int64."""
+def _integer_sums(plan: ViewPlan, table: pa.Table) -> pa.Table:
+    """DuckDB sums integers into 128-bit decimals; features keep them as int64, and a
+    sum beyond int64 is refused (InputError) rather than wrapped or rounded."""
     for i, f in enumerate(table.schema):
         if pa.types.is_decimal(f.type) and f.type.scale == 0:
-            table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+            try:
+                table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+            except pa.ArrowInvalid:
+                raise InputError(
+                    f"feature view '{plan.name}' feature '{f.name}'",
+                    "an integer sum exceeds the int64 range on the stored events",
+                    got=f"a sum beyond {2**63 - 1:,}",
+                    fix="sum a DOUBLE column instead, e.g. derive={'x': 'CAST(col AS "
+                    "DOUBLE)'}") from None
     return table
 
 
@@ -91,7 +100,7 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
                         else compile_known_events(plan, "events"))
             if only is not None:
                 compiled = _only(plan, compiled, only)
-            return _integer_sums(con.sql(render(compiled)).to_arrow_table())
+            return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()
 
@@ -137,6 +146,6 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
                     raise _cannot(plan)
             compiled = (compile_points(plan, "events", "points") if plan.known_at is None
                         else compile_known_points(plan, "events", "points"))
-            return _integer_sums(con.sql(render(compiled)).to_arrow_table())
+            return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()
