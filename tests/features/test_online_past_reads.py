@@ -157,3 +157,59 @@ def test_unknown_keys_are_flagged(tmp_path: Path) -> None:
     assert rows == [{"f": 1.0}, {"f": 0}]
     assert rows.found == [True, False]
     assert rows.missing == [["zz"]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(first=st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 30),
+                                st.sampled_from([None, 1.0, 2.5]), st.sampled_from([0, 4])),
+                      min_size=1, max_size=10),
+       second=st.lists(st.tuples(st.sampled_from(["a", "c"]), st.integers(0, 40),
+                                 st.sampled_from([None, 1.0, 2.5]), st.sampled_from([0, 4])),
+                       min_size=1, max_size=6),
+       specs=specs_strategy)
+def test_after_an_incremental_update_reads_stay_exact_or_refused(first, second,
+                                                                  specs) -> None:
+    """As materialize does after new ingests: only the entities that got records are
+    rewritten, against the new latest event; the others keep their state and its
+    earliest time. Every read is still the reference's value, or refused."""
+    features, references = [], {}
+    for i, (kind, window, delay, filtered) in enumerate(specs):
+        make_feature, make_spec = FEATURES[kind]
+        where = {"where": "v > 1"} if filtered else {}
+        features.append(make_feature(window, delay, name=f"f{i}", **where))
+        references[f"f{i}"] = make_spec(window, delay, big if filtered else None)
+    view = FeatureView("v", ENTITY, SOURCE, features)
+    plan = plan_view(view)
+    raw = first + second
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "1").mkdir()
+        (root / "2").mkdir()
+        old = stored(first, root / "1")
+        new = [str(root / "2" / "events.parquet")]
+        # ids continue after the first batch's
+        table = pq.read_table(stored(raw, root / "2")[0])
+        pq.write_table(table.slice(len(first)), new[0])
+        state = online_state(plan, old)
+        changed = pa.table({"k": sorted({k for k, _, _, _ in second})})
+        state.update(online_state(plan, old + new, entities=changed))
+    store = MemoryStore(state)
+    events = [Event(k, t * S, i, v, (t + lag) * S) for i, (k, t, v, lag) in enumerate(raw)]
+    latest = max(t for _, t, _, _ in raw)
+    for key in ("a", "b", "c"):
+        if entity_key([key]) not in state:
+            continue
+        for at in range(-3, latest + 12):
+            refused: InputError | None = None
+            try:
+                (values,) = read_online(view, store, [[key]],  # type: ignore[arg-type]
+                                        EPOCH + timedelta(seconds=at))
+            except InputError as error:
+                refused = error
+            if refused is not None:
+                assert at < latest
+                continue
+            point = Event(key, at * S, 2**62, None)
+            for name, spec in references.items():
+                want = feature_at(events, point, spec)
+                assert same(values[name], want), (key, at, name, values[name], want)
