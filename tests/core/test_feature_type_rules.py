@@ -121,7 +121,8 @@ def test_event_count_windows_are_bounded() -> None:
     ("hour(terminal_id)", "hour() needs timestamp or date", "HOUR(terminal_id) (string)"),
     ("CASE WHEN ok THEN 1 ELSE 'x' END", "values of different types", None),
     ("CAST(amount AS DECIMAL(10, 2))", "casts to a type", "DECIMAL(10, 2)"),
-    ("NULL", "always null", "NULL"),
+    ("NULL", "not always NULL", "NULL"),
+    ("INTERVAL 1 DAY", "not an INTERVAL", "INTERVAL 1 DAY"),
     ("ts - ts", "- needs numbers", "ts - ts (timestamp and timestamp)"),
 ])
 def test_derived_columns_are_checked_against_the_schema(derive: str, rule: str,

@@ -147,14 +147,17 @@ def _common(a: str, b: str) -> str | None:
 
 
 class _Typer:
+    """Infers an expression's type bottom-up, refusing what an engine would not run."""
+
     def __init__(self, text: str, columns: Mapping[str, str], where: str) -> None:
         self.text, self.columns, self.where = text, columns, where
+        self._by_node = self._handlers()
 
     def fail(self, rule: str, got: str, fix: str) -> DefinitionError:
         return DefinitionError(self.where, rule, got=got, fix=fix)
 
     def infer(self, node: exp.Expr) -> str:
-        handler = self._handlers().get(type(node))
+        handler = self._by_node.get(type(node))
         if handler is not None:
             return handler(node)
         if type(node) in _ARITHMETIC:

@@ -99,9 +99,11 @@ class FeatureView:
             self._known(columns_of(expression, where=where), list(types),
                         f"derived column '{derived}'")
             found = type_of(expression, types, where=where)
-            if found == "null":
-                raise DefinitionError(where, "must have a type, not be always null",
-                                      got=expression, fix="write e.g. CAST(NULL AS DOUBLE)")
+            if found in ("null", "interval"):
+                raise DefinitionError(where, "must give a value of a column type (not always "
+                                      "NULL, not an INTERVAL)", got=expression,
+                                      fix="write e.g. CAST(NULL AS DOUBLE), or use an "
+                                      "interval only next to a time: ts - INTERVAL 1 DAY")
             types[derived] = found
         if not self.features:
             raise DefinitionError(self._where, "needs at least one feature", got=[],
