@@ -348,7 +348,7 @@ def _key_values(view: FeatureView, key: Any) -> list[Any]:
     """A user's entity key as the stored values, in the entity's key order."""
     names = view.entity.keys
     if isinstance(key, Mapping):
-        if sorted(key) != sorted(names):
+        if set(key) != set(names):
             unknown = [n for n in key if n not in names]
             raise InputError(f"key for entity '{view.entity.name}'",
                              f"must give exactly its key columns {list(names)}", got=dict(key),
