@@ -201,13 +201,16 @@ def computed(view: FeatureView) -> None:
     points = pa.table({"card": ["a", "b"], "__at": pa.array([latest] * 2,
                                                              pa.timestamp("us", tz="UTC")),
                        "__point": [0, 1]})
+    at_points: pa.Table | InputError
     try:
-        table = point_features(plan, EVENTS, points)
+        at_points = point_features(plan, EVENTS, points)
     except InputError as error:  # an int64 sum overflowing at these points, say
-        assert error.thing.startswith("feature view 'fuzz'"), str(error)
-        event(f"refused at run time at points: {type(error).__name__}")
+        at_points = error
+    if isinstance(at_points, InputError):
+        assert at_points.thing.startswith("feature view 'fuzz'"), str(at_points)
+        event(f"refused at run time at points: {type(at_points).__name__}")
         return
-    offline = {r["__point"]: r for r in table.to_pylist()}
+    offline = {r["__point"]: r for r in at_points.to_pylist()}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "events.parquet"
         pq.write_table(EVENTS, path)
