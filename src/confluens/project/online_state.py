@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,7 +123,7 @@ def _left_out(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
     con.register("kept", kept)
     keys = [col(k, "e") for k in plan.keys]
     same_event = exp.and_(*same_keys(plan.keys, "e", "k"), exp.EQ(
-        this=exp.cast(col(plan.tie, "e"), "VARCHAR"), expression=col("__tie", "k")))
+        this=col(plan.tie, "e"), expression=col("__tie_order", "k")))
     query = (exp.select(*keys, func("max", func("epoch_us", col(plan.event_time, "e"))))
              .from_(aliased("events", "e"))
              .join(aliased("kept", "k"), on=same_event, join_type="anti")
@@ -130,21 +131,36 @@ def _left_out(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
     return {entity_key(row[:-1]): row[-1] for row in con.sql(render(query)).fetchall()}
 
 
-def _earliest(plan: ViewPlan, latest: int | None, t: list[int], known: list[int],
+@dataclass(frozen=True)
+class _Reach:
+    """How far a view's windows reach: the longest delay + window of its time windows
+    (None: none), and the largest n per (filter, delay) of its event-count windows."""
+
+    back: int | None
+    groups: dict[tuple[str | None, int], int]
+
+    @classmethod
+    def of(cls, plan: ViewPlan) -> _Reach:
+        aggs = plan.aggregations
+        back = [a.delay_us + a.window_us for a in aggs if a.window_us is not None]
+        groups: dict[tuple[str | None, int], int] = {}
+        for a in aggs:
+            if a.events is not None:
+                groups[(a.where, a.delay_us)] = max(groups.get((a.where, a.delay_us), 0),
+                                                    a.events)
+        return cls(max(back) if back else None, groups)
+
+
+def _earliest(reach: _Reach, latest: int | None, t: list[int], known: list[int],
               passes: dict[str | None, list[bool]], horizon: int) -> int:
     """From when an entity's state answers exactly, given the time of its latest
     left-out event (None: none) and its kept events (see the module docstring)."""
     if latest is None:
         return _ANY_TIME
     bounds: list[int] = []
-    back = [a.delay_us + a.window_us for a in plan.aggregations if a.window_us is not None]
-    if back:  # no time window reaches the left-out events from then on
-        bounds.append(latest + max(back))
-    groups: dict[tuple[str | None, int], int] = {}
-    for a in plan.aggregations:
-        if a.events is not None:
-            groups[(a.where, a.delay_us)] = max(groups.get((a.where, a.delay_us), 0), a.events)
-    for (where, delay), n in groups.items():
+    if reach.back is not None:  # no time window reaches the left-out events from then on
+        bounds.append(latest + reach.back)
+    for (where, delay), n in reach.groups.items():
         # from when n kept events after the left-out ones are visible: the n latest
         # visible events are then all kept ones
         visible = sorted(max(k, ti + delay) for ti, k, ok in zip(t, known, passes[where],
@@ -173,6 +189,7 @@ def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = 
     its envelope (``dropped``: see ``_left_out``; None: nothing left out)."""
     columns = value_columns(plan)
     filters = filters_of(plan)
+    reach = _Reach.of(plan)
     kinds = {c: _kind(rows.schema.field(c).type) for c in columns}
     data = rows.to_pydict()
     keys = [entity_key(k) for k in zip(*[data[k] for k in plan.keys], strict=True)]
@@ -183,10 +200,12 @@ def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = 
         if end < len(keys) and keys[end] == keys[start]:
             continue
         part = slice(start, end)
-        passes: dict[str | None, list[bool]] = {None: [True] * (end - start)}
-        passes.update({w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
-        earliest = _earliest(plan, (dropped or {}).get(keys[start]), t[part], known[part],
-                             passes, horizon)
+        latest = (dropped or {}).get(keys[start])
+        earliest = _ANY_TIME
+        if latest is not None:
+            passes: dict[str | None, list[bool]] = {None: [True] * (end - start)}
+            passes.update({w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
+            earliest = _earliest(reach, latest, t[part], known[part], passes, horizon)
         out[keys[start]] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
             t[part], tie[part], known[part],
             {c: (kinds[c], data[c][part]) for c in columns},
