@@ -93,8 +93,11 @@ def run(shared: Path | None) -> tuple[str, list[Figure]]:
         project.ingest("transactions")
         project.ingest("fraud_labels")
         project.materialize()
-        tx = project.table("transactions", format="pandas").sample(READS + 200, random_state=0)
-        at = tx["tx_datetime"].max().to_pydatetime()
+        stored = project.table("transactions", format="pandas")
+        tx = stored.sample(READS + 200, random_state=0)
+        # at the latest materialized event: online reads answer from there on
+        at = max(stored["tx_datetime"].max(), project.table(
+            "fraud_labels", format="pandas")["tx_datetime"].max()).to_pydatetime()
         pairs = list(zip(tx["customer_id"], tx["terminal_id"], strict=True))
         customer = project.definitions.feature_view("customer_spending")
         terminal = project.definitions.feature_view("terminal_risk")

@@ -12,7 +12,8 @@ The tree::
     │   ├── UnknownNameError        a source, column or template name that does not exist
     │   ├── SchemaMismatchError     input data lacks columns the schema requires
     │   ├── SourceReadError         a path, glob or URI cannot be read
-    │   └── ExpressionError         a user filter expression does not parse or is not allowed
+    │   ├── ExpressionError         a user filter expression does not parse or is not allowed
+    │   └── FeatureExpressionError  a view's derive/where expression failed on stored data
     ├── NotSupportedError           valid, but this engine or release cannot do it yet
     ├── MissingExtraError           an optional dependency is not installed
     ├── UserCodeError               user code (a check function, a UDF) raised
@@ -40,6 +41,7 @@ __all__ = [
     "DefinitionError",
     "DefinitionsError",
     "ExpressionError",
+    "FeatureExpressionError",
     "InputError",
     "MissingExtraError",
     "NotAppliedError",
@@ -110,6 +112,11 @@ class SourceReadError(InputError):
 
 class ExpressionError(InputError):
     """A user filter expression does not parse or uses something it may not."""
+
+
+class FeatureExpressionError(InputError):
+    """A feature view's derive or where expression failed on the stored events at run
+    time (e.g. a CAST of a value that does not convert); names view, features and text."""
 
 
 class NotSupportedError(ConfluensError):

@@ -91,8 +91,14 @@ def test_a_full_vector_across_views_is_each_views_values(fraud) -> None:
 def test_key_mistakes_are_clear(fraud) -> None:
     from confluens.errors import InputError
 
-    with pytest.raises(InputError, match="lacks key columns"):
+    with pytest.raises(InputError) as info:
         fraud.online_features("customer_spending", [{"terminal_id": "1"}])
+    error = info.value
+    assert error.rule == "must give exactly its key columns ['customer_id']"
+    assert error.got == {"terminal_id": "1"}, "the value received, not the one expected"
+    assert error.fix == "write customer_id=... ('terminal_id': not a key column)"
+    with pytest.raises(InputError, match="exactly its key columns"):
+        fraud.online_features("customer_spending", [{"customer_id": "1", "x": "2"}])
     naive = datetime(2024, 1, 1)
     with pytest.raises(InputError, match="time zone"):
         fraud.online_features("customer_spending", ["1"], at=naive)
@@ -143,3 +149,58 @@ def test_a_delay_longer_than_the_online_retention_is_refused(tmp_path: Path) -> 
             project.materialize(["terminal_risk"])
         assert "delay 7d > ttl 3d" in str(info.value)
         assert "at least 7d" in info.value.fix
+
+
+def test_unknown_keys_are_flagged_in_the_result(fraud) -> None:
+    fraud.materialize()
+    stored = fraud.table("transactions", format="pandas")
+    row = stored.iloc[len(stored) // 2]
+    at = stored["tx_datetime"].max().to_pydatetime()
+    rows = fraud.online_features("customer_spending", [row.customer_id, "no-such"], at=at)
+    assert rows.found == [True, False]
+    assert rows.missing == ["no-such"]
+    assert rows[1]["customer_nb_tx_1d"] == 0, "an unknown key reads as an empty window"
+    vector = fraud.online_vector({"customer_spending": "no-such",
+                                  "terminal_risk": row.terminal_id}, at=at)
+    assert vector.missing == ["customer_spending"]
+    known = fraud.online_vector({"customer_spending": row.customer_id,
+                                 "terminal_risk": row.terminal_id}, at=at)
+    assert known.missing == []
+
+
+@pytest.mark.service("redis")
+def test_switching_the_online_store_rebuilds_the_online_state(redis_url: str,
+                                                              tmp_path: Path) -> None:
+    """embedded -> redis: the next materialize writes the new store, and says why."""
+    root = confluens.init(tmp_path / "fraud")
+    write_fraud_dataset(root / "data", FraudSimulation(n_customers=10, n_terminals=20,
+                                                      n_days=10, seed=8))
+    with confluens.open(root) as project:
+        project.apply()
+        project.ingest("transactions")
+        (first,) = project.materialize(["customer_spending"])
+        assert first.mode == "full"
+        assert project.online.location.startswith("embedded:")
+        (again,) = project.materialize(["customer_spending"])
+        assert again.skipped
+    config = root / "confluens.toml"
+    config.write_text(config.read_text()
+                      .replace('name = "fraud"', f'name = "s{tmp_path.name}"')
+                      .replace('store = "embedded"', f'store = "redis"\nredis_url = "{redis_url}"'))
+    with confluens.open(root) as project:
+        try:
+            (switched,) = project.materialize(["customer_spending"])
+            assert switched.mode == "full"
+            assert "the online store changed (embedded:" in switched.reason
+            assert f"-> {project.online.location})" in switched.reason
+            assert "redis:127.0.0.1:6379/" in project.online.location
+            stored = project.table("transactions", format="pandas")
+            customer = stored["customer_id"].iloc[-1]
+            at = stored["tx_datetime"].max().to_pydatetime()
+            online = project.online_features("customer_spending", [customer], at=at)
+            assert online.missing == []
+            assert online[0]["customer_nb_tx_1d"] >= 1
+            (after,) = project.materialize(["customer_spending"])
+            assert after.skipped
+        finally:
+            project.online.clear("customer_spending")

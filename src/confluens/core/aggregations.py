@@ -17,6 +17,12 @@ delay and an optional filter. Its feature name is generated unless given:
 Values over an empty window: ``Count``, ``Sum`` and ``DistinctCount`` give 0; the
 others give null. ``Std`` is the sample standard deviation (n - 1), null below two
 values. Nulls in the column are skipped, as in SQL.
+
+Each kind says which column types it takes (``accepts``; None: any type). The feature
+view checks its columns against them when it is built:
+
+>>> Sum.accepts, Min.accepts, Last.accepts
+(('int64', 'float64'), ('int64', 'float64', 'string', 'bool', 'timestamp', 'date'), None)
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from typing import Any, ClassVar
 from confluens.core.names import check_column, check_name
 from confluens.core.windows import Duration, TimeWindow, Window, window_of
 from confluens.errors import DefinitionError
+
+NUMERIC = ("int64", "float64")
+ORDERED = (*NUMERIC, "string", "bool", "timestamp", "date")
 
 __all__ = ["Aggregation", "Count", "DistinctCount", "Last", "Max", "Mean", "Min", "Ratio",
            "Std", "Sum"]
@@ -45,9 +54,12 @@ class Aggregation:
 
     kind: ClassVar[str] = "aggregation"
     empty: ClassVar[Any] = None  # the value over an empty window
+    accepts: ClassVar[tuple[str, ...] | None] = None  # column types it takes; None: any
 
     def __post_init__(self) -> None:
-        where = f"feature {self.name or self.kind}"
+        column = "" if self.column is None else f"{self.column!r}, "
+        where = (f"feature '{self.name}'" if isinstance(self.name, str) else
+                 f"feature {type(self).__name__}({column}window={self.window!r})")
         if self.column is not None:
             check_column(where, self.column)
         elif type(self) is not Count:
@@ -56,7 +68,7 @@ class Aggregation:
         if self.window is None:
             raise DefinitionError(where, "needs a window", got=None,
                                   fix="pass window='7d' or window=Events(5)")
-        object.__setattr__(self, "window", window_of(self.window))
+        object.__setattr__(self, "window", window_of(self.window, where=f"{where} window"))
         object.__setattr__(self, "delay", Duration.parse(self.delay, where=f"{where} delay"))
         if self.name is not None:
             check_name("Feature", self.name)
@@ -95,22 +107,26 @@ class Count(Aggregation):
 @dataclass(frozen=True, slots=True)
 class Sum(Aggregation):
     kind: ClassVar[str] = "sum"
+    accepts: ClassVar[tuple[str, ...] | None] = NUMERIC
     empty: ClassVar[Any] = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Mean(Aggregation):
     kind: ClassVar[str] = "mean"
+    accepts: ClassVar[tuple[str, ...] | None] = NUMERIC
 
 
 @dataclass(frozen=True, slots=True)
 class Min(Aggregation):
     kind: ClassVar[str] = "min"
+    accepts: ClassVar[tuple[str, ...] | None] = ORDERED
 
 
 @dataclass(frozen=True, slots=True)
 class Max(Aggregation):
     kind: ClassVar[str] = "max"
+    accepts: ClassVar[tuple[str, ...] | None] = ORDERED
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +134,7 @@ class Std(Aggregation):
     """Sample standard deviation (n - 1); null with fewer than two values."""
 
     kind: ClassVar[str] = "std"
+    accepts: ClassVar[tuple[str, ...] | None] = NUMERIC
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,15 +24,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from confluens.core.aggregations import Aggregation, Ratio
+from confluens.core.aggregations import NUMERIC, Aggregation, Ratio
 from confluens.core.entity import Entity
-from confluens.core.expressions import columns_of
+from confluens.core.expressions import columns_of, type_of
 from confluens.core.global_entity import GLOBAL
 from confluens.core.names import check_column, check_name
 from confluens.core.source import Source
+from confluens.core.windows import MAX_EVENTS, MAX_SPAN, EventsWindow, TimeWindow
 from confluens.errors import DefinitionError
 
-__all__ = ["Feature", "FeatureView"]
+__all__ = ["KEY_TYPES", "Feature", "FeatureView"]
+
+KEY_TYPES = ("int64", "string", "date")  # entity key column types
 
 Feature = Aggregation | Ratio
 
@@ -75,21 +78,34 @@ class FeatureView:
         if not isinstance(self.source, Source):
             raise DefinitionError(self._where, "source must be a Source", got=self.source,
                                   fix="pass the Source the features are computed from")
-        columns = list(self.source.schema.names)
+        types = {f.name: f.dtype.value for f in self.source.schema}
         for key in self.entity.keys:
-            if key not in columns:
+            if key not in types:
                 raise DefinitionError(self._where, f"the source '{self.source.name}' lacks "
                                       f"entity '{self.entity.name}''s key column", got=key,
                                       fix="add the key to the source's schema, or pick the "
                                       "right entity")
+            if types[key] not in KEY_TYPES:
+                raise DefinitionError(self._where, f"entity key column '{key}' must be "
+                                      "int64, string or date (keys are matched exactly, "
+                                      "online too)", got=types[key],
+                                      fix="key the entity by an int64 or string column, e.g. "
+                                      "declare the key column as a string in the schema")
         for derived, expression in self.derive:
             check_column(f"{self._where} derive", derived)
-            if derived in columns:
+            if derived in types:
                 raise DefinitionError(self._where, "a derived column may not shadow a column",
                                       got=derived, fix="give it another name")
-            self._known(columns_of(expression, where=f"{self._where} derive '{derived}'"),
-                        columns, f"derived column '{derived}'")
-            columns.append(derived)
+            where = f"{self._where} derive '{derived}'"
+            self._known(columns_of(expression, where=where), list(types),
+                        f"derived column '{derived}'")
+            found = type_of(expression, types, where=where)
+            if found in ("null", "interval"):
+                raise DefinitionError(where, "must give a value of a column type (not always "
+                                      "NULL, not an INTERVAL)", got=expression,
+                                      fix="write e.g. CAST(NULL AS DOUBLE), or use an "
+                                      "interval only next to a time: ts - INTERVAL 1 DAY")
+            types[derived] = found
         if not self.features:
             raise DefinitionError(self._where, "needs at least one feature", got=[],
                                   fix="pass features=[Count(window='7d'), ...]")
@@ -101,16 +117,56 @@ class FeatureView:
                                       "Last, DistinctCount or Ratio")
             parts = feature.parts if isinstance(feature, Ratio) else (feature,)
             for part in parts:
-                thing = f"feature '{feature.feature_name}'"
-                if part.column is not None:
-                    self._known([part.column], columns, thing)
-                if part.where is not None:
-                    self._known(columns_of(part.where, where=f"{self._where} {thing} where"),
-                                columns, thing)
+                self._check_part(feature.feature_name, part, types)
+                if isinstance(feature, Ratio) and part.kind not in ("count", "distinct") and (
+                        types[part.column or ""] not in NUMERIC):
+                    raise DefinitionError(
+                        f"{self._where} feature '{feature.feature_name}'", "a ratio divides "
+                        "numbers: its parts must aggregate numeric columns",
+                        got=f"{part.kind} of {part.column} ({types[part.column or '']})",
+                        fix="use Count, Sum or Mean of a numeric column as the part")
             if feature.feature_name in seen:
                 raise DefinitionError(self._where, "feature names must be unique",
                                       got=feature.feature_name, fix="give one of them name=")
             seen.add(feature.feature_name)
+
+    def _check_part(self, name: str, part: Aggregation, types: dict[str, str]) -> None:
+        """One aggregation of feature ``name``: its column, type, filter and window."""
+        thing = f"feature '{name}'"
+        where = f"{self._where} {thing}"
+        if part.column is not None:
+            self._known([part.column], list(types), thing)
+            if part.column in self.entity.keys:
+                raise DefinitionError(where, "may not aggregate an entity key column (it has "
+                                      "one value per entity)", got=part.column,
+                                      fix="aggregate another column; Count() counts events")
+            found = types[part.column]
+            if part.accepts is not None and found not in part.accepts:
+                raise DefinitionError(where, f"{part.kind} needs a column of type "
+                                      f"{' or '.join(part.accepts)}",
+                                      got=f"{part.column} ({found})",
+                                      fix="aggregate another column, derive a numeric one "
+                                      "(e.g. derive={'x': 'CAST(col AS DOUBLE)'}), or use "
+                                      "Count, DistinctCount or Last")
+        if part.where is not None:
+            self._known(columns_of(part.where, where=f"{where} where"), list(types), thing)
+            found = type_of(part.where, types, where=f"{where} where")
+            if found not in ("bool", "null"):
+                raise DefinitionError(f"{where} where", "must be true/false", got=
+                                      f"{part.where} ({found})", fix="compare it, e.g. "
+                                      "\"amount > 0\"")
+        spans = [("delay", part.delay)]
+        if isinstance(part.window, TimeWindow):
+            spans.append(("window", part.window.length))
+        for label, span in spans:
+            if span > MAX_SPAN:
+                raise DefinitionError(where, f"a {label} may be at most {MAX_SPAN.days:,} days "
+                                      "(100 years)", got=str(span),
+                                      fix=f"shorten the {label}, e.g. '{MAX_SPAN.days}d'")
+        if isinstance(part.window, EventsWindow) and part.window.n > MAX_EVENTS:
+            raise DefinitionError(where, f"an event-count window may hold at most "
+                                  f"{MAX_EVENTS:,} events", got=part.window.n,
+                                  fix=f"use Events({MAX_EVENTS}) or fewer")
 
     def _known(self, used: list[str], columns: list[str], thing: str) -> None:
         for name in used:

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from confluens.errors import DefinitionError
 
-__all__ = ["Duration", "Events", "EventsWindow", "TimeWindow", "Window", "window_of"]
+__all__ = ["MAX_EVENTS", "MAX_SPAN", "Duration", "Events", "EventsWindow", "TimeWindow",
+           "Window", "window_of"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 _DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
@@ -45,6 +46,10 @@ class Duration:
             raise DefinitionError(where, "must be a whole number and a unit (s, m, h, d or w)",
                                   got=value, fix="write e.g. '90s', '15m', '1h', '7d' or '2w'")
         return cls(int(match.group(1)) * _UNITS[match.group(2)] * _US)
+
+    @property
+    def days(self) -> int:
+        return self.microseconds // (_UNITS["d"] * _US)
 
     @property
     def seconds(self) -> float:
@@ -86,6 +91,12 @@ class EventsWindow:
 
 Window = TimeWindow | EventsWindow
 
+# The longest window or delay a feature view takes: 100 years (36,525 days). Event times
+# and their differences stay far inside int64 microseconds in every engine.
+MAX_SPAN = Duration(36_525 * _UNITS["d"] * _US)
+# The most events an event-count window holds (positions stay 32-bit everywhere).
+MAX_EVENTS = 2**31 - 1
+
 
 def Events(n: int) -> EventsWindow:
     """A count window of the ``n`` latest events."""
@@ -95,12 +106,12 @@ def Events(n: int) -> EventsWindow:
     return EventsWindow(n)
 
 
-def window_of(value: Window | str) -> Window:
-    """A window from ``"7d"``-style text or a window value."""
+def window_of(value: Window | str, where: str = "window") -> Window:
+    """A window from ``"7d"``-style text or a window value (``where`` names it in errors)."""
     if isinstance(value, TimeWindow | EventsWindow):
         return value
-    length = Duration.parse(value, where="window")
+    length = Duration.parse(value, where=where)
     if length.microseconds == 0:
-        raise DefinitionError("window", "a time window must be longer than zero", got=value,
+        raise DefinitionError(where, "a time window must be longer than zero", got=value,
                               fix="write e.g. '1h' or '7d'")
     return TimeWindow(length)

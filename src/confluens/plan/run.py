@@ -12,6 +12,8 @@ Two engines share one contract (``docs/concepts.md``):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import duckdb
@@ -23,6 +25,7 @@ from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan
 from confluens.plan.lookup import lookup_events, lookup_points, supports
+from confluens.plan.user_sql import blame
 from confluens.sqlx import col, render, table_ref
 
 __all__ = ["Engine", "event_features", "point_features"]
@@ -58,11 +61,20 @@ def _cannot(plan: ViewPlan) -> NotSupportedError:
         fix="use engine='window' (or 'auto')")
 
 
-def _integer_sums(table: pa.Table) -> pa.Table:
-    """DuckDB sums integers into 128-bit decimals; features keep them as int64."""
+def _integer_sums(plan: ViewPlan, table: pa.Table) -> pa.Table:
+    """DuckDB sums integers into 128-bit decimals; features keep them as int64, and a
+    sum beyond int64 is refused (InputError) rather than wrapped or rounded."""
     for i, f in enumerate(table.schema):
         if pa.types.is_decimal(f.type) and f.type.scale == 0:
-            table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+            try:
+                table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+            except pa.ArrowInvalid:
+                raise InputError(
+                    f"feature view '{plan.name}' feature '{f.name}'",
+                    "an integer sum exceeds the int64 range on the stored events",
+                    got=f"a sum beyond {2**63 - 1:,}",
+                    fix="sum a DOUBLE column instead, e.g. derive={'x': 'CAST(col AS "
+                    "DOUBLE)'}") from None
     return table
 
 
@@ -77,19 +89,33 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
     con = duckdb.connect()
     try:
         _register(con, events)
-        if _use_lookup(plan, engine):
-            found = lookup_events(plan, con, only)
-            if found is not None:
-                return found
-            if engine == "lookup":
-                raise _cannot(plan)
-        compiled = (compile_events(plan, "events") if plan.known_at is None
-                    else compile_known_events(plan, "events"))
-        if only is not None:
-            compiled = _only(plan, compiled, only)
-        return _integer_sums(con.sql(render(compiled)).to_arrow_table())
+        with _user_sql(plan, con):
+            if _use_lookup(plan, engine):
+                found = lookup_events(plan, con, only)
+                if found is not None:
+                    return found
+                if engine == "lookup":
+                    raise _cannot(plan)
+            compiled = (compile_events(plan, "events") if plan.known_at is None
+                        else compile_known_events(plan, "events"))
+            if only is not None:
+                compiled = _only(plan, compiled, only)
+            return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()
+
+
+@contextmanager
+def _user_sql(plan: ViewPlan, con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """An engine error that one of the view's expressions causes becomes a
+    FeatureExpressionError naming it (plan/user_sql.py); any other propagates."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        found = blame(plan, con, "events", exc)
+        if found is None:
+            raise
+        raise found from exc
 
 
 def _only(plan: ViewPlan, compiled: exp.Select, only: str) -> exp.Select:
@@ -111,14 +137,15 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
     try:
         _register(con, events)
         con.register("points", points)
-        if _use_lookup(plan, engine):
-            found = lookup_points(plan, con, points)
-            if found is not None:
-                return found
-            if engine == "lookup":
-                raise _cannot(plan)
-        compiled = (compile_points(plan, "events", "points") if plan.known_at is None
-                    else compile_known_points(plan, "events", "points"))
-        return _integer_sums(con.sql(render(compiled)).to_arrow_table())
+        with _user_sql(plan, con):
+            if _use_lookup(plan, engine):
+                found = lookup_points(plan, con, points)
+                if found is not None:
+                    return found
+                if engine == "lookup":
+                    raise _cannot(plan)
+            compiled = (compile_points(plan, "events", "points") if plan.known_at is None
+                        else compile_known_points(plan, "events", "points"))
+            return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()

@@ -48,7 +48,12 @@ from confluens.plan import event_features, plan_view
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.loader import load_definitions
 from confluens.project.materialize import Materialized, SourceData, materialize_view
-from confluens.project.online_state import read_online, read_online_views
+from confluens.project.online_state import (
+    FeatureRows,
+    FeatureVector,
+    read_online,
+    read_online_views,
+)
 from confluens.project.reading import count_rows, read_table
 from confluens.project.spine import build_spine
 from confluens.project.training import resolve_features, training_set
@@ -303,24 +308,28 @@ class Project:
         return done
 
     def online_features(self, view: str, keys: Sequence[Any], *,
-                        at: datetime | None = None) -> list[dict[str, Any]]:
+                        at: datetime | None = None) -> FeatureRows:
         """Feature values for entity ``keys``, with windows evaluated at ``at`` (now).
 
         A key is a value (entities with one key column) or a mapping of key columns.
+        The result is a list of dicts, one per key; its ``missing`` lists the keys that
+        have no online state (see online_state.FeatureRows).
         """
         definition = self.definitions.feature_view(view)
         when = at or datetime.now(UTC)
         if when.tzinfo is None:
             raise InputError("at", "must carry a time zone", got=when.isoformat(),
                              fix="pass e.g. datetime.now(timezone.utc)")
-        return read_online(definition, self.online, [_key_values(definition, k) for k in keys],
-                           when)
+        rows = read_online(definition, self.online,
+                           [_key_values(definition, k) for k in keys], when)
+        return FeatureRows(rows, rows.found, keys)
 
     def online_vector(self, keys: Mapping[str, Any], *,
-                      at: datetime | None = None, full_names: bool = False) -> dict[str, Any]:
+                      at: datetime | None = None, full_names: bool = False) -> FeatureVector:
         """One feature vector across views, in one store round trip: ``keys`` maps each
         view to its entity's key, e.g. ``{"customer_spending": "C1", "terminal_risk":
-        "T7"}``. Feature names must not repeat across the views.
+        "T7"}``. Feature names must not repeat across the views. The result's
+        ``missing`` lists the views (as requested) whose entity has no online state.
 
         As in training sets, ``"view[label]"`` reads one view under another name (its
         features named ``label__feature``), e.g. ``{"location[origin_id]": 5,
@@ -344,10 +353,11 @@ class Project:
                                      f"'{name}'", got=[given_by[name], view.name],
                                      fix="read them with online_features, or rename one")
                 vector[name], given_by[name] = value, view.name
-        return vector
+        return FeatureVector(vector, [v.name for v, rows in zip(views, found, strict=True)
+                                      if rows.missing])
 
     def _mapped_vector(self, keys: Mapping[str, Any], *, at: datetime | None,
-                       full_names: bool) -> dict[str, Any]:
+                       full_names: bool) -> FeatureVector:
         """``online_vector`` with key mapping or full names (project/training.py names)."""
         when = at or datetime.now(UTC)
         if when.tzinfo is None:
@@ -360,8 +370,10 @@ class Project:
         found = read_online_views([(ref.view, [_key_values(ref.view, value)])
                                    for ref, value in zip(refs, keys.values(), strict=True)],
                                   self.online, when)
-        return {ref.output(name): value for ref, (values,) in zip(refs, found, strict=True)
-                for name, value in values.items() if name in ref.names}
+        vector = {ref.output(name): value for ref, (values,) in zip(refs, found, strict=True)
+                  for name, value in values.items() if name in ref.names}
+        return FeatureVector(vector, [request for request, rows in zip(keys, found, strict=True)
+                                      if rows.missing])
 
     # -- reading back ----------------------------------------------------------------
 
@@ -411,10 +423,13 @@ def _key_values(view: FeatureView, key: Any) -> list[Any]:
     if not names:  # a view without an entity: one state, whatever key is passed
         return []
     if isinstance(key, Mapping):
-        missing = [n for n in names if n not in key]
-        if missing:
-            raise InputError(f"key for entity '{view.entity.name}'", "lacks key columns",
-                             got=missing, fix=f"pass all of {list(names)}")
+        if set(key) != set(names):
+            unknown = [n for n in key if n not in names]
+            raise InputError(f"key for entity '{view.entity.name}'",
+                             f"must give exactly its key columns {list(names)}", got=dict(key),
+                             fix="write " + ",".join(f"{n}=..." for n in names) + (
+                                 f" ({', '.join(map(repr, unknown))}: not a key column)"
+                                 if unknown else ""))
         values = [key[n] for n in names]
     elif len(names) == 1:
         values = [key]

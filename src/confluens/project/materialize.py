@@ -39,6 +39,7 @@ class Materialized:
     entities: int  # entities whose online state was written
     mode: str  # "full", "incremental", "range", or "skipped" (nothing had changed)
     recomputed: int = 0  # feature-table rows computed by this run
+    reason: str = ""  # why this mode, e.g. "the online store changed (embedded:... -> ...)"
 
     @property
     def skipped(self) -> bool:
@@ -73,11 +74,27 @@ def _previous(path: Path) -> dict[str, Any] | None:
     return raw if ok else None
 
 
-def _record(path: Path, spec: str, runs: dict[str, int]) -> None:
-    """Write the materialize record atomically (a crash leaves the old one or the new)."""
+def _record(path: Path, spec: str, runs: dict[str, int], store: str) -> None:
+    """Write the materialize record atomically (a crash leaves the old one or the new):
+    the definition, the source runs covered and the online store written to."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, json.dumps({"spec": spec, "runs": runs,
+    write_atomically(path, json.dumps({"spec": spec, "runs": runs, "store": store,
                                        "at": datetime.now(UTC).isoformat()}))
+
+
+def store_location(online: OnlineStore) -> str:
+    """The store's ``location``; a store without one is known by its class."""
+    return str(getattr(online, "location", type(online).__name__))
+
+
+def _full_reason(previous: dict[str, Any] | None, spec: str, store: str) -> str:
+    if previous is None:
+        return "first materialize (or its record was unreadable)"
+    if previous["spec"] != spec:
+        return "the definition changed"
+    if previous.get("store") != store:
+        return f"the online store changed ({previous.get('store') or 'unrecorded'} -> {store})"
+    return "the source's ingest runs changed other than by new runs"
 
 
 def materialize_view(view: FeatureView, source: SourceData, features: ParquetOfflineStore,
@@ -119,9 +136,13 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
         done = update_region(plan, Region(start=start, end=end), files, features, view.name,
                              run_id)
         return Materialized(view.name, features.row_count(view.name), 0, "range", done)
-    same_spec = previous is not None and previous["spec"] == spec
+    store = store_location(online)
+    # the same definition, written to the same online store
+    same_spec = previous is not None and previous["spec"] == spec and previous.get(
+        "store") == store
     if same_spec and previous["runs"] == runs:  # type: ignore[index]
-        return Materialized(view.name, features.row_count(view.name), 0, "skipped")
+        return Materialized(view.name, features.row_count(view.name), 0, "skipped",
+                            reason="no new ingest runs and the same definition and store")
     grown = same_spec and all(runs.get(r) == n for r, n in previous["runs"].items())  # type: ignore[index]
     if grown and features.row_count(view.name):
         new = {r for r in runs if r not in previous["runs"]}  # type: ignore[index]
@@ -132,8 +153,9 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
         step("writing the online state")
         state = online_state(plan, files, entities=changed.select(list(plan.keys)))
         online.write(view.name, state, ttl_seconds=ttl_seconds)
-        mode = "incremental"
+        mode, reason = "incremental", f"{len(new)} new ingest run(s)"
     else:
+        reason = _full_reason(previous, spec, store)
         step("computing features at every event")
         table = event_features(plan, files)
         step("writing the feature table")
@@ -142,8 +164,9 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
         state = online_state(plan, files)
         online.replace(view.name, state, ttl_seconds=ttl_seconds)
         done, mode = table.num_rows, "full"
-    _record(marker_path, spec, runs)
-    return Materialized(view.name, features.row_count(view.name), len(state), mode, done)
+    _record(marker_path, spec, runs, store)
+    return Materialized(view.name, features.row_count(view.name), len(state), mode, done,
+                        reason)
 
 
 def _check_range(start: datetime | None, end: datetime | None) -> None:

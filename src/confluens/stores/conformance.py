@@ -104,6 +104,8 @@ def check_online_store(store: OnlineStore) -> None:
     import time
 
     assert store.read("v", ["a", "b"]) == [None, None]
+    assert isinstance(store.location, str), "location names the store (materialize records it)"
+    assert store.location, "location names the store (materialize records it)"
     assert store.write("v", {"a": b"1", "b": b"\x00\xff"}) == 2
     assert store.read("v", ["b", "zz", "a"]) == [b"\x00\xff", None, b"1"]
     store.write("v", {"a": b"2"})

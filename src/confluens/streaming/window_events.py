@@ -104,12 +104,30 @@ class EntityEvents:
 
 # -- aggregations over the present (non-null) values of a selection -----------------
 
+def _fsum(values: Iterable[float]) -> float:
+    """An exact float sum; one that overflows is infinite, as in SQL (not an error)."""
+    values = list(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:
+        return sum(values)
+
+
+def _fmean(values: Sequence[float]) -> float:
+    """The mean, without overflow where the values' sum would overflow (std's centre,
+    as SQL's stddev_samp, which accumulates it incrementally)."""
+    total = _fsum(values)
+    if math.isinf(total) and all(math.isfinite(v) for v in values):
+        return math.fsum(v / len(values) for v in values)
+    return total / len(values)
+
+
 def _sum(present: Sequence[Any]) -> Any:
-    return math.fsum(present) if present and isinstance(present[0], float) else sum(present)
+    return _fsum(present) if present and isinstance(present[0], float) else sum(present)
 
 
 def _mean(present: Sequence[Any]) -> Any:
-    return math.fsum(present) / len(present) if present else None
+    return _fsum(present) / len(present) if present else None  # as SQL's avg: may overflow
 
 
 def _min(present: Sequence[Any]) -> Any:
@@ -131,8 +149,8 @@ def _latest(values: Sequence[Any]) -> Any:
 def _std(present: Sequence[Any]) -> Any:
     if len(present) < 2:
         return None
-    mean = math.fsum(present) / len(present)
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (len(present) - 1))
+    mean = _fmean(present)
+    return math.sqrt(_fsum((v - mean) * (v - mean) for v in present) / (len(present) - 1))
 
 
 def _distinct(present: Sequence[Any]) -> int:

@@ -124,7 +124,8 @@ def materialize(views: tuple[str, ...], start_text: str | None, end_text: str | 
             elif r.mode == "range":
                 out.print(f"{view}: rebuilt {r.recomputed:,} of {r.events:,} events")
             else:
-                out.print(f"{view}: {r.mode}, {r.recomputed:,} of {r.events:,} events "
+                why = f" ({escape_markup(r.reason)})" if r.reason else ""
+                out.print(f"{view}: {r.mode}{why}, {r.recomputed:,} of {r.events:,} events "
                           f"computed, online state for {r.entities:,} entities")
 
 
@@ -159,3 +160,10 @@ def get(view: str, keys: tuple[str, ...], at_text: str | None, project_dir: str)
         columns[key] = [None if vals[n] is None else str(vals[n]) for n in names]
     out.print(arrow_table(pa.table(columns), title=f"{view} at "
                           f"{(when or datetime.now(UTC)).isoformat(timespec='seconds')}"))
+    unknown = [key for key, found in zip(keys, values.found, strict=True) if not found]
+    if unknown:
+        from rich.markup import escape
+
+        err.print(escape(f"note: no online state for {', '.join(unknown)} (an unknown key, not "
+                         "materialized yet, or expired): its values are those of an empty "
+                         "window (0 for counts and sums, null otherwise)"))

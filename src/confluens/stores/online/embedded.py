@@ -58,6 +58,11 @@ class EmbeddedOnlineStore:
         # one connection and cursor per store object: threads sharing it take turns
         self._lock = threading.RLock()
 
+    @property
+    def location(self) -> str:
+        """Which store this is: a materialize records it, and rebuilds in another."""
+        return f"embedded:{self.path.resolve()}"
+
     def write(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:
         with self._lock:

@@ -16,7 +16,13 @@ class OnlineStore(Protocol):
     has round trips): for each (view, keys) request, the values in key order.
     ``replace`` makes ``items`` a view's whole state without a moment where a key in
     both the old and the new state reads as missing (a full rebuild).
+    ``location`` names the store's kind and place (never a secret): a materialize
+    records it, and rebuilds in full when the project's store is another one.
     """
+
+    @property
+    def location(self) -> str:
+        ...
 
     def write(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:

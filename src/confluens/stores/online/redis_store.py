@@ -26,6 +26,13 @@ class RedisOnlineStore:
             raise StorageError("Redis online store", "cannot connect", got=url,
                                fix=f"start Redis or correct the URL ({exc})") from None
 
+    @property
+    def location(self) -> str:
+        """Which store this is (server, database and namespace; never a password)."""
+        args = self._redis.connection_pool.connection_kwargs
+        where = args.get("path") or f"{args.get('host')}:{args.get('port')}"
+        return f"redis:{where}/{args.get('db', 0)}#{self.namespace}"
+
     def _key(self, view: str, key: str) -> str:
         return f"{self.namespace}:{view}:{key}"
 
