@@ -28,7 +28,12 @@ def main() -> None:
                         help="features: skip the pandas groupby-apply run (the slowest)")
     parser.add_argument("--spine-10m", action="store_true",
                         help="training: also a 10M-row spine (memory target < 3 GiB)")
+    parser.add_argument("--polars-threads", type=int, metavar="N",
+                        help="features: Polars' thread pool size (default: all cores; on a "
+                             "loaded machine one thread can be faster)")
     args = parser.parse_args()
+    if args.polars_threads:
+        os.environ["POLARS_MAX_THREADS"] = str(args.polars_threads)
     if args.skip_handbook:
         os.environ["CONFLUENS_BENCH_SKIP_HANDBOOK"] = "1"
     if args.spine_10m:

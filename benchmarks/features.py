@@ -17,7 +17,9 @@ transactions, ingested once into a project under ``.bench/`` (``benchmarks/proje
 - pandas groupby-apply (the handbook's own shape, a Python function per customer and
   per terminal): one run, skipped with ``--skip-handbook``.
 
-Every baseline reads the same rows from one Parquet file (``.bench/fraud-one-file
+Polars uses all cores unless ``--polars-threads N`` (``POLARS_MAX_THREADS``) says
+otherwise: on a loaded machine one thread was 2-3x faster than two. Every baseline
+reads the same rows from one Parquet file (``.bench/fraud-one-file
 .parquet``), reading time included, as confluens' reading of its store is. Each is
 checked against confluens' output on the full data before any timing (counts equal,
 values within 1e-9) and the run stops if one differs. Ties: confluens counts events
@@ -305,10 +307,13 @@ def run(shared: Path | None) -> tuple[str, list[Figure]]:
         handbook = [Figure("features", "pandas groupby-apply (the handbook's shape)", seconds,
                            rows, ours, note="one run, not interleaved")]
     times = interleaved(forms, repeat=int(os.environ.get("CONFLUENS_BENCH_REPEAT", "5")))
+    import polars as pl
+
+    threads = {polars: f"{pl.thread_pool_size()} threads; "}
     figures = [Figure("features", name, statistics.median(times[name]), rows,
                       tuple(n for n in names if n != name) if name == ours else None,
                       targets=((polars, 1.0), (floor, 1.3)) if name == ours else (),
-                      note=f"median of {len(times[name])} interleaved: "
+                      note=threads.get(name, "") + f"median of {len(times[name])} interleaved: "
                            + ", ".join(f"{s:.2f}" for s in times[name]))
                for name in names]
     figures += handbook + store_reading(folder, one)
