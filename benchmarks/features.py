@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 import confluens
 from benchmarks.fraud_definitions import DAYS, DELAY
 from benchmarks.harness import Figure, interleaved
-from benchmarks.project import fraud_project, one_file, store_files
+from benchmarks.project import MissingData, fraud_project, one_file, store_files
 
 __all__ = ["VIEWS", "run"]
 
@@ -283,7 +283,10 @@ def store_reading(folder: Path, one: Path) -> list[Figure]:
 
 
 def run(shared: Path | None) -> tuple[str, list[Figure]]:
-    folder, label = fraud_project(shared)
+    try:
+        folder, label = fraud_project(shared)
+    except MissingData as missing:
+        return str(missing), []
     one = one_file(folder)
     rows = pq.ParquetFile(one).metadata.num_rows
     forms: dict[str, Callable[[], object]] = {

@@ -3,8 +3,9 @@
 ``fraud_project(shared)`` inits a project whose definitions module is
 ``benchmarks/fraud_definitions.py``, applies it and ingests the shared fraud
 transactions into its offline store, as a user would. A fingerprint of the inputs
-(the data file's path, size and mtime, the definitions' text and the confluens
-version) is kept beside it; while it matches, later runs reuse the folder as is.
+(the data file's path, size and mtime, the definitions' text, the confluens
+version, and the size and mtime of the code that writes the store) is kept beside
+it; while it matches, later runs reuse the folder as is.
 """
 
 from __future__ import annotations
@@ -17,17 +18,25 @@ from pathlib import Path
 
 import confluens
 
-__all__ = ["BENCH", "DATA", "fraud_project", "one_file", "store_files"]
+__all__ = ["BENCH", "DATA", "MissingData", "fraud_project", "one_file", "store_files"]
 
 BENCH = Path(__file__).resolve().parents[1] / ".bench"
 DATA = Path("fraud") / "transactions_2018-04_to_08.parquet"
 DEFINITIONS = Path(__file__).with_name("fraud_definitions.py")
 
 
+class MissingData(Exception):
+    """The shared fraud data is not there: the suites that need it are skipped."""
+
+
 def _fingerprint(data: Path) -> str:
     stat = data.stat()
+    package = Path(confluens.__file__).parent
+    writers = sorted(p for d in ("ingest", "stores", "connectors") for p in
+                     (package / d).rglob("*.py"))  # the code that writes the store
     parts = [str(data.resolve()), str(stat.st_size), str(stat.st_mtime_ns),
-             DEFINITIONS.read_text(), getattr(confluens, "__version__", "?")]
+             DEFINITIONS.read_text(), getattr(confluens, "__version__", "?"),
+             *(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in writers)]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -35,8 +44,8 @@ def fraud_project(shared: Path | None) -> tuple[Path, str]:
     """The project folder (built or reused) and a label for the tables."""
     data = shared / DATA if shared else None
     if data is None or not data.exists():
-        raise SystemExit(f"features/training benchmarks need the shared fraud data: "
-                         f"{DATA} under --shared or $CONFLUENS_SHARED_DATA (got {shared})")
+        raise MissingData(f"skipped: needs the shared fraud data, {DATA} under --shared or "
+                          f"$CONFLUENS_SHARED_DATA (got {shared})")
     folder = BENCH / "fraud"
     stamp = folder / "bench-fingerprint.json"
     want = _fingerprint(data)

@@ -151,9 +151,12 @@ def measure(folder: Path, rows: int, max_gib: float, repeat: int = 3) -> list[Fi
 
 
 def run(shared: Path | None) -> tuple[str, list[Figure]]:
-    from benchmarks.project import fraud_project
+    from benchmarks.project import MissingData, fraud_project
 
-    folder, label = fraud_project(shared)
+    try:
+        folder, label = fraud_project(shared)
+    except MissingData as missing:
+        return str(missing), []
     precomputed(folder)
     rows = int(os.environ.get("CONFLUENS_BENCH_SPINE", "1000000"))
     figures = measure(folder, rows, 2.0)
