@@ -15,8 +15,8 @@ features (``benchmarks/fraud_definitions.py``), from the benchmark project
   1-day count two days after the last event stays > 0).
 
 Both receive the spine as an Arrow table loaded before the clock starts. Each run is
-a child process, so its peak memory (max RSS, loading and imports included) is its
-own; the two alternate (A B A B ...) and each figure is the median of three runs.
+a child process, so its peak memory (its own VmHWM, loading and imports included) is
+its own; the two alternate (A B A B ...) and each figure is the median of three runs.
 """
 
 from __future__ import annotations
@@ -111,7 +111,23 @@ def child(kind: str, folder: str, spine_path: str) -> None:
     if out.num_rows != spine.num_rows or out.num_columns != spine.num_columns + 12:
         raise SystemExit(f"{kind}: {out.num_rows:,} rows x {out.num_columns} columns, "
                          f"expected {spine.num_rows:,} x {spine.num_columns + 12}")
-    print(seconds)
+    print(seconds, _peak_kib())
+
+
+def _peak_kib() -> int:
+    """This process's peak resident memory in KiB: VmHWM, the high-water mark of its
+    own address space. (``ru_maxrss`` would do, but Linux carries the parent's
+    high-water mark into a child across fork and exec, so a child of a large
+    benchmark process would report at least the parent's peak.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _once(kind: str, folder: Path, spine: Path) -> tuple[float, float]:
@@ -122,10 +138,10 @@ def _once(kind: str, folder: Path, spine: Path) -> tuple[float, float]:
                              str(spine)], stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
+    if proc.wait() != 0:
         raise SystemExit(f"training benchmark: the {kind} run failed")
-    return float(output.strip().splitlines()[-1]), usage.ru_maxrss / 1024 / 1024
+    seconds, peak_kib = output.strip().splitlines()[-1].split()
+    return float(seconds), int(peak_kib) / 1024 / 1024
 
 
 def measure(folder: Path, rows: int, max_gib: float, repeat: int = 3) -> list[Figure]:
