@@ -330,7 +330,7 @@ def run(shared: Path | None) -> tuple[str, list[Figure]]:
         verify("pandas groupby-apply", got, want)
         handbook = [Figure("features", "pandas groupby-apply (the handbook's shape)", seconds,
                            rows, ours, note="one run, not interleaved")]
-    times = interleaved(forms, repeat=int(os.environ.get("CONFLUENS_BENCH_REPEAT", "3")))
+    times = interleaved(forms, repeat=int(os.environ.get("CONFLUENS_BENCH_REPEAT", "5")))
     import polars as pl
 
     threads = {polars: f"{pl.thread_pool_size()} threads; "}

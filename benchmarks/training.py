@@ -16,7 +16,8 @@ features (``benchmarks/fraud_definitions.py``), from the benchmark project
 
 Both receive the spine as an Arrow table loaded before the clock starts. Each run is
 a child process, so its peak memory (its own VmHWM, loading and imports included) is
-its own; the two alternate (A B A B ...) and each figure is the median of three runs.
+its own; the two alternate (A B A B ...) and each figure is the median of five runs (three for 10M;
+``CONFLUENS_BENCH_REPEAT`` sets the first).
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def _once(kind: str, folder: Path, spine: Path) -> tuple[float, float]:
     return float(seconds), int(peak_kib) / 1024 / 1024
 
 
-def measure(folder: Path, rows: int, max_gib: float, repeat: int = 3) -> list[Figure]:
+def measure(folder: Path, rows: int, max_gib: float, repeat: int) -> list[Figure]:
     spine = make_spine(folder, rows)
     runs: dict[str, list[tuple[float, float]]] = {"confluens": [], "asof": []}
     for _ in range(repeat):  # A B A B ...
@@ -175,9 +176,10 @@ def run(shared: Path | None) -> tuple[str, list[Figure]]:
         return str(missing), []
     precomputed(folder)
     rows = int(os.environ.get("CONFLUENS_BENCH_SPINE", "1000000"))
-    figures = measure(folder, rows, 2.0)
+    repeat = int(os.environ.get("CONFLUENS_BENCH_REPEAT", "5"))
+    figures = measure(folder, rows, 2.0, repeat)
     if os.environ.get("CONFLUENS_BENCH_SPINE_10M"):
-        figures += measure(folder, 10_000_000, 3.0)
+        figures += measure(folder, 10_000_000, 3.0, 3)
     return f"{label}; 12 features; spine in memory before timing", figures
 
 
