@@ -1,16 +1,23 @@
-"""Point-in-time training sets for a large spine, against a raw DuckDB ASOF join.
+"""Point-in-time training sets for a large spine, on the user's path, against a raw
+DuckDB ASOF join, interleaved in one run.
 
-The spine: N random (customer, terminal, time) rows over the data's period. Features:
-the handbook's 12 customer and terminal window features (benchmarks/features.py).
+The spine: N random (customer, terminal, time) rows over the data's period (seeded,
+kept under ``.bench/``). Features: the handbook's 12 customer and terminal window
+features (``benchmarks/fraud_definitions.py``), from the benchmark project
+(``benchmarks/project.py``).
 
-- confluens: `training_set` for both views (the path `project.training_set` takes,
-  reading the events' Parquet file), exact at each spine time.
-- duckdb-asof: precompute per-event features once (not timed), then one ASOF JOIN per
-  view: the speed bar; it returns the last event's values, which is not the window at
-  the spine's time (a 1-day count two days after the last event stays > 0).
+- confluens: ``confluens.open(project).training_set(spine, ["customer", "terminal"])``:
+  exact windows at each spine time, reading the events from the project's store.
+- duckdb-asof: the fastest form of "the latest precomputed feature row at or before
+  t": each view's per-event features precomputed (by confluens, not timed, loaded
+  before the clock starts), then one query with an ASOF LEFT JOIN per view. It is
+  inexact: it returns the last event's values, not the window at the spine's time (a
+  1-day count two days after the last event stays > 0).
 
-Each run is a child process, so its peak memory (max RSS) is its own; each figure is
-the median of three runs.
+Both receive the spine as an Arrow table loaded before the clock starts. Each run is
+a child process, so its peak memory (its own VmHWM, loading and imports included) is
+its own; the two alternate (A B A B ...) and each figure is the median of five runs (three for 10M;
+``CONFLUENS_BENCH_REPEAT`` sets the first).
 """
 
 from __future__ import annotations
@@ -19,7 +26,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,88 +37,150 @@ from benchmarks.harness import Figure
 
 __all__ = ["run"]
 
+CONFLUENS = "confluens training_set (exact, store)"
+ASOF = "duckdb ASOF join (last event, inexact)"
 
-def make_inputs(shared: Path | None, folder: Path, rows: int) -> tuple[Path, Path]:
-    from benchmarks.features import _events
 
-    events, _ = _events(shared)
-    events_path = folder / "events.parquet"
-    pq.write_table(events, events_path)
+def make_spine(folder: Path, rows: int) -> Path:
+    """A seeded random spine of ``rows`` rows, written once beside the project."""
+    path = folder.parent / f"spine-{rows}.parquet"
+    stamp = (folder / "bench-fingerprint.json").read_text()
+    mark = path.with_suffix(".fingerprint")
+    if path.exists() and mark.exists() and mark.read_text() == stamp:
+        return path
+    from benchmarks.project import one_file
+
+    events = pq.read_table(one_file(folder), columns=["tx_datetime", "customer_id",
+                                                       "terminal_id"])
     rng = np.random.default_rng(0)
-    pick = rng.integers(0, events.num_rows, rows)
+    pick = pa.array(rng.integers(0, events.num_rows, rows))
     t = events.column("tx_datetime").cast(pa.int64()).to_numpy()
-    lo, hi = int(t.min()), int(t.max())
     spine = pa.table({
         "customer_id": events.column("customer_id").take(pick),
         "terminal_id": events.column("terminal_id").take(pick),
-        "__at": pa.array(rng.integers(lo, hi, rows), pa.int64()).cast(
+        "at": pa.array(rng.integers(int(t.min()), int(t.max()), rows), pa.int64()).cast(
             pa.timestamp("us", tz="UTC")),
-        "__point": pa.array(np.arange(rows), pa.int64()),
     })
-    spine_path = folder / f"spine_{rows}.parquet"
-    pq.write_table(spine, spine_path)
-    return events_path, spine_path
+    pq.write_table(spine, path)
+    mark.write_text(stamp)
+    return path
 
 
-def child(kind: str, events_path: str, spine_path: str) -> None:
+def precomputed(folder: Path) -> list[Path]:
+    """Each view's per-event features, as the ASOF join's input (built once)."""
+    import confluens
+
+    stamp = (folder / "bench-fingerprint.json").read_text()
+    paths = []
+    with confluens.open(folder) as project:
+        for view in ("customer", "terminal"):
+            path = folder.parent / f"features-{view}.parquet"
+            mark = path.with_suffix(".fingerprint")
+            if not (path.exists() and mark.exists() and mark.read_text() == stamp):
+                pq.write_table(project.event_features(view).drop_columns(["__tie"]), path)
+                mark.write_text(stamp)
+            paths.append(path)
+    return paths
+
+
+def child(kind: str, folder: str, spine_path: str) -> None:
     """Runs in a child process: one implementation, prints its seconds."""
     import duckdb
 
-    from benchmarks.features import VIEWS
-    from confluens.plan import event_features, plan_view
-    from confluens.project.training import FeatureRef, training_set
+    import confluens
 
-    events = pq.read_table(events_path)
     spine = pq.read_table(spine_path)
     if kind == "confluens":
-        refs = [FeatureRef(view, list(view.feature_names)) for view in VIEWS]
-        start = time.perf_counter()
-        training_set(refs, lambda source: [events_path], spine.drop_columns(["__point"]))
+        with confluens.open(folder) as project:
+            start = time.perf_counter()
+            out = project.training_set(spine, ["customer", "terminal"], at="at")
     else:
-        per_event = [event_features(plan_view(v), events) for v in VIEWS]
+        customer, terminal = (pq.read_table(p) for p in precomputed(Path(folder)))
         con = duckdb.connect()
-        con.register("spine", spine)
-        for i, table in enumerate(per_event):
-            con.register(f"f{i}", table)
+        con.execute("SET TimeZone = 'UTC'")
+        for name, table in (("spine", spine), ("fc", customer), ("ft", terminal)):
+            con.register(name, table)
+        names = [c for t in (customer, terminal) for c in t.column_names
+                 if c not in ("customer_id", "terminal_id", "tx_datetime")]
         start = time.perf_counter()
-        for i, view in enumerate(VIEWS):
-            key = view.entity.keys[0]
-            con.sql(f"SELECT s.__point, f.* FROM spine s ASOF LEFT JOIN f{i} f "  # baseline
-                    f"ON s.{key} = f.{key} AND s.__at >= f.tx_datetime").to_arrow_table()
-    print(time.perf_counter() - start)
+        out = con.sql(  # a baseline written by hand, as a user would
+            f"SELECT s.*, {', '.join(names)} FROM spine s "
+            "ASOF LEFT JOIN fc c ON s.customer_id = c.customer_id AND s.at >= c.tx_datetime "
+            "ASOF LEFT JOIN ft t ON s.terminal_id = t.terminal_id AND s.at >= t.tx_datetime"
+        ).to_arrow_table()
+    seconds = time.perf_counter() - start
+    if out.num_rows != spine.num_rows or out.num_columns != spine.num_columns + 12:
+        raise SystemExit(f"{kind}: {out.num_rows:,} rows x {out.num_columns} columns, "
+                         f"expected {spine.num_rows:,} x {spine.num_columns + 12}")
+    print(seconds, _peak_kib())
 
 
-def measure(kind: str, events: Path, spine: Path, repeat: int = 3) -> tuple[float, float]:
-    """Median seconds and the largest peak memory (GiB) of ``repeat`` child runs."""
-    seconds, peaks = [], []
-    for _ in range(repeat):
-        proc = subprocess.Popen([sys.executable, "-m", "benchmarks.training", kind,
-                                 str(events), str(spine)], stdout=subprocess.PIPE, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        assert proc.stdout is not None
-        output = proc.stdout.read()
-        if status != 0:
-            raise RuntimeError(f"{kind} failed")
-        seconds.append(float(output.strip().splitlines()[-1]))
-        peaks.append(usage.ru_maxrss / 1024 / 1024)
-    return statistics.median(seconds), max(peaks)
+def _peak_kib() -> int:
+    """This process's peak resident memory in KiB: VmHWM, the high-water mark of its
+    own address space. (``ru_maxrss`` would do, but Linux carries the parent's
+    high-water mark into a child across fork and exec, so a child of a large
+    benchmark process would report at least the parent's peak.)"""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _once(kind: str, folder: Path, spine: Path) -> tuple[float, float]:
+    """Seconds and peak memory (GiB) of one child run."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.training", kind, str(folder),
+                             str(spine)], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    if proc.wait() != 0:
+        raise SystemExit(f"training benchmark: the {kind} run failed")
+    seconds, peak_kib = output.strip().splitlines()[-1].split()
+    return float(seconds), int(peak_kib) / 1024 / 1024
+
+
+def measure(folder: Path, rows: int, max_gib: float, repeat: int) -> list[Figure]:
+    spine = make_spine(folder, rows)
+    runs: dict[str, list[tuple[float, float]]] = {"confluens": [], "asof": []}
+    for _ in range(repeat):  # A B A B ...
+        for kind in runs:
+            runs[kind].append(_once(kind, folder, spine))
+    label = f"{rows / 1e6:g}M-row spine"
+    figures = []
+    for kind, name in (("confluens", CONFLUENS), ("asof", ASOF)):
+        seconds = statistics.median(s for s, _ in runs[kind])
+        peak = max(p for _, p in runs[kind])
+        ours = kind == "confluens"
+        figures.append(Figure(
+            "training", f"{name}, {label}", seconds, rows,
+            f"{ASOF}, {label}" if ours else None,
+            targets=((f"{ASOF}, {label}", 1.3),) if ours else (),
+            peak_gib=peak, max_gib=max_gib if ours else None,
+            note=f"peak {peak:.2f} GiB; median of {repeat} interleaved child runs: "
+                 + ", ".join(f"{s:.2f}" for s, _ in runs[kind])))
+    return figures
 
 
 def run(shared: Path | None) -> tuple[str, list[Figure]]:
+    from benchmarks.project import MissingData, fraud_project
+
+    try:
+        folder, label = fraud_project(shared)
+    except MissingData as missing:
+        return str(missing), []
+    precomputed(folder)
     rows = int(os.environ.get("CONFLUENS_BENCH_SPINE", "1000000"))
-    with tempfile.TemporaryDirectory() as tmp:
-        events, spine = make_inputs(shared, Path(tmp), rows)
-        figures = []
-        for kind, name in (("confluens", "confluens training set (exact)"),
-                           ("asof", "duckdb-asof (last event, inexact)")):
-            seconds, peak = measure(kind, events, spine)
-            figures.append(Figure("training", f"{name}, peak {peak:.2f} GiB", seconds, rows,
-                                  None if kind == "asof" else
-                                  "duckdb-asof (last event, inexact), peak"))
-    # match the baseline by prefix (its name carries its own peak)
-    base = next(f for f in figures if f.name.startswith("duckdb-asof"))
-    figures[0] = Figure(figures[0].group, figures[0].name, figures[0].seconds, rows, base.name)
-    return f"{rows:,}-row spine, 12 features", figures
+    repeat = int(os.environ.get("CONFLUENS_BENCH_REPEAT", "5"))
+    figures = measure(folder, rows, 2.0, repeat)
+    if os.environ.get("CONFLUENS_BENCH_SPINE_10M"):
+        figures += measure(folder, 10_000_000, 3.0, 3)
+    return f"{label}; 12 features; spine in memory before timing", figures
 
 
 if __name__ == "__main__":
