@@ -71,8 +71,12 @@ def test_one_view_joined_under_two_spine_columns_matches_the_reference(
                 assert close(got, feature_at(events, point, ref)), (side, feature, row)
 
 
+ROUTES = Source("routes", {"id": "int64", "ts": "timestamp", "k": "string", "j": "string",
+                          "v": "float64"}, "ts", id="id")
+
+
 def test_requests_are_checked() -> None:
-    view = FeatureView("loc", Entity("route", ["k", "v"]), WEATHER,
+    view = FeatureView("loc", Entity("route", ["k", "j"]), ROUTES,
                        [build(0, ("count", ("time", 1), 0, False))[0]])
     definitions = definitions_of(view)
     with pytest.raises(InputError, match="maps the 2 key column"):
@@ -84,7 +88,7 @@ def test_requests_are_checked() -> None:
     with pytest.raises(InputError, match="two requests give a feature named 'a_b_c__f0'"):
         resolve_features(definitions, ["loc[a_b,c]", "loc[a,b_c]"])
     (ref,) = resolve_features(definitions, ["loc[a,b]:f0"])
-    assert (ref.output("f0"), ref.spine_column("k"), ref.spine_column("v")) == (
+    assert (ref.output("f0"), ref.spine_column("k"), ref.spine_column("j")) == (
         "a_b__f0", "a", "b")
     (full,) = resolve_features(definitions, ["loc:f0"], full_names=True)
     assert full.output("f0") == "loc__f0"

@@ -43,7 +43,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     runner = CliRunner()
     assert runner.invoke(cli, ["init", str(folder)]).exit_code == 0
     assert runner.invoke(cli, ["generate", "fraud", str(folder / "data"), "--customers", "20",
-                               "--terminals", "40", "--days", "45"]).exit_code == 0
+                               "--terminals", "40", "--days", "45",
+                               "--start", "2018-04-01"]).exit_code == 0
     for args in (["apply"], ["ingest", "transactions"], ["materialize", "customer_spending"]):
         code, text = run(folder, *args)
         assert code == 0, text

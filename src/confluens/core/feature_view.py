@@ -30,7 +30,7 @@ from confluens.core.expressions import columns_of, type_of
 from confluens.core.global_entity import GLOBAL
 from confluens.core.names import check_column, check_name
 from confluens.core.source import Source
-from confluens.core.windows import MAX_EVENTS, MAX_SPAN, EventsWindow, TimeWindow
+from confluens.core.windows import FOREVER, MAX_EVENTS, MAX_SPAN, EventsWindow, TimeWindow
 from confluens.errors import DefinitionError
 
 __all__ = ["KEY_TYPES", "Feature", "FeatureView"]
@@ -159,7 +159,7 @@ class FeatureView:
         if isinstance(part.window, TimeWindow):
             spans.append(("window", part.window.length))
         for label, span in spans:
-            if span > MAX_SPAN:
+            if span > MAX_SPAN and span != FOREVER:  # FOREVER: a snapshot without a TTL
                 raise DefinitionError(where, f"a {label} may be at most {MAX_SPAN.days:,} days "
                                       "(100 years)", got=str(span),
                                       fix=f"shorten the {label}, e.g. '{MAX_SPAN.days}d'")

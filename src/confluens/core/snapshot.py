@@ -33,12 +33,11 @@ from confluens.core.entity import Entity
 from confluens.core.expressions import DIALECT
 from confluens.core.feature_view import FeatureView
 from confluens.core.source import Source
-from confluens.core.windows import Duration, TimeWindow
+from confluens.core.windows import FOREVER, Duration, TimeWindow
 from confluens.errors import DefinitionError
 
 __all__ = ["FOREVER", "Latest", "Snapshot"]
 
-FOREVER = Duration(10_000_000 * 86_400 * 1_000_000)  # ttl=None: 10 million days
 _NULLS = ("value", "skip")
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from confluens.errors import DefinitionError
 
-__all__ = ["MAX_EVENTS", "MAX_SPAN", "Duration", "Events", "EventsWindow", "TimeWindow",
+__all__ = ["FOREVER", "MAX_EVENTS", "MAX_SPAN", "Duration", "Events", "EventsWindow", "TimeWindow",
            "Window", "window_of"]
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
@@ -94,6 +94,10 @@ Window = TimeWindow | EventsWindow
 # The longest window or delay a feature view takes: 100 years (36,525 days). Event times
 # and their differences stay far inside int64 microseconds in every engine.
 MAX_SPAN = Duration(36_525 * _UNITS["d"] * _US)
+# The look-back of a snapshot without a TTL: 10 million days, longer ago than any event
+# time a source accepts, yet t - FOREVER stays inside int64 microseconds in every engine.
+# It is the one window longer than MAX_SPAN that a view may hold.
+FOREVER = Duration(10_000_000 * _UNITS["d"] * _US)
 # The most events an event-count window holds (positions stay 32-bit everywhere).
 MAX_EVENTS = 2**31 - 1
 
