@@ -134,6 +134,28 @@ def test_runs_shows_the_run_id_ingest_printed(tmp_path: Path) -> None:
     assert run_id in text
 
 
+def test_runs_shows_an_interrupted_run_and_its_reason(tmp_path: Path) -> None:
+    import socket
+
+    from confluens.stores.metadata import IngestRun
+
+    folder = make_fraud_project(tmp_path / "p")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a process that has ended: the run it "started" is dead
+    with confluens.open(folder) as p:
+        p.metadata.start_run(IngestRun("20240501T000000-dead0001", "transactions",
+                                       "data/[abc].csv", 1, dt.datetime(2024, 5, 1,
+                                                                         tzinfo=dt.UTC),
+                                       pid=child.pid, host=socket.gethostname()))
+    code, text = invoke("runs", folder=folder)
+    assert code == 0, text
+    assert re.search(r"20240501T000000-dead0001 .*transactions .*interrupted", text), text
+    assert (f"run 20240501T000000-dead0001 interrupted: process {child.pid} "
+            f"on {socket.gethostname()} ended before the run finished") in text
+    assert "data/[abc].csv" in text, "user text is escaped, not read as markup"
+    assert text.count("interrupted:") == 1, "only the dead run has a reason line"
+
+
 def test_show_where_counts_the_matching_records(project: Path) -> None:
     with confluens.open(project) as p:
         stored = p.table("transactions", columns=["tx_amount"]).column(0).to_pylist()
