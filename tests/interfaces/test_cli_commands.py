@@ -181,6 +181,38 @@ def test_quarantine_list_gives_each_record_one_row_number(tmp_path: Path) -> Non
     assert "│ data/late_batch.csv │ 2 │ not_null:customer_id" in text
 
 
+def test_quarantine_rows_are_places_in_the_file_with_malformed_lines_between(
+        make_project) -> None:
+    project = make_project('''
+        from confluens import Range, Source
+        tx = Source("tx", {"id": "int64", "ts": "timestamp", "amount": "float64",
+                           "note": "string"}, "ts", id="id", checks=[Range("amount", min=0)])
+    ''')
+    project.apply()
+    (project.root / "in.csv").write_text(
+        "id,ts,amount,note\n"
+        "1,2024-01-01,1.0,a\n"          # row 1
+        "2,2024-01-01,1.0,b,surplus\n"  # row 2: malformed
+        "3,2024-01-01,-1.0,c\n"         # row 3: range
+        "\n"                            # a blank line is no record
+        '4,2024-01-01,1.0,"two\nlines"\n'  # row 4: one record on two lines
+        "5,2024-01-01\n"                # row 5: malformed
+        "6,2024-01-01,-2.0,f\n"         # row 6: range
+        "7,2024-01-01,1.0,g\n")         # row 7
+    run = project.ingest("tx", "in.csv")
+    assert (run.rows_in, run.accepted, run.quarantined) == (7, 3, 4)
+    records = project.quarantine("tx").sort_by("position")
+    assert records.column("position").to_pylist() == [1, 2, 4, 5]
+    assert records.column("rule").to_pylist() == ["parse", "range:amount"] * 2
+    assert records.column("record").to_pylist()[2] == "5,2024-01-01"
+    project.close()
+    code, text = invoke("quarantine", "list", "tx", folder=project.root)
+    assert code == 0, text
+    rows = re.findall(r"│ in\.csv │ (\d) │ (\S+)", text)
+    assert sorted(rows) == [("2", "parse:"), ("3", "range:amount:"), ("5", "parse:"),
+                            ("6", "range:amount:")], text
+
+
 def test_the_command_table_matches_each_commands_help() -> None:
     ctx = click.Context(cli)
     for name, entry in COMMANDS.items():
