@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -211,6 +212,59 @@ def test_quarantine_rows_are_places_in_the_file_with_malformed_lines_between(
     rows = re.findall(r"│ in\.csv │ (\d) │ (\S+)", text)
     assert sorted(rows) == [("2", "parse:"), ("3", "range:amount:"), ("5", "parse:"),
                             ("6", "range:amount:")], text
+
+
+ROUTES = '''
+    from confluens import Count, Entity, FeatureView, Source, Sum
+    trips = Source("trips", {"id": "int64", "ts": "timestamp", "a": "string", "b": "string",
+                             "km": "float64"}, "ts", id="id")
+    route = FeatureView("route", Entity("route", ["a", "b"]), trips,
+                        [Count(window="1d", name="n")])
+    daily = FeatureView("daily", None, trips, [Sum("km", window="1d", name="km")])
+'''
+
+
+@pytest.fixture
+def routes(make_project) -> Path:
+    project = make_project(ROUTES)
+    project.apply()
+    (project.root / "trips.csv").write_text("id,ts,a,b,km\n"
+                                            "1,2024-01-01 10:00,x,y,5\n"
+                                            "2,2024-01-01 11:00,x,y,7\n"
+                                            "3,2024-01-01 11:30,y,x,1\n")
+    project.ingest("trips", "trips.csv")
+    project.materialize()
+    pq.write_table(pa.table({"from": ["x", "y"], "to": ["y", "x"], "ts": pa.array(
+        [dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC"))}),
+        project.root / "spine.parquet")
+    project.close()
+    return project.root
+
+
+def test_training_set_takes_key_mapped_requests_and_full_names(routes: Path) -> None:
+    code, text = invoke("training-set", "--spine", "spine.parquet", "-f",
+                        "route[from,to]:n, daily", "--full-names", "-o", "out.parquet",
+                        folder=routes)
+    assert code == 0, text
+    out = pq.read_table(routes / "out.parquet").to_pydict()
+    assert list(out) == ["from", "to", "ts", "route__from_to__n", "daily__km"]
+    assert out["route__from_to__n"] == [2, 1]
+    assert out["daily__km"] == [13.0, 13.0]
+    code, text = invoke("training-set", "--spine", "spine.parquet", "-f", "route[from,to]",
+                        "-f", "daily:km", "-o", "short.parquet", folder=routes)
+    assert code == 0, text
+    assert pq.read_table(routes / "short.parquet").column_names == [
+        "from", "to", "ts", "from_to__n", "km"]
+
+
+def test_features_get_on_a_view_without_an_entity_needs_no_key(routes: Path) -> None:
+    code, text = invoke("features", "get", "daily", "--at", "2024-01-01T12:00:00+00:00",
+                        folder=routes)
+    assert code == 0, text
+    assert re.search(r"│ km +│ 13\.0 │", text), text
+    code, text = invoke("features", "get", "route", folder=routes)
+    assert code == 2
+    assert "key for entity 'route': lacks key columns; got ['a', 'b']" in text, text
 
 
 def test_the_command_table_matches_each_commands_help() -> None:
