@@ -264,7 +264,16 @@ def test_features_get_on_a_view_without_an_entity_needs_no_key(routes: Path) -> 
     assert re.search(r"│ km +│ 13\.0 │", text), text
     code, text = invoke("features", "get", "route", folder=routes)
     assert code == 2
-    assert "key for entity 'route': lacks key columns; got ['a', 'b']" in text, text
+    assert ("key for entity 'route': lacks key columns ['a', 'b']; got 'no key'. "
+            "Fix: give every key column of ['a', 'b']") in text, text
+
+
+def test_features_get_names_the_key_columns_a_wrong_key_lacks(routes: Path) -> None:
+    code, text = invoke("features", "get", "route", "foo=1", folder=routes)
+    assert code == 2
+    assert ("key for entity 'route': lacks key columns ['a', 'b']; got {'foo': '1'}. "
+            "Fix: give every key column of ['a', 'b'] (foo: not a key column of this "
+            "entity).") in text, text
 
 
 def test_the_command_table_matches_each_commands_help() -> None:

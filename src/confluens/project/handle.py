@@ -413,8 +413,13 @@ def _key_values(view: FeatureView, key: Any) -> list[Any]:
     if isinstance(key, Mapping):
         missing = [n for n in names if n not in key]
         if missing:
-            raise InputError(f"key for entity '{view.entity.name}'", "lacks key columns",
-                             got=missing, fix=f"pass all of {list(names)}")
+            unknown = [str(n) for n in key if n not in names]
+            raise InputError(f"key for entity '{view.entity.name}'",
+                             f"lacks key columns {missing}",
+                             got=dict(key) if key else "no key",
+                             fix=f"give every key column of {list(names)}"
+                             + (f" ({', '.join(unknown)}: not a key column of this entity)"
+                                if unknown else ""))
         values = [key[n] for n in names]
     elif len(names) == 1:
         values = [key]
