@@ -255,6 +255,10 @@ def test_training_set_takes_key_mapped_requests_and_full_names(routes: Path) -> 
     assert code == 0, text
     assert pq.read_table(routes / "short.parquet").column_names == [
         "from", "to", "ts", "from_to__n", "km"]
+    code, text = invoke("training-set", "--spine", "spine.parquet", "-f", "route[from,to",
+                        "-o", "bad.parquet", folder=routes)
+    assert code == 2
+    assert "maps keys as view[spine_column]:feature; got 'route[from,to'" in text, text
 
 
 def test_features_get_on_a_view_without_an_entity_needs_no_key(routes: Path) -> None:

@@ -64,7 +64,7 @@ def split_requests(items: tuple[str, ...]) -> list[str]:
     names: list[str] = []
     for item in items:
         depth, start = 0, 0
-        for i, char in enumerate(item + ","):
+        for i, char in enumerate(item):
             if char == "[":
                 depth += 1
             elif char == "]":
@@ -72,6 +72,7 @@ def split_requests(items: tuple[str, ...]) -> list[str]:
             elif char == "," and depth == 0:
                 names.append(item[start:i].strip())
                 start = i + 1
+        names.append(item[start:].strip())  # an unclosed bracket is for the request's check
     return [name for name in names if name]
 
 
