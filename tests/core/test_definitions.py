@@ -68,6 +68,8 @@ BAD: list[tuple[str, Callable[[], object], str, object, str]] = [
      "keys="),
     ("entity repeated keys", lambda: Entity("customer", keys=["a", "a"]), "distinct",
      ["a", "a"], "once"),
+    ("entity named global", lambda: Entity("global", keys=["region_id"]), "reserved for "
+     "the entity of views without one", "global", "FeatureView(name, None, source"),
     ("stream kind", lambda: StreamBinding("kafka", "t"), "kind must be one of", "kafka",
      "pick one"),
 ]

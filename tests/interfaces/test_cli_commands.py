@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -134,6 +135,28 @@ def test_runs_shows_the_run_id_ingest_printed(tmp_path: Path) -> None:
     assert run_id in text
 
 
+def test_runs_shows_an_interrupted_run_and_its_reason(tmp_path: Path) -> None:
+    import socket
+
+    from confluens.stores.metadata import IngestRun
+
+    folder = make_fraud_project(tmp_path / "p")
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # a process that has ended: the run it "started" is dead
+    with confluens.open(folder) as p:
+        p.metadata.start_run(IngestRun("20240501T000000-dead0001", "transactions",
+                                       "data/[abc].csv", 1, dt.datetime(2024, 5, 1,
+                                                                         tzinfo=dt.UTC),
+                                       pid=child.pid, host=socket.gethostname()))
+    code, text = invoke("runs", folder=folder)
+    assert code == 0, text
+    assert re.search(r"20240501T000000-dead0001 .*transactions .*interrupted", text), text
+    assert (f"run 20240501T000000-dead0001 interrupted: process {child.pid} "
+            f"on {socket.gethostname()} ended before the run finished") in text
+    assert "data/[abc].csv" in text, "user text is escaped, not read as markup"
+    assert text.count("interrupted:") == 1, "only the dead run has a reason line"
+
+
 def test_show_where_counts_the_matching_records(project: Path) -> None:
     with confluens.open(project) as p:
         stored = p.table("transactions", columns=["tx_amount"]).column(0).to_pylist()
@@ -157,6 +180,103 @@ def test_quarantine_list_gives_each_record_one_row_number(tmp_path: Path) -> Non
     code, text = invoke("quarantine", "list", "transactions", "--rule", "not_null:customer_id",
                         folder=folder)
     assert "│ data/late_batch.csv │ 2 │ not_null:customer_id" in text
+
+
+def test_quarantine_rows_are_places_in_the_file_with_malformed_lines_between(
+        make_project) -> None:
+    project = make_project('''
+        from confluens import Range, Source
+        tx = Source("tx", {"id": "int64", "ts": "timestamp", "amount": "float64",
+                           "note": "string"}, "ts", id="id", checks=[Range("amount", min=0)])
+    ''')
+    project.apply()
+    (project.root / "in.csv").write_text(
+        "id,ts,amount,note\n"
+        "1,2024-01-01,1.0,a\n"          # row 1
+        "2,2024-01-01,1.0,b,surplus\n"  # row 2: malformed
+        "3,2024-01-01,-1.0,c\n"         # row 3: range
+        "\n"                            # a blank line is no record
+        '4,2024-01-01,1.0,"two\nlines"\n'  # row 4: one record on two lines
+        "5,2024-01-01\n"                # row 5: malformed
+        "6,2024-01-01,-2.0,f\n"         # row 6: range
+        "7,2024-01-01,1.0,g\n")         # row 7
+    run = project.ingest("tx", "in.csv")
+    assert (run.rows_in, run.accepted, run.quarantined) == (7, 3, 4)
+    records = project.quarantine("tx").sort_by("position")
+    assert records.column("position").to_pylist() == [1, 2, 4, 5]
+    assert records.column("rule").to_pylist() == ["parse", "range:amount"] * 2
+    assert records.column("record").to_pylist()[2] == "5,2024-01-01"
+    project.close()
+    code, text = invoke("quarantine", "list", "tx", folder=project.root)
+    assert code == 0, text
+    rows = re.findall(r"│ in\.csv │ (\d) │ (\S+)", text)
+    assert sorted(rows) == [("2", "parse:"), ("3", "range:amount:"), ("5", "parse:"),
+                            ("6", "range:amount:")], text
+
+
+ROUTES = '''
+    from confluens import Count, Entity, FeatureView, Source, Sum
+    trips = Source("trips", {"id": "int64", "ts": "timestamp", "a": "string", "b": "string",
+                             "km": "float64"}, "ts", id="id")
+    route = FeatureView("route", Entity("route", ["a", "b"]), trips,
+                        [Count(window="1d", name="n")])
+    daily = FeatureView("daily", None, trips, [Sum("km", window="1d", name="km")])
+'''
+
+
+@pytest.fixture
+def routes(make_project) -> Path:
+    project = make_project(ROUTES)
+    project.apply()
+    (project.root / "trips.csv").write_text("id,ts,a,b,km\n"
+                                            "1,2024-01-01 10:00,x,y,5\n"
+                                            "2,2024-01-01 11:00,x,y,7\n"
+                                            "3,2024-01-01 11:30,y,x,1\n")
+    project.ingest("trips", "trips.csv")
+    project.materialize()
+    pq.write_table(pa.table({"from": ["x", "y"], "to": ["y", "x"], "ts": pa.array(
+        [dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC"))}),
+        project.root / "spine.parquet")
+    project.close()
+    return project.root
+
+
+def test_training_set_takes_key_mapped_requests_and_full_names(routes: Path) -> None:
+    code, text = invoke("training-set", "--spine", "spine.parquet", "-f",
+                        "route[from,to]:n, daily", "--full-names", "-o", "out.parquet",
+                        folder=routes)
+    assert code == 0, text
+    out = pq.read_table(routes / "out.parquet").to_pydict()
+    assert list(out) == ["from", "to", "ts", "route__from_to__n", "daily__km"]
+    assert out["route__from_to__n"] == [2, 1]
+    assert out["daily__km"] == [13.0, 13.0]
+    code, text = invoke("training-set", "--spine", "spine.parquet", "-f", "route[from,to]",
+                        "-f", "daily:km", "-o", "short.parquet", folder=routes)
+    assert code == 0, text
+    assert pq.read_table(routes / "short.parquet").column_names == [
+        "from", "to", "ts", "from_to__n", "km"]
+    code, text = invoke("training-set", "--spine", "spine.parquet", "-f", "route[from,to",
+                        "-o", "bad.parquet", folder=routes)
+    assert code == 2
+    assert "maps keys as view[spine_column]:feature; got 'route[from,to'" in text, text
+
+
+def test_features_get_on_a_view_without_an_entity_needs_no_key(routes: Path) -> None:
+    code, text = invoke("features", "get", "daily", "--at", "2024-01-01T12:00:00+00:00",
+                        folder=routes)
+    assert code == 0, text
+    assert re.search(r"│ km +│ 13\.0 │", text), text
+    code, text = invoke("features", "get", "route", folder=routes)
+    assert code == 2
+    assert ("key for entity 'route': must give exactly its key columns ['a', 'b']; got "
+            "'no key'. Fix: write a=...,b=...") in text, text
+
+
+def test_features_get_names_the_key_columns_a_wrong_key_lacks(routes: Path) -> None:
+    code, text = invoke("features", "get", "route", "foo=1", folder=routes)
+    assert code == 2
+    assert ("key for entity 'route': must give exactly its key columns ['a', 'b']; got "
+            "{'foo': '1'}. Fix: write a=...,b=... ('foo': not a key column).") in text, text
 
 
 def test_the_command_table_matches_each_commands_help() -> None:

@@ -3,9 +3,9 @@
 The loaded table holds the input's own columns, untyped or typed as the input
 had them, plus three columns of confluens':
 
-- ``__row``: the record's position among the input's records, in reading order;
-  records that could not be parsed come after the others (their reason names the
-  line of the file);
+- ``__row``: the record's position among the input's records, in reading order,
+  from 0, malformed records included (a CSV's header and blank lines are no
+  records);
 - ``__parse_error``: why the record could not be read at all, else NULL;
 - ``__record``: the record's raw text where the input has one (a JSON line, a
   malformed CSV line), else NULL.

@@ -31,10 +31,13 @@ FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"
            ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 
 
-_BAD_LINES = (
-    "SELECT good + row_number() OVER (ORDER BY line) - 1, "
-    "'line ' || line || ': ' || arg_min(error_message, column_idx), any_value(csv_line) "
-    "FROM rejects GROUP BY line")
+# one record per malformed line (DuckDB reports one row per error in a line)
+_BAD_LINES = ("SELECT line, arg_min(error_message, column_idx), any_value(csv_line) "
+              "FROM rejects GROUP BY line ORDER BY line")
+# good record k moves past the malformed ones read before it: shifts(gap, shift) says
+# that from the gap-th good record on, `shift` malformed records come first
+_SHIFT_GOOD = ("SELECT g.* REPLACE (g.__row + coalesce(s.shift, 0) AS __row) "
+               "FROM good AS g ASOF LEFT JOIN shifts AS s ON g.__row >= s.gap")
 
 
 def _ident(name: str) -> exp.Identifier:
@@ -203,16 +206,75 @@ def _load_utf8_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
     nulls = [exp.alias_(exp.cast(exp.null(), "VARCHAR"), _ident(c)) for c in (PARSE_ERROR,
                                                                               RECORD)]
     _execute(con, _create(table, _with_row(f"{table}_in", nulls)), path)
-    good = _count(con, table)
-    # one record per malformed line (DuckDB reports one row per error in a line)
-    bad = template(_BAD_LINES, good=exp.Literal.number(good),
-                   rejects=table_ref(rejects))
-    insert = exp.Insert(
-        this=exp.Schema(this=table_ref(table),
-                        expressions=[_ident(ROW), _ident(PARSE_ERROR), _ident(RECORD)]),
-        expression=bad)
-    _execute(con, insert, path)
+    bad = con.execute(_sql(template(_BAD_LINES, rejects=table_ref(rejects)))).fetchall()
+    if bad:
+        _number_in_file_order(con, table, path, readable, len(header) == 1, bad)
     return _count(con, table)
+
+
+def _number_in_file_order(con: duckdb.DuckDBPyConnection, table: str, path: Path,
+                          readable: Path, single_column: bool,
+                          bad: list[tuple[int, str, str]]) -> None:
+    """Add the malformed lines ``bad`` (DuckDB's line number, error, text) to ``table``
+    of the good records, and number every record by its place in the file: the good
+    ones DuckDB read, in order, move past the malformed ones that came before them."""
+    import pyarrow as pa
+
+    places = _record_places(readable, _delimiter(path), [line for line, _, _ in bad],
+                            single_column)
+    shifts: dict[int, int] = {}
+    for i, place in enumerate(places):  # place - i good records come before malformed i
+        shifts[place - i] = i + 1
+    con.register(f"{table}_shifts", pa.table({
+        "gap": pa.array(list(shifts), pa.int64()),
+        "shift": pa.array(list(shifts.values()), pa.int64())}))
+    con.register(f"{table}_bad", pa.table({
+        ROW: pa.array(places, pa.int64()),
+        PARSE_ERROR: pa.array([error for _, error, _ in bad], pa.string()),
+        # DuckDB starts a line's text with the blank lines before it
+        RECORD: pa.array([text and text.lstrip("\r\n") for _, _, text in bad],
+                         pa.string())}))
+    try:
+        _execute(con, _create(table, template(_SHIFT_GOOD, good=table_ref(table),
+                                              shifts=table_ref(f"{table}_shifts"))), path)
+        _execute(con, exp.Insert(
+            this=exp.Schema(this=table_ref(table),
+                            expressions=[_ident(ROW), _ident(PARSE_ERROR), _ident(RECORD)]),
+            expression=exp.select(_ident(ROW), _ident(PARSE_ERROR), _ident(RECORD)).from_(
+                table_ref(f"{table}_bad"))), path)
+    finally:
+        con.unregister(f"{table}_shifts")
+        con.unregister(f"{table}_bad")
+
+
+def _record_places(readable: Path, delim: str, lines: list[int],
+                   single_column: bool) -> list[int]:
+    """The place (0-based, among the file's records) of each record DuckDB rejected at
+    ``lines`` (increasing). DuckDB counts the header and every blank line in its line
+    numbers, and a quoted field's line breaks not; Python's csv reader splits records
+    the same way, so its n-th row is DuckDB's line n + 1. A blank line is no record
+    (unless the file has one column: DuckDB reads it as a null). If the reader stops
+    on something it cannot read, the places are taken as DuckDB's lines minus the
+    header, which is exact for a file without blank lines."""
+    wanted = dict.fromkeys(lines, -1)
+    place = 0
+    try:
+        with readable.open(newline="", encoding="utf-8-sig") as fh:
+            for index, row in enumerate(csv.reader(fh, delimiter=delim)):
+                if index == 0:
+                    continue  # the header
+                if index + 1 in wanted:
+                    wanted[index + 1] = place
+                if row or single_column:
+                    place += 1
+                if index + 1 >= lines[-1]:
+                    break
+    except (csv.Error, UnicodeDecodeError):
+        pass
+    places = list(wanted.values())
+    if any(p < 0 for p in places) or places != sorted(set(places)):
+        return [line - 2 for line in lines]
+    return places
 
 
 def _csv_header(path: Path, delim: str, encoding: str) -> list[str]:

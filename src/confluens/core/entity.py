@@ -13,7 +13,9 @@ from typing import Any
 from confluens.core.names import check_column, check_name
 from confluens.errors import DefinitionError
 
-__all__ = ["Entity"]
+__all__ = ["RESERVED", "Entity"]
+
+RESERVED = "global"  # the name of GLOBAL, the entity of views without one
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +26,13 @@ class Entity:
 
     def __init__(self, name: str, keys: Sequence[str] | str, description: str = "") -> None:
         object.__setattr__(self, "name", check_name("Entity", name))
+        if name == RESERVED:
+            raise DefinitionError(f"Entity '{name}'", "the name 'global' is reserved for "
+                                  "the entity of views without one (registered as "
+                                  "entity:global)", got=name,
+                                  fix="name the entity after what its keys identify, e.g. "
+                                  "'region'; for features over all events, pass no entity: "
+                                  "FeatureView(name, None, source, features)")
         key_tuple = (keys,) if isinstance(keys, str) else tuple(keys)
         if not key_tuple:
             raise DefinitionError(f"Entity '{name}'", "needs at least one key column", got=keys,

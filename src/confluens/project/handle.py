@@ -426,7 +426,8 @@ def _key_values(view: FeatureView, key: Any) -> list[Any]:
         if set(key) != set(names):
             unknown = [n for n in key if n not in names]
             raise InputError(f"key for entity '{view.entity.name}'",
-                             f"must give exactly its key columns {list(names)}", got=dict(key),
+                             f"must give exactly its key columns {list(names)}",
+                             got=dict(key) if key else "no key",
                              fix="write " + ",".join(f"{n}=..." for n in names) + (
                                  f" ({', '.join(map(repr, unknown))}: not a key column)"
                                  if unknown else ""))

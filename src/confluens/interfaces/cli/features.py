@@ -58,12 +58,33 @@ def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
     return parsed
 
 
+def split_requests(items: tuple[str, ...]) -> list[str]:
+    """The feature requests in ``-f`` values: each value may hold several, separated by
+    commas outside square brackets (``location[origin_id,day]:temp,customer``)."""
+    names: list[str] = []
+    for item in items:
+        depth, start = 0, 0
+        for i, char in enumerate(item):
+            if char == "[":
+                depth += 1
+            elif char == "]":
+                depth = max(depth - 1, 0)
+            elif char == "," and depth == 0:
+                names.append(item[start:i].strip())
+                start = i + 1
+        names.append(item[start:].strip())  # an unclosed bracket is for the request's check
+    return [name for name in names if name]
+
+
 @click.command("training-set")
 @click.option("--spine", required=True, type=PathText(),
               help="Parquet or CSV (*.csv) file: entity keys, a timestamp, any labels; "
               "`confluens spine` writes one.")
 @click.option("--features", "-f", required=True, multiple=True,
-              help="'view:feature' or 'view' (all its features); repeat or comma-separate.")
+              help="'view:feature' or 'view' (all its features); 'view[spine_col]:feature' "
+              "reads the view's key from another spine column; repeat or comma-separate.")
+@click.option("--full-names", is_flag=True,
+              help="Name every feature column 'view__feature'.")
 @click.option("--out", "-o", "out_path", required=True, type=PathText(),
               help="Where to write the training set: Parquet, or CSV if it ends in .csv "
               "(missing folders are created).")
@@ -72,8 +93,9 @@ def _instant(value: str | None, option: str = "--as-of") -> datetime | None:
 @click.option("--as-of", help="Ignore records ingested after this ISO instant.")
 @project_option
 @reports_errors
-def training_set(spine: str, features: tuple[str, ...], out_path: str, at: str | None,
-                 timezone: str | None, as_of: str | None, project_dir: str) -> None:
+def training_set(spine: str, features: tuple[str, ...], full_names: bool, out_path: str,
+                 at: str | None, timezone: str | None, as_of: str | None,
+                 project_dir: str) -> None:
     """Join features to a spine, each value as of its row's timestamp (no leakage).
 
     Relative paths start at the project folder, as in confluens.toml.
@@ -81,11 +103,12 @@ def training_set(spine: str, features: tuple[str, ...], out_path: str, at: str |
     from confluens.project.output import write_table
     from confluens.project.training import check_timezone
 
-    names = [name.strip() for item in features for name in item.split(",") if name.strip()]
+    names = split_requests(features)
     check_timezone(timezone, "--timezone")
     when = _instant(as_of)
     with open_project(project_dir) as project, err.status("building the training set"):
-        table = project.training_set(spine, names, at=at, timezone=timezone, as_of=when)
+        table = project.training_set(spine, names, at=at, timezone=timezone, as_of=when,
+                                     full_names=full_names)
         written = write_table(table, project.path(out_path))
     out.print(f"wrote {table.num_rows:,} rows × {table.num_columns} columns to "
               f"{escape_markup(str(written))}")
@@ -136,17 +159,18 @@ def features() -> None:
 
 @features.command("get")
 @click.argument("view")
-@click.argument("keys", nargs=-1, required=True)
+@click.argument("keys", nargs=-1)
 @click.option("--at", "at_text", help="Evaluate the windows at this ISO instant (default: now).")
 @project_option
 @reports_errors
 def get(view: str, keys: tuple[str, ...], at_text: str | None, project_dir: str) -> None:
-    """Online feature values of VIEW for entity KEYS (a value, or col=value,col2=value).
+    """Online feature values of VIEW for entity KEYS (a value, or col=value,col2=value);
+    a view without an entity takes no key.
 
     Windows are evaluated at the time of the read, so values decay as time passes.
     """
     parsed = [dict(part.split("=", 1) for part in k.split(",")) if "=" in k else k
-              for k in keys]
+              for k in keys] or [{}]  # no key: a view without an entity (or a clear error)
     with open_project(project_dir) as project:
         when = _instant(at_text, "--at")
         if when is not None and when.tzinfo is None:
@@ -156,7 +180,7 @@ def get(view: str, keys: tuple[str, ...], at_text: str | None, project_dir: str)
     names = list(values[0]) if values else []
     # one row per feature, one column per entity: readable however many features
     columns = {"feature": names}
-    for key, vals in zip(keys, values, strict=True):
+    for key, vals in zip(keys or ("value",), values, strict=True):
         columns[key] = [None if vals[n] is None else str(vals[n]) for n in names]
     out.print(arrow_table(pa.table(columns), title=f"{view} at "
                           f"{(when or datetime.now(UTC)).isoformat(timespec='seconds')}"))

@@ -114,17 +114,25 @@ def runs(source: str | None, project_dir: str) -> None:
     """List ingest runs, with their ids and counts.
 
     The run id is the one `ingest` prints; it begins with the run's start time
-    (UTC), e.g. 20240131T120000-1c3e2a40.
+    (UTC), e.g. 20240131T120000-1c3e2a40. A run whose process died (killed, a crash)
+    shows as `interrupted`, with the counts it committed; the reason a run failed or
+    was interrupted is printed below the table.
     """
     import pyarrow as pa
 
     from confluens.interfaces.cli.render import arrow_table
 
     with open_project(project_dir) as project:
+        history = project.runs(source)
         rows = [{"run": r.run_id, "source": r.source, "input": r.input, "status": r.status,
                  "in": r.rows_in, "accepted": r.accepted, "quarantined": r.quarantined,
-                 "duplicates": r.duplicates} for r in project.runs(source)]
+                 "duplicates": r.duplicates} for r in history]
         if not rows:
             out.print("no ingest runs yet")
             return
         out.print(arrow_table(pa.Table.from_pylist(rows), title="ingest runs"))
+        for run in history:
+            if run.error:  # said once: "interrupted: process ..." names its status
+                said = "" if run.error.startswith(f"{run.status}:") else f" {run.status}:"
+                out.print(f"run {escape(run.run_id)}{escape(said)} {escape(run.error)}",
+                          soft_wrap=True)

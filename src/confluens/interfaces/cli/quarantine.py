@@ -66,9 +66,10 @@ _LINE = re.compile(r"\bline (\d+): ")
 
 def shown_records(records: pa.Table) -> pa.Table:
     """The columns a user reads, with one notion of where a record was: its row in the
-    input, counting from 1 without a CSV header. A line the CSV parser rejected is
-    reported by the parser as "line N" (counting the header); that becomes row N - 1,
-    and the "line N" is left out of the reason, so no record gets two numbers."""
+    input, counting from 1 without a CSV header (its position + 1). Records quarantined
+    by earlier versions numbered a malformed CSV line after the good ones, and gave
+    the parser's "line N" (counting the header) in the reason: that becomes row N - 1,
+    and is left out of the reason, so no record gets two numbers."""
     import pyarrow as pa
 
     rows, reasons = [], []
