@@ -96,7 +96,7 @@ def test_key_mistakes_are_clear(fraud) -> None:
     error = info.value
     assert error.rule == "must give exactly its key columns ['customer_id']"
     assert error.got == {"terminal_id": "1"}, "the value received, not the one expected"
-    assert error.fix == "write customer_id=... ('terminal_id': not a key column)"
+    assert error.fix == "write customer_id=VALUE ('terminal_id': not a key column)"
     with pytest.raises(InputError, match="exactly its key columns"):
         fraud.online_features("customer_spending", [{"customer_id": "1", "x": "2"}])
     naive = datetime(2024, 1, 1)

@@ -269,14 +269,14 @@ def test_features_get_on_a_view_without_an_entity_needs_no_key(routes: Path) -> 
     code, text = invoke("features", "get", "route", folder=routes)
     assert code == 2
     assert ("key for entity 'route': must give exactly its key columns ['a', 'b']; got "
-            "'no key'. Fix: write a=...,b=...") in text, text
+            "'no key'. Fix: write a=VALUE,b=VALUE.") in text, text
 
 
 def test_features_get_names_the_key_columns_a_wrong_key_lacks(routes: Path) -> None:
     code, text = invoke("features", "get", "route", "foo=1", folder=routes)
     assert code == 2
     assert ("key for entity 'route': must give exactly its key columns ['a', 'b']; got "
-            "{'foo': '1'}. Fix: write a=...,b=... ('foo': not a key column).") in text, text
+            "{'foo': '1'}. Fix: write a=VALUE,b=VALUE ('foo': not a key column).") in text, text
 
 
 def test_the_command_table_matches_each_commands_help() -> None:

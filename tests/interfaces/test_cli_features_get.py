@@ -55,7 +55,7 @@ def test_a_key_column_that_is_not_the_entitys_is_named_as_received(project: Path
     code, text = run(project, "features", "get", "customer_spending", "foo=1")
     assert code == 2
     assert ("error: key for entity 'customer': must give exactly its key columns "
-            "['customer_id']; got {'foo': '1'}. Fix: write customer_id=... ('foo': not a key "
+            "['customer_id']; got {'foo': '1'}. Fix: write customer_id=VALUE ('foo': not a key "
             "column).") in text
     assert "Traceback" not in text
 

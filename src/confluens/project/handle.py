@@ -428,7 +428,7 @@ def _key_values(view: FeatureView, key: Any) -> list[Any]:
             raise InputError(f"key for entity '{view.entity.name}'",
                              f"must give exactly its key columns {list(names)}",
                              got=dict(key) if key else "no key",
-                             fix="write " + ",".join(f"{n}=..." for n in names) + (
+                             fix="write " + ",".join(f"{n}=VALUE" for n in names) + (
                                  f" ({', '.join(map(repr, unknown))}: not a key column)"
                                  if unknown else ""))
         values = [key[n] for n in names]

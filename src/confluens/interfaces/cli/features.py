@@ -184,7 +184,8 @@ def get(view: str, keys: tuple[str, ...], at_text: str | None, project_dir: str)
         columns[key] = [None if vals[n] is None else str(vals[n]) for n in names]
     out.print(arrow_table(pa.table(columns), title=f"{view} at "
                           f"{(when or datetime.now(UTC)).isoformat(timespec='seconds')}"))
-    unknown = [key for key, found in zip(keys, values.found, strict=True) if not found]
+    unknown = [key for key, found in zip(keys or ("(no key)",), values.found, strict=True)
+               if not found]
     if unknown:
         from rich.markup import escape
 
