@@ -100,3 +100,20 @@ def test_kills_at_random_moments_never_expose_half_an_append(tmp_path: Path) -> 
         assert ids in (before, after)
         if ids == after:
             break
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path: Path) -> None:
+    """Files replaced atomically are as readable as any other file the user makes (a
+    temporary file alone would be 0600, hiding a shared project's manifest from others)."""
+    import os
+
+    from confluens.stores.offline.manifest import write_atomically
+
+    previous = os.umask(0o022)
+    try:
+        write_atomically(tmp_path / "m.json", "{}")
+        plain = tmp_path / "plain.json"
+        plain.write_text("{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o644

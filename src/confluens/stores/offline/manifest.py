@@ -56,6 +56,9 @@ def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``: a crash leaves the old content or the new, durably."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; give it the mode any other file would get, so a
+        # project shared with a group (or read by another user) stays readable
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w") as fh:
             fh.write(text)
             fh.flush()
@@ -65,6 +68,18 @@ def write_atomically(path: Path, text: str) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def _fsync_dir(folder: Path) -> None:
