@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from confluens.core import Entity, Last, Snapshot, Source
 from confluens.errors import DefinitionError
 from confluens.plan import event_features, plan_view, point_features
-from confluens.plan.prepared import compile_prepared, filters_of
+from confluens.plan.retention import compile_retained, filters_of
 from confluens.sqlx import render
 from confluens.streaming import EntityEvents, evaluate_all
 from tests.features.reference import Event, Spec, feature_at
@@ -127,7 +127,7 @@ def test_online_snapshots_keep_only_the_latest_row_and_apply_the_ttl_at_read_tim
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("events", rows.table())
-        kept = con.sql(render(compile_prepared(plan, horizon))).to_arrow_table().to_pylist()
+        kept = con.sql(render(compile_retained(plan, horizon))).to_arrow_table().to_pylist()
     finally:
         con.close()
     filters = filters_of(plan)

@@ -27,7 +27,7 @@ from confluens.core import (
 )
 from confluens.plan import compile_events, compile_points, plan_view
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
-from confluens.plan.prepared import compile_prepared
+from confluens.plan.retention import compile_retained
 from confluens.sqlx import render
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -67,11 +67,11 @@ CASES = {
     "duckdb_known_events": lambda: compile_known_events(plan_view(RISK)),
     "duckdb_known_count_points": lambda: compile_known_points(plan_view(RECENT)),
     "duckdb_known_count_events": lambda: compile_known_events(plan_view(RECENT)),
-    "prepared_known_count": lambda: compile_prepared(plan_view(RECENT), 1_700_000_000_000_000),
+    "prepared_known_count": lambda: compile_retained(plan_view(RECENT), 1_700_000_000_000_000),
     "snapshot_versioned_points": lambda: compile_points(plan_view(PROFILE)),
     "snapshot_versioned_events": lambda: compile_events(plan_view(PROFILE)),
     "snapshot_known_points": lambda: compile_known_points(plan_view(KNOWN_PROFILE)),
-    "snapshot_prepared": lambda: compile_prepared(plan_view(PROFILE), 1_700_000_000_000_000),
+    "snapshot_prepared": lambda: compile_retained(plan_view(PROFILE), 1_700_000_000_000_000),
 }
 
 

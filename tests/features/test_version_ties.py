@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from confluens.core import Entity, Events, FeatureView, Last, Source, Sum
 from confluens.errors import DefinitionError
 from confluens.plan import event_features, plan_view, point_features
-from confluens.plan.prepared import compile_prepared, filters_of
+from confluens.plan.retention import compile_retained, filters_of
 from confluens.sqlx import render
 from confluens.streaming import EntityEvents, evaluate_all
 from tests.features.reference import Event, feature_at, order
@@ -126,7 +126,7 @@ def test_online_state_keeps_the_version_order(raw, specs, known, reads, ids) -> 
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("events", table_of(events, known=known))
-        kept = con.sql(render(compile_prepared(plan, horizon))).to_arrow_table().to_pylist()
+        kept = con.sql(render(compile_retained(plan, horizon))).to_arrow_table().to_pylist()
     finally:
         con.close()
     filters = filters_of(plan)

@@ -322,11 +322,11 @@ def test_python_window_evaluation_matches_the_reference(raw, at, specs) -> None:
        reads=st.lists(st.integers(0, 40), min_size=1, max_size=5), ids=st.randoms())
 def test_online_state_keeps_every_event_a_later_read_needs(raw, specs, known, horizon, reads,
                                                            ids) -> None:
-    """The events ``compile_prepared`` keeps give, at any read at or after the horizon,
+    """The events ``compile_retained`` keeps give, at any read at or after the horizon,
     the values of all the events (streaming/window_events.py evaluates them)."""
     import duckdb
 
-    from confluens.plan.prepared import compile_prepared, filters_of
+    from confluens.plan.retention import compile_retained, filters_of
     from confluens.sqlx import render
     from confluens.streaming import EntityEvents, evaluate_all
 
@@ -341,7 +341,7 @@ def test_online_state_keeps_every_event_a_later_read_needs(raw, specs, known, ho
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.register("events", events_table(events, known=known))
-        kept = con.sql(render(compile_prepared(plan, horizon_us))).to_arrow_table().to_pylist()
+        kept = con.sql(render(compile_retained(plan, horizon_us))).to_arrow_table().to_pylist()
     finally:
         con.close()
     filters = filters_of(plan)

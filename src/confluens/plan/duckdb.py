@@ -22,14 +22,23 @@ from __future__ import annotations
 import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
-from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, same_keys, table_ref
 
-__all__ = ["AGG_SQL", "compile_events", "compile_points", "latest_struct", "latest_value",
-           "ratio_sql"]
+__all__ = ["AGG_SQL", "compile_events", "compile_points", "empty_value", "latest_struct",
+           "latest_value", "ratio_sql"]
 
-AGG_SQL = {"sum": "sum", "mean": "avg", "min": "min", "max": "max", "std": "stddev_samp"}
+#: The SQL aggregate of each kind that is one plain function call.
+AGG_SQL = {Kind.SUM: "sum", Kind.MEAN: "avg", Kind.MIN: "min", Kind.MAX: "max",
+           Kind.STD: "stddev_samp"}
+
+
+def empty_value(kind: Kind, found: exp.Expr) -> exp.Expr:
+    """``found``, or the kind's empty-window value where it is null (no events)."""
+    if kind.empty is None:
+        return found
+    return exp.Coalesce(this=found, expressions=[lit(kind.empty)])
 
 
 def ratio_sql(num: exp.Expr, den: exp.Expr, empty: float | None) -> exp.Expr:
@@ -79,15 +88,10 @@ class _Compiler:
         if plan.version is not None:  # the version orders equal times before the tie
             self.order.insert(self.order.index("__tie"), VERSION)
         self.keys = [col(k) for k in plan.keys]
+        require(plan, "window")
         # each distinct computation once, however many features (or ratios) use it
-        self.aggs: list[WindowAgg] = []
-        self.slot: dict[str, int] = {}
-        for agg in plan.aggregations:
-            signature = _signature(agg)
-            found = [j for j, a in enumerate(self.aggs) if _signature(a) == signature]
-            if not found:
-                self.aggs.append(agg)
-            self.slot[agg.output] = found[0] if found else len(self.aggs) - 1
+        self.lowered = lower(plan)
+        self.aggs = self.lowered.aggregations
         # one flag per distinct filter; with evaluation points every aggregation is
         # flagged, since point rows must never count as events
         self.filters: list[str | None] = []
@@ -150,21 +154,12 @@ class _Compiler:
             previous = "base_flags"
         return previous
 
-    def offsets(self) -> list[int]:
-        found: set[int] = set()
-        for a in self.aggs:
-            if a.delay_us:
-                found.add(a.delay_us)
-            if a.window_us is not None:
-                found.add(a.delay_us + a.window_us)
-        return sorted(found)
-
     def ranked(self, source: str) -> None:
         columns: list[exp.Expr] = [
             exp.Star(),
             exp.alias_(_over(exp.RowNumber(), self.keys, self.order), "__rn",
                        quoted=True)]
-        for x in self.offsets():
+        for x in self.lowered.offsets:
             spec = exp.WindowSpec(kind="RANGE", start="UNBOUNDED", start_side="PRECEDING",
                                   end=lit(x), end_side="PRECEDING")
             columns.append(exp.alias_(_over(exp.Count(this=exp.Star()), self.keys, ["__t"],
@@ -188,8 +183,8 @@ class _Compiler:
             exp.Table(this=_q("bounded_hi"), alias=exp.TableAlias(this=_q("b"))))
         for j, a in enumerate(self.aggs):
             hi = col(f"__hi{j}", "b")
-            if a.window_us is not None:
-                lo: exp.Expr = col(f"__upto_{a.delay_us + a.window_us}", "b")
+            if a.lookback_us is not None:
+                lo: exp.Expr = col(f"__upto_{a.lookback_us}", "b")
             elif self.flag(a) is None:
                 lo = func("greatest", exp.Sub(this=hi, expression=lit(a.events)), lit(0))
             else:
@@ -221,17 +216,17 @@ class _Compiler:
     def aggregate(self, j: int, a: WindowAgg) -> exp.Expr:
         flag = self.flag(a)
         value = None if a.column is None else col(a.column)
-        if a.kind == "count":
+        if a.kind is Kind.COUNT:
             agg: exp.Expr = exp.Count(this=exp.Star() if value is None else value)
-        elif a.kind == "distinct":
+        elif a.kind is Kind.DISTINCT:
             agg = exp.Count(this=exp.Distinct(expressions=[value]))
-        elif a.kind == "last":
+        elif a.kind is Kind.LAST:
             agg = func("arg_max", value, col("__rn"))  # type: ignore[arg-type]
             nonnull = exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))  # type: ignore[union-attr]
             flag_cond: exp.Expr = nonnull if flag is None else exp.and_(col(flag), nonnull)
             agg = exp.Filter(this=agg, expression=exp.Where(this=flag_cond))
             flag = None
-        elif a.kind == "latest":  # nulls included: wrapped in a struct, never null
+        elif a.kind is Kind.LATEST:  # nulls included: wrapped in a struct, never null
             agg = func("arg_max", latest_struct(value), col("__rn"))  # type: ignore[arg-type]
         else:
             agg = func(AGG_SQL[a.kind], value)  # type: ignore[arg-type]
@@ -245,11 +240,9 @@ class _Compiler:
             end=exp.Paren(this=exp.Sub(this=col("__rn"), expression=col(f"__hi{j}"))),
             end_side="PRECEDING")
         windowed: exp.Expr = _over(agg, self.keys, self.order, spec)
-        if a.kind == "sum":  # an empty window sums to 0
-            windowed = exp.Coalesce(this=windowed, expressions=[lit(0)])
-        if a.kind == "latest":
+        if a.kind is Kind.LATEST:
             windowed = latest_value(windowed)
-        return windowed
+        return empty_value(a.kind, windowed)
 
     def query(self) -> exp.Select:
         source = self.base()
@@ -265,14 +258,11 @@ class _Compiler:
         final: list[exp.Expr] = (
             [col("__point")] if self.points else
             [*[col(k) for k in self.plan.keys], col(self.plan.event_time), col("__tie")])
-        for f in self.plan.features:
-            if isinstance(f, RatioOf):
-                value = ratio_sql(col(f"__a{self.slot[f.numerator.output]}"),
-                                  col(f"__a{self.slot[f.denominator.output]}"), f.empty)
-                final.append(exp.alias_(value, f.output, quoted=True))
-            else:
-                final.append(exp.alias_(col(f"__a{self.slot[f.output]}"), f.output,
-                                        quoted=True))
+        for out in self.lowered.outputs:
+            value: exp.Expr = col(f"__a{out.value}")
+            if out.denominator is not None:
+                value = ratio_sql(value, col(f"__a{out.denominator}"), out.empty)
+            final.append(exp.alias_(value, out.name, quoted=True))
         query = exp.select(*final).from_(table_ref("aggregated"))
         if self.points:
             query = query.where(exp.Not(this=col("__is_event"))).order_by(col("__point"))
@@ -281,10 +271,6 @@ class _Compiler:
         for name, cte in self.ctes:
             query = query.with_(_q(name), as_=cte)
         return query
-
-
-def _signature(agg: WindowAgg) -> tuple[object, ...]:
-    return (agg.kind, agg.column, agg.window_us, agg.events, agg.delay_us, agg.where)
 
 
 def compile_events(plan: ViewPlan, table: str = "events") -> exp.Select:

@@ -33,8 +33,8 @@ from __future__ import annotations
 import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
-from confluens.plan.duckdb import AGG_SQL, latest_struct, latest_value, ratio_sql
-from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.duckdb import AGG_SQL, empty_value, latest_struct, latest_value, ratio_sql
+from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import aliased, col, func, lit, same_keys, table_ref
 
@@ -54,15 +54,17 @@ def _order(*names: str, desc: bool = False) -> exp.Order:
     return exp.Order(expressions=[exp.Ordered(this=col(n), desc=desc) for n in names])
 
 
-class _Known:
+class _KnownAtCompiler:
     """One query: CTEs for the events, the points, each kind of window, then features."""
 
     def __init__(self, plan: ViewPlan, table: str, points: str | None) -> None:
         assert plan.known_at is not None
+        require(plan, "known-at")
         self.plan = plan
         self.table = table
         self.points = points  # None: the points are the events themselves
-        self.aggs = plan.aggregations
+        self.lowered = lower(plan)
+        self.aggs = self.lowered.aggregations
         self.timed = [j for j, a in enumerate(self.aggs) if a.window_us is not None]
         self.counted = [j for j, a in enumerate(self.aggs) if a.events is not None]
         # one flag and one running count per distinct filter of a count window
@@ -77,7 +79,7 @@ class _Known:
     def add(self, name: str, select: exp.Select) -> None:
         self.ctes.append((name, select))
 
-    def fi(self, a: WindowAgg) -> int:
+    def filter_slot(self, a: WindowAgg) -> int:
         return self.filters.index(a.where)
 
     # -- events and points -------------------------------------------------------------
@@ -149,7 +151,7 @@ class _Known:
 
     def by_time(self) -> None:
         aggs = [self.aggs[j] for j in self.timed]
-        widest = max(a.delay_us + (a.window_us or 0) for a in aggs)
+        widest = max(a.lookback_us or 0 for a in aggs)
         nearest = min(a.delay_us for a in aggs)
         pt, ev = col("__t", "p"), col("__t", "e")
         on = exp.and_(
@@ -195,7 +197,7 @@ class _Known:
             return exp.Coalesce(this=col(f"__c{i}", alias), expressions=[lit(0)])
 
         for j in self.counted:
-            a, i = self.aggs[j], self.fi(self.aggs[j])
+            a, i = self.aggs[j], self.filter_slot(self.aggs[j])
             assert a.events is not None
             if self.points is None and a.delay_us == 0:
                 hi: exp.Expr = col(f"__c{i}", "p")  # the event itself, by the tie rule
@@ -211,7 +213,7 @@ class _Known:
         # per count window, the n latest known passing events of rank (lo, hi]
         branches: list[exp.Select] = []
         for j in self.counted:
-            a, i = self.aggs[j], self.fi(self.aggs[j])
+            a, i = self.aggs[j], self.filter_slot(self.aggs[j])
             ranks = exp.Unnest(expressions=[func(
                 "range", exp.Add(this=col(f"__lo{j}"), expression=lit(1)),
                 exp.Add(this=col(f"__hi{j}"), expression=lit(1)))])
@@ -253,24 +255,18 @@ class _Known:
             self.by_time()
         if self.counted:
             self.by_count()
-        value: dict[str, exp.Expr] = {}
-        for j, a in enumerate(self.aggs):
-            found: exp.Expr = col(f"__a{j}", "t" if j in self.timed else "c")
-            if a.kind in ("count", "distinct", "sum"):  # an empty window: 0
-                found = exp.Coalesce(this=found, expressions=[lit(0)])
-            value[a.output] = found
+        value = [empty_value(a.kind, col(f"__a{j}", "t" if j in self.timed else "c"))
+                 for j, a in enumerate(self.aggs)]
         p = self.plan
         final: list[exp.Expr] = (
             [col("__point", "p")] if self.points is not None else
             [*[col(k, "p") for k in p.keys],
              exp.alias_(col("__at", "p"), p.event_time, quoted=True), col("__tie", "p")])
-        for f in p.features:
-            if isinstance(f, RatioOf):
-                final.append(exp.alias_(ratio_sql(value[f.numerator.output],
-                                                  value[f.denominator.output], f.empty),
-                                        f.output, quoted=True))
-            else:
-                final.append(exp.alias_(value[f.output], f.output, quoted=True))
+        for out in self.lowered.outputs:
+            found = value[out.value]
+            if out.denominator is not None:
+                found = ratio_sql(found, value[out.denominator], out.empty)
+            final.append(exp.alias_(found, out.name, quoted=True))
         query = exp.select(*final).from_(aliased("pt", "p"))
         for name, alias in (("by_time", "t"), ("by_count", "c")):
             if any(n == name for n, _ in self.ctes):
@@ -294,15 +290,15 @@ def _value_order(table: str, ties: tuple[str, ...]) -> exp.Expr:
 def _aggregate(a: WindowAgg, conds: list[exp.Expr], table: str,
                ties: tuple[str, ...]) -> exp.Expr:
     value = None if a.column is None else col(a.column, table)
-    if a.kind == "count":
+    if a.kind is Kind.COUNT:
         agg: exp.Expr = exp.Count(this=col("__t", table) if value is None else value)
-    elif a.kind == "distinct":
+    elif a.kind is Kind.DISTINCT:
         agg = exp.Count(this=exp.Distinct(expressions=[value]))
-    elif a.kind == "last":
+    elif a.kind is Kind.LAST:
         assert value is not None
         agg = func("arg_max", value, _value_order(table, ties))
         conds.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.null())))
-    elif a.kind == "latest":  # nulls included: wrapped in a struct, never null
+    elif a.kind is Kind.LATEST:  # nulls included: wrapped in a struct, never null
         assert value is not None
         found = func("arg_max", latest_struct(value), _value_order(table, ties))
         return latest_value(exp.Filter(this=found, expression=exp.Where(
@@ -325,9 +321,9 @@ def _up_to_itself(ties: tuple[str, ...]) -> exp.Expr:
 
 def _time_aggregate(a: WindowAgg, per_event: bool, ties: tuple[str, ...]) -> exp.Expr:
     pt, ev = col("__t", "p"), col("__t", "e")
-    assert a.window_us is not None
+    assert a.lookback_us is not None
     conds: list[exp.Expr] = [
-        exp.GT(this=ev, expression=exp.Sub(this=pt, expression=lit(a.delay_us + a.window_us))),
+        exp.GT(this=ev, expression=exp.Sub(this=pt, expression=lit(a.lookback_us))),
         exp.LTE(this=ev.copy(), expression=exp.Sub(this=pt.copy(), expression=lit(a.delay_us)))]
     if per_event and a.delay_us == 0:
         conds.append(exp.or_(exp.LT(this=ev.copy(), expression=pt.copy()),
@@ -362,7 +358,7 @@ def compile_known_points(plan: ViewPlan, table: str = "events",
 
     A point at t sees the events at or before t - delay (ties included) known at t.
     """
-    return _Known(plan, table, points).query()
+    return _KnownAtCompiler(plan, table, points).query()
 
 
 def compile_known_events(plan: ViewPlan, table: str = "events") -> exp.Select:
@@ -371,4 +367,4 @@ def compile_known_events(plan: ViewPlan, table: str = "events") -> exp.Select:
     Rows: keys, event time, ``__tie`` and the features, in key, time and tie order.
     Without delay an event sees the events tied with it up to itself in tie order.
     """
-    return _Known(plan, table, None).query()
+    return _KnownAtCompiler(plan, table, None).query()

@@ -5,7 +5,7 @@ Every window of a view is a range of ranks ``(lo, hi]`` in its entity's event or
 a range needs no frame: with prefix arrays over the sorted events (running counts, running
 sums, the position of the last valid value so far) it is two array reads. So:
 
-1. DuckDB evaluates derived columns and filter flags (``plan/duckdb_sorted.py``);
+1. DuckDB evaluates derived columns and filter flags (``plan/lookup_input.py``);
 2. the events are sorted once by (entity, time, tie), the same total order the
    window compiler ranks by;
 3. for every event or point, one vectorised binary search per distinct offset
@@ -33,14 +33,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from confluens.plan.duckdb_sorted import compile_lookup_input, flag_names
-from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.ir import Kind, LoweredPlan, ViewPlan, WindowAgg, lower
+from confluens.plan.lookup_input import compile_lookup_input, flag_names
 from confluens.plan.version import VERSION
 from confluens.sqlx import render
 
-__all__ = ["LOOKUP_KINDS", "lookup_events", "lookup_points", "supports"]
+__all__ = ["lookup_events", "lookup_points", "supports"]
 
-LOOKUP_KINDS = frozenset({"count", "sum", "mean", "last", "latest", "min", "max"})
 _SPARSE_BYTES = 1 << 30  # the most a min/max sparse table may take
 _I64 = np.int64
 _SAFE = 2**62
@@ -49,11 +48,12 @@ _SAFE = 2**62
 def supports(plan: ViewPlan) -> bool:
     """Whether every aggregation of ``plan`` has a prefix form (and no known-at time);
     a ratio's parts must be counts, sums or means."""
-    ratio_parts = [a for f in plan.features if isinstance(f, RatioOf)
-                   for a in (f.numerator, f.denominator)]
+    low = lower(plan)
+    ratio_parts = [low.aggregations[j] for out in low.outputs
+                   if out.denominator is not None for j in (out.value, out.denominator)]
     return (plan.known_at is None
-            and all(a.kind in LOOKUP_KINDS for a in plan.aggregations)
-            and all(a.kind not in ("last", "latest") for a in ratio_parts))
+            and all("lookup" in a.kind.engines for a in low.aggregations)
+            and all(a.kind not in (Kind.LAST, Kind.LATEST) for a in ratio_parts))
 
 
 class _Unsupported(Exception):
@@ -211,7 +211,7 @@ class _Events:
             self.cache[key] = values[self.order]
         return self.cache[key]
 
-    def memo(self, key: tuple[object, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+    def cached(self, key: tuple[object, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
         if key not in self.cache:
             self.cache[key] = make()
         return self.cache[key]
@@ -225,7 +225,7 @@ class _Events:
             self.cache[key] = out
         return self.cache[key]
 
-    def below(self, entity: np.ndarray, time: np.ndarray, offset: int,
+    def rows_up_to(self, entity: np.ndarray, time: np.ndarray, offset: int,
               found: dict[int, np.ndarray]) -> np.ndarray:
         """Per probe: the sorted position just after its entity's last event at or
         before ``time - offset`` (kept in ``found``, per offset, for these probes)."""
@@ -244,16 +244,16 @@ def _bounds(ev: _Events, agg: WindowAgg, entity: np.ndarray, time: np.ndarray,
     if own is not None and agg.delay_us == 0:
         hi = own + 1
     else:
-        hi = ev.below(entity, time, agg.delay_us, found)
-    if agg.window_us is not None:
-        return ev.below(entity, time, agg.delay_us + agg.window_us, found), hi
+        hi = ev.rows_up_to(entity, time, agg.delay_us, found)
+    if agg.lookback_us is not None:
+        return ev.rows_up_to(entity, time, agg.lookback_us, found), hi
     start = ev.starts[entity]
     n = int(agg.events)  # type: ignore[arg-type]
     if agg.where is None:
         return np.maximum(hi - n, start), hi
     passing = ev.passing(agg.where)
     before = ev.prefix(("passing", agg.where), lambda: passing.astype(_I64))
-    positions = ev.memo(("positions", agg.where), lambda: np.flatnonzero(passing))
+    positions = ev.cached(("positions", agg.where), lambda: np.flatnonzero(passing))
     if len(positions) == 0:
         return start, hi
     counted = before[hi] - before[start]
@@ -266,8 +266,8 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
     """(values, valid) of ``agg`` over sorted rows ``[lo, hi)``; for ``last``, the
     values are row numbers in the input table."""
     # latest: the latest passing row, its value null or not
-    valid_rows = ev.passing(agg.where) if agg.kind == "latest" else ev.valid(agg)
-    if agg.kind in ("last", "latest"):
+    valid_rows = ev.passing(agg.where) if agg.kind is Kind.LATEST else ev.valid(agg)
+    if agg.kind in (Kind.LAST, Kind.LATEST):
         key = (agg.kind, agg.column, agg.where)
         if key not in ev.cache:  # the sorted position of the latest valid row so far
             ev.cache[key] = np.maximum.accumulate(
@@ -278,10 +278,10 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
     counts = ev.prefix(("count", agg.column, agg.where), lambda: valid_rows.astype(_I64))
     count = counts[hi] - counts[lo]
     everywhere = np.ones(len(count), dtype=bool)
-    if agg.kind == "count":
+    if agg.kind is Kind.COUNT:
         return count, everywhere
-    if agg.kind in ("min", "max"):
-        table = ev.memo(("sparse", agg.kind, agg.column, agg.where),
+    if agg.kind in (Kind.MIN, Kind.MAX):
+        table = ev.cached(("sparse", agg.kind, agg.column, agg.where),
                         lambda: _sparse_table(ev, agg, valid_rows))
         return _range_extreme(table, agg.kind, lo, hi), count > 0
     values = ev.numbers(agg.column)  # type: ignore[arg-type]
@@ -294,7 +294,7 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
     if total.dtype != _I64:  # add back what the running sum rounded away
         rounding = ev.prefix(("rounding", *key), lambda: _rounding(sums, added))
         total += rounding[hi] - rounding[lo]
-    if agg.kind == "sum":
+    if agg.kind is Kind.SUM:
         return total, everywhere
     return total / np.maximum(count, 1), count > 0
 
@@ -305,20 +305,20 @@ def _sparse_table(ev: _Events, agg: WindowAgg, valid_rows: np.ndarray) -> np.nda
     column = ev.table.column(agg.column)  # type: ignore[arg-type]
     if pa.types.is_integer(column.type):
         values, dtype = _numpy(pc.fill_null(column, 0)).astype(_I64), np.dtype(_I64)
-        filler = np.iinfo(_I64).max if agg.kind == "min" else np.iinfo(_I64).min
+        filler = np.iinfo(_I64).max if agg.kind is Kind.MIN else np.iinfo(_I64).min
     elif pa.types.is_floating(column.type):
         values = _numpy(pc.fill_null(column, 0.0)).astype(np.float64)
         dtype = np.dtype(np.float64)
         if np.isnan(values).any():  # NaN ordering differs between engines: leave it to SQL
             raise _Unsupported("NaN in min/max")
-        filler = np.inf if agg.kind == "min" else -np.inf
+        filler = np.inf if agg.kind is Kind.MIN else -np.inf
     else:
         raise _Unsupported(f"min/max of {column.type}")
     n = len(values)
     levels = max(1, int(n).bit_length())
     if levels * max(n, 1) * dtype.itemsize > _SPARSE_BYTES:
         raise _Unsupported("min/max table too large")
-    pick = np.minimum if agg.kind == "min" else np.maximum
+    pick = np.minimum if agg.kind is Kind.MIN else np.maximum
     table = np.empty((levels, n), dtype=dtype)
     table[0] = np.where(valid_rows, values[ev.order], filler)
     for k in range(1, levels):
@@ -328,13 +328,13 @@ def _sparse_table(ev: _Events, agg: WindowAgg, valid_rows: np.ndarray) -> np.nda
     return table
 
 
-def _range_extreme(table: np.ndarray, kind: str, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _range_extreme(table: np.ndarray, kind: Kind, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """The min (or max) of sorted rows ``[lo, hi)`` per probe (anything where empty)."""
     length = np.maximum(hi - lo, 1)
     level = np.frexp(length.astype(np.float64))[1].astype(_I64) - 1  # floor(log2(length))
     start = np.minimum(lo, table.shape[1] - 1)
     end = np.maximum(hi - (1 << level), 0)
-    pick = np.minimum if kind == "min" else np.maximum
+    pick = np.minimum if kind is Kind.MIN else np.maximum
     return pick(table[level, start], table[level, end])
 
 
@@ -371,43 +371,43 @@ def _taken(column: pa.ChunkedArray, rows: np.ndarray, found: np.ndarray,
 _CHUNK = 1 << 17  # probes per pass: temporaries stay small and are reused
 
 
-def _features(ev: _Events, plan: ViewPlan, entity: np.ndarray, time: np.ndarray,
+def _features(ev: _Events, low: LoweredPlan, entity: np.ndarray, time: np.ndarray,
               own: np.ndarray | None, back: np.ndarray) -> dict[str, pa.Array]:
-    """Every feature of ``plan`` per sorted probe, returned in the order ``back``
-    picks; probes with entity -1 see no events."""
+    """Every feature of the lowered plan per sorted probe, returned in the order
+    ``back`` picks; probes with entity -1 see no events."""
     n = len(entity)
-    computed: dict[WindowAgg, tuple[np.ndarray, np.ndarray]] = {}
+    computed: list[tuple[np.ndarray, np.ndarray]] = []
     for first in range(0, max(n, 1), _CHUNK):  # no probes: one empty pass gives the types
         part = slice(first, min(n, first + _CHUNK))
         known = entity[part] >= 0
         safe = entity[part] if known.all() else np.where(known, entity[part], 0)
         found: dict[int, np.ndarray] = {}
-        for agg in plan.aggregations:
+        for j, agg in enumerate(low.aggregations):
             lo, hi = _bounds(ev, agg, safe, time[part], None if own is None else own[part],
                              found)
             if not known.all():
                 lo, hi = np.where(known, lo, 0), np.where(known, hi, 0)
             values, valid = _aggregate(ev, agg, lo, hi)
-            if agg not in computed:
-                computed[agg] = (np.empty(n, dtype=values.dtype), np.empty(n, dtype=bool))
-            computed[agg][0][part] = values
-            computed[agg][1][part] = valid
+            if j == len(computed):
+                computed.append((np.empty(n, dtype=values.dtype), np.empty(n, dtype=bool)))
+            computed[j][0][part] = values
+            computed[j][1][part] = valid
     out: dict[str, pa.Array] = {}
-    for f in plan.features:
-        if isinstance(f, RatioOf):
-            num, num_valid = computed[f.numerator]
+    for f in low.outputs:
+        if f.denominator is not None:
+            num, num_valid = computed[f.value]
             den, den_valid = computed[f.denominator]
             num_f = np.asarray(num, dtype=np.float64)
             den_f = np.asarray(den, dtype=np.float64)
             empty = ~den_valid | (den_f == 0)
             value = np.where(empty, 0.0 if f.empty is None else f.empty,
                              num_f / np.where(empty, 1.0, den_f))
-            out[f.output] = _arrow(value, np.where(empty, f.empty is not None, num_valid),
-                                   back)
-        elif f.kind in ("last", "latest"):
-            out[f.output] = _taken(ev.table.column(f.column), *computed[f], back)  # type: ignore[arg-type]
+            out[f.name] = _arrow(value, np.where(empty, f.empty is not None, num_valid),
+                                 back)
+        elif (agg := low.aggregations[f.value]).kind in (Kind.LAST, Kind.LATEST):
+            out[f.name] = _taken(ev.table.column(agg.column), *computed[f.value], back)  # type: ignore[arg-type]
         else:
-            out[f.output] = _arrow(*computed[f], back)
+            out[f.name] = _arrow(*computed[f.value], back)
     return out
 
 
@@ -463,7 +463,7 @@ def lookup_events(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
         else:  # the chosen events, in sorted order
             own = np.flatnonzero(ev.sorted_column(only).astype(bool))
             back, rows = np.arange(len(own), dtype=_I64), pa.array(ev.order[own])
-        features = _features(ev, plan, ev.entity[own], ev.time[own], own, back)
+        features = _features(ev, lower(plan), ev.entity[own], ev.time[own], own, back)
     except _Unsupported:
         return None
     table = ev.table if rows is None else ev.table.take(rows)
@@ -494,7 +494,7 @@ def lookup_points(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
         for first in range(0, max(len(time), 1), _BLOCK):  # sorts, gathers stay in cache
             block = slice(first, first + _BLOCK)
             order = _probe_order(entity[block], time[block], len(ev.starts))
-            found = _features(ev, plan, entity[block][order], time[block][order], None,
+            found = _features(ev, lower(plan), entity[block][order], time[block][order], None,
                               _inverse(order))
             for name, values in found.items():
                 parts.setdefault(name, []).append(values)

@@ -21,9 +21,10 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from confluens.errors import InputError, NotSupportedError
+from confluens.plan.connection import connect
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
-from confluens.plan.ir import ViewPlan
+from confluens.plan.ir import ViewPlan, require
 from confluens.plan.lookup import lookup_events, lookup_points, supports
 from confluens.plan.user_sql import blame
 from confluens.sqlx import col, render, table_ref
@@ -34,7 +35,6 @@ Engine = Literal["auto", "lookup", "window"]
 
 
 def _register(con: duckdb.DuckDBPyConnection, events: pa.Table | list[str]) -> None:
-    con.execute("SET TimeZone = 'UTC'")
     if isinstance(events, pa.Table):
         con.register("events", events)
     elif events:
@@ -44,6 +44,8 @@ def _register(con: duckdb.DuckDBPyConnection, events: pa.Table | list[str]) -> N
 
 
 def _use_lookup(plan: ViewPlan, engine: Engine) -> bool:
+    if engine == "lookup":
+        require(plan, "lookup", fix="use engine='window' (or 'auto')")
     if engine == "lookup" and not supports(plan):
         raise NotSupportedError(
             f"feature view '{plan.name}'",
@@ -54,7 +56,7 @@ def _use_lookup(plan: ViewPlan, engine: Engine) -> bool:
     return engine != "window" and supports(plan)
 
 
-def _cannot(plan: ViewPlan) -> NotSupportedError:
+def _lookup_cannot_take(plan: ViewPlan) -> NotSupportedError:
     return NotSupportedError(
         f"feature view '{plan.name}'", "the lookup engine needs events, int64 or float64 "
         "values to sum, and (entities x time span in µs) below 2**62", got="other events",
@@ -86,7 +88,7 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
 
     Rows come in no particular order.
     """
-    con = duckdb.connect()
+    con = connect()
     try:
         _register(con, events)
         with _user_sql(plan, con):
@@ -95,7 +97,7 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
                 if found is not None:
                     return found
                 if engine == "lookup":
-                    raise _cannot(plan)
+                    raise _lookup_cannot_take(plan)
             compiled = (compile_events(plan, "events") if plan.known_at is None
                         else compile_known_events(plan, "events"))
             if only is not None:
@@ -133,7 +135,7 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
     if points.column("__at").null_count:
         raise InputError("points", "every point needs a time", got="a null __at",
                          fix="drop the rows without a time, or fill them in")
-    con = duckdb.connect()
+    con = connect()
     try:
         _register(con, events)
         con.register("points", points)
@@ -143,7 +145,7 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
                 if found is not None:
                     return found
                 if engine == "lookup":
-                    raise _cannot(plan)
+                    raise _lookup_cannot_take(plan)
             compiled = (compile_points(plan, "events", "points") if plan.known_at is None
                         else compile_known_points(plan, "events", "points"))
             return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())

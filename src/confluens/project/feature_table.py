@@ -22,16 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
 from confluens.plan import event_features
-from confluens.plan.ir import ViewPlan
+from confluens.plan.connection import connect
+from confluens.plan.ir import ViewPlan, lower
 from confluens.sqlx import aliased, col, func, lit, render, same_keys, table_ref
 from confluens.stores.offline import ParquetOfflineStore
 
-__all__ = ["Region", "changed_entities", "lookback_us", "update_region"]
+__all__ = ["Region", "changed_entities", "update_region"]
 
 IN_REGION = "__in_region"  # marks the context rows whose features are recomputed
 
@@ -46,19 +46,9 @@ class Region:
     end: datetime | None = None
 
 
-def lookback_us(plan: ViewPlan) -> int | None:
-    """How far back any window of ``plan`` reaches; None for event-count windows."""
-    longest = 0
-    for agg in plan.aggregations:
-        if agg.window_us is None:
-            return None
-        longest = max(longest, agg.delay_us + agg.window_us)
-    return longest
-
-
 def changed_entities(plan: ViewPlan, new_files: list[str]) -> pa.Table:
     """Each entity with records in ``new_files``, with its earliest new event time."""
-    con = _connect()
+    con = connect()
     try:
         con.register("new", con.read_parquet(new_files, union_by_name=True))
         keys = [col(k) for k in plan.keys]
@@ -73,12 +63,12 @@ def changed_entities(plan: ViewPlan, new_files: list[str]) -> pa.Table:
 def update_region(plan: ViewPlan, region: Region, source_files: list[str],
                   store: ParquetOfflineStore, table: str, run_id: str) -> int:
     """Recompute the rows of ``region`` in feature table ``table``; returns their number."""
-    con = _connect()
+    con = connect()
     try:
         con.register("events", con.read_parquet(source_files, union_by_name=True))
         if region.entities is not None:
             con.register("region", region.entities)
-        context = con.sql(render(_within(plan, region, "events", back=lookback_us(plan),
+        context = con.sql(render(_within(plan, region, "events", back=lower(plan).lookback_us,
                                          flag=IN_REGION))).to_arrow_table()
         fresh = event_features(plan, context, only=IN_REGION)
         if fresh.num_rows == 0:
@@ -98,12 +88,6 @@ def update_region(plan: ViewPlan, region: Region, source_files: list[str],
         return fresh.num_rows
     finally:
         con.close()
-
-
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    return con
 
 
 def _day(t: exp.Expr) -> exp.Expr:

@@ -1,7 +1,7 @@
 """The online state of a view: what the online store keeps per entity, and reads.
 
 For each entity, the events that can still fall in a window from the latest event
-time on (see plan/prepared.py), packed as columns (streaming/packed.py). A read
+time on (see plan/retention.py), packed as columns (streaming/packed.py). A read
 unpacks them and evaluates every window at the time of the read
 (streaming/window_events.py), so values decay as time passes.
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,8 +31,9 @@ import sqlglot.expressions as exp
 from confluens.core import FeatureView
 from confluens.errors import InputError, ProjectError
 from confluens.plan import plan_view
-from confluens.plan.ir import ViewPlan
-from confluens.plan.prepared import compile_prepared, filters_of, value_columns
+from confluens.plan.connection import connect
+from confluens.plan.ir import LoweredPlan, ViewPlan, lower
+from confluens.plan.retention import compile_retained, filters_of, value_columns
 from confluens.plan.user_sql import blame
 from confluens.sqlx import aliased, col, func, render, same_keys, table_ref
 from confluens.stores.online import OnlineStore
@@ -91,9 +91,8 @@ def online_state(plan: ViewPlan, files: list[str], *,
                  entities: pa.Table | None = None) -> dict[str, bytes]:
     """The packed state of every entity in ``files``, or only of ``entities`` (a table
     of the view's key columns); the horizon is the latest event time of all files."""
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("stored", con.read_parquet(files, union_by_name=True))
         latest = exp.select(func("max", func("epoch_us", col(plan.event_time)))).from_(
             table_ref("stored"))
@@ -105,7 +104,7 @@ def online_state(plan: ViewPlan, files: list[str], *,
                                  on=exp.and_(*same_keys(plan.keys, "stored", "chosen")))
         con.register("events", con.sql(render(events)))
         try:
-            rows = con.sql(render(compile_prepared(plan, int(horizon or 0)))).to_arrow_table()
+            rows = con.sql(render(compile_retained(plan, int(horizon or 0)))).to_arrow_table()
         except duckdb.Error as exc:
             found = blame(plan, con, "events", exc)
             if found is None:
@@ -131,36 +130,16 @@ def _left_out(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
     return {entity_key(row[:-1]): row[-1] for row in con.sql(render(query)).fetchall()}
 
 
-@dataclass(frozen=True)
-class _Reach:
-    """How far a view's windows reach: the longest delay + window of its time windows
-    (None: none), and the largest n per (filter, delay) of its event-count windows."""
-
-    back: int | None
-    groups: dict[tuple[str | None, int], int]
-
-    @classmethod
-    def of(cls, plan: ViewPlan) -> _Reach:
-        aggs = plan.aggregations
-        back = [a.delay_us + a.window_us for a in aggs if a.window_us is not None]
-        groups: dict[tuple[str | None, int], int] = {}
-        for a in aggs:
-            if a.events is not None:
-                groups[(a.where, a.delay_us)] = max(groups.get((a.where, a.delay_us), 0),
-                                                    a.events)
-        return cls(max(back) if back else None, groups)
-
-
-def _earliest(reach: _Reach, latest: int | None, t: list[int], known: list[int],
+def _earliest(low: LoweredPlan, latest: int | None, t: list[int], known: list[int],
               passes: dict[str | None, list[bool]], horizon: int) -> int:
     """From when an entity's state answers exactly, given the time of its latest
     left-out event (None: none) and its kept events (see the module docstring)."""
     if latest is None:
         return _ANY_TIME
     bounds: list[int] = []
-    if reach.back is not None:  # no time window reaches the left-out events from then on
-        bounds.append(latest + reach.back)
-    for (where, delay), n in reach.groups.items():
+    if low.reach_us is not None:  # no time window reaches the left-out events from then on
+        bounds.append(latest + low.reach_us)
+    for (where, delay), n in low.count_windows.items():
         # from when n kept events after the left-out ones are visible: the n latest
         # visible events are then all kept ones
         visible = sorted(max(k, ti + delay) for ti, k, ok in zip(t, known, passes[where],
@@ -189,7 +168,7 @@ def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = 
     its envelope (``dropped``: see ``_left_out``; None: nothing left out)."""
     columns = value_columns(plan)
     filters = filters_of(plan)
-    reach = _Reach.of(plan)
+    low = lower(plan)
     kinds = {c: _kind(rows.schema.field(c).type) for c in columns}
     data = rows.to_pydict()
     keys = ([entity_key(k) for k in zip(*[data[k] for k in plan.keys], strict=True)]
@@ -206,7 +185,7 @@ def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = 
         if latest is not None:
             passes: dict[str | None, list[bool]] = {None: [True] * (end - start)}
             passes.update({w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
-            earliest = _earliest(reach, latest, t[part], known[part], passes, horizon)
+            earliest = _earliest(low, latest, t[part], known[part], passes, horizon)
         out[keys[start]] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
             t[part], tie[part], known[part],
             {c: (kinds[c], data[c][part]) for c in columns},

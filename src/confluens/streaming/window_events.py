@@ -6,9 +6,11 @@ that evaluation: the same contract as the DuckDB compiler (docs/concepts.md),
 written directly over columns sorted by (time, tie), with binary search for the
 time bounds.
 
-A view's aggregations are compiled once (:func:`compile_plan`, cached by plan
-identity): each distinct delay gets one upper-bound search, each distinct
-(delay, window, filter) one selection, shared by every aggregation over it. A
+A view's lowered plan (``plan/ir.py``: :func:`~confluens.plan.ir.lower`) names each
+distinct delay, (delay, window, filter) selection and aggregation once;
+:func:`compile_plan` only attaches a Python function to each aggregation's kind. Each
+delay gets one upper-bound search, each selection one selection of events, shared by
+every aggregation over it. A
 selection without filtered-out or not-yet-known events is a slice ``[lo, hi)`` of
 the columns, aggregated without a Python loop over its events.
 
@@ -27,7 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
+from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 
 __all__ = ["CompiledPlan", "EntityEvents", "EventColumns", "compile_plan", "evaluate",
            "evaluate_all", "evaluate_compiled"]
@@ -157,16 +159,17 @@ def _distinct(present: Sequence[Any]) -> int:
     return len(set(present))
 
 
-_KINDS: dict[str, Callable[[Sequence[Any]], Any]] = {
-    "count": len, "distinct": _distinct, "sum": _sum, "mean": _mean, "min": _min,
-    "max": _max, "last": _last, "std": _std, "latest": _latest}
+_FUNCTIONS: dict[Kind, Callable[[Sequence[Any]], Any]] = {
+    Kind.COUNT: len, Kind.DISTINCT: _distinct, Kind.SUM: _sum, Kind.MEAN: _mean,
+    Kind.MIN: _min, Kind.MAX: _max, Kind.LAST: _last, Kind.STD: _std,
+    Kind.LATEST: _latest}
 
 
 # -- the compiled plan ------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class CompiledPlan:
-    """A view's features as slots: evaluate each bound, selection and aggregation once.
+    """A lowered plan's slots as tuples, each aggregation with its Python function.
 
     - ``delays``: distinct delays; each gives the upper bound ``at - delay``.
     - ``selections``: distinct (delay slot, window length or None, event count or None,
@@ -183,32 +186,14 @@ class CompiledPlan:
 
 
 def _compile(plan: ViewPlan) -> CompiledPlan:
-    delays: list[int] = []
-    selections: list[tuple[int, int | None, int | None, str | None]] = []
-    aggregations: list[tuple[int, str | None, Callable[[Sequence[Any]], Any]]] = []
-    slots: dict[tuple[int, str | None, str], int] = {}
-
-    def slot(agg: WindowAgg) -> int:
-        if agg.kind not in _KINDS:
-            raise ValueError(agg.kind)
-        if agg.delay_us not in delays:
-            delays.append(agg.delay_us)
-        selection = (delays.index(agg.delay_us), agg.window_us, agg.events, agg.where)
-        if selection not in selections:
-            selections.append(selection)
-        key = (selections.index(selection), agg.column, agg.kind)
-        if key not in slots:
-            slots[key] = len(aggregations)
-            aggregations.append((key[0], agg.column, _KINDS[agg.kind]))
-        return slots[key]
-
-    outputs: list[tuple[str, int, int | None, Any]] = []
-    for f in plan.features:
-        if isinstance(f, RatioOf):
-            outputs.append((f.output, slot(f.numerator), slot(f.denominator), f.empty))
-        else:
-            outputs.append((f.output, slot(f), None, None))
-    return CompiledPlan(tuple(delays), tuple(selections), tuple(aggregations), tuple(outputs))
+    require(plan, "python", frozenset(_FUNCTIONS))
+    low = lower(plan)
+    return CompiledPlan(
+        low.delays,
+        tuple((s.delay, s.window_us, s.events, s.where) for s in low.selections),
+        tuple((s, a.column, _FUNCTIONS[a.kind])
+              for s, a in zip(low.selection_of, low.aggregations, strict=True)),
+        tuple((o.name, o.value, o.denominator, o.empty) for o in low.outputs))
 
 
 _COMPILED: dict[int, tuple[ViewPlan, CompiledPlan]] = {}

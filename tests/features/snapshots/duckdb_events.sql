@@ -86,14 +86,17 @@ WITH "base_0" AS (
     "__tie",
     "__rn",
     "__is_event",
-    COUNT(*) OVER (
-      PARTITION BY "card"
-      ORDER BY __t, __tie
-      ROWS BETWEEN (
-        "__rn" - "__lo0" - 1
-      ) PRECEDING AND (
-        "__rn" - "__hi0"
-      ) PRECEDING
+    COALESCE(
+      COUNT(*) OVER (
+        PARTITION BY "card"
+        ORDER BY __t, __tie
+        ROWS BETWEEN (
+          "__rn" - "__lo0" - 1
+        ) PRECEDING AND (
+          "__rn" - "__hi0"
+        ) PRECEDING
+      ),
+      0
     ) AS "__a0",
     AVG("amount") OVER (
       PARTITION BY "card"
@@ -123,14 +126,17 @@ WITH "base_0" AS (
         "__rn" - "__hi3"
       ) PRECEDING
     ) AS "__a3",
-    COUNT(DISTINCT "amount") OVER (
-      PARTITION BY "card"
-      ORDER BY __t, __tie
-      ROWS BETWEEN (
-        "__rn" - "__lo4" - 1
-      ) PRECEDING AND (
-        "__rn" - "__hi4"
-      ) PRECEDING
+    COALESCE(
+      COUNT(DISTINCT "amount") OVER (
+        PARTITION BY "card"
+        ORDER BY __t, __tie
+        ROWS BETWEEN (
+          "__rn" - "__lo4" - 1
+        ) PRECEDING AND (
+          "__rn" - "__hi4"
+        ) PRECEDING
+      ),
+      0
     ) AS "__a4",
     COALESCE(
       SUM("amount") FILTER(WHERE

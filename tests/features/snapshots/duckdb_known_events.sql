@@ -23,9 +23,7 @@ WITH "ev_0" AS (
     COUNT("e"."__t") FILTER(WHERE
       "e"."__t" > "p"."__t" - 1209600000000 AND "e"."__t" <= "p"."__t" - 604800000000) AS "__a0",
     SUM("e"."fraud") FILTER(WHERE
-      "e"."__t" > "p"."__t" - 1209600000000 AND "e"."__t" <= "p"."__t" - 604800000000) AS "__a1",
-    COUNT("e"."__t") FILTER(WHERE
-      "e"."__t" > "p"."__t" - 1209600000000 AND "e"."__t" <= "p"."__t" - 604800000000) AS "__a2"
+      "e"."__t" > "p"."__t" - 1209600000000 AND "e"."__t" <= "p"."__t" - 604800000000) AS "__a1"
   FROM "pt" AS "p"
   JOIN "ev" AS "e"
     ON "e"."card" IS NOT DISTINCT FROM "p"."card"
@@ -41,9 +39,9 @@ SELECT
   "p"."__tie",
   COALESCE("t"."__a0", 0) AS "count_7d_delay7d",
   CASE
-    WHEN COALESCE("t"."__a2", 0) IS NULL OR COALESCE("t"."__a2", 0) = 0
+    WHEN COALESCE("t"."__a0", 0) IS NULL OR COALESCE("t"."__a0", 0) = 0
     THEN CAST(0.0 AS DOUBLE)
-    ELSE CAST(COALESCE("t"."__a1", 0) AS DOUBLE) / COALESCE("t"."__a2", 0)
+    ELSE CAST(COALESCE("t"."__a1", 0) AS DOUBLE) / COALESCE("t"."__a0", 0)
   END AS "fraud_rate_7d"
 FROM "pt" AS "p"
 LEFT JOIN "by_time" AS "t"

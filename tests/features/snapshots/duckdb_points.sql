@@ -110,15 +110,18 @@ WITH "base_0" AS (
     "__rn",
     "__is_event",
     "__point",
-    COUNT(*) FILTER(WHERE
-      "__f0") OVER (
-      PARTITION BY "card"
-      ORDER BY __t, __pt, __tie, __point
-      ROWS BETWEEN (
-        "__rn" - "__lo0" - 1
-      ) PRECEDING AND (
-        "__rn" - "__hi0"
-      ) PRECEDING
+    COALESCE(
+      COUNT(*) FILTER(WHERE
+        "__f0") OVER (
+        PARTITION BY "card"
+        ORDER BY __t, __pt, __tie, __point
+        ROWS BETWEEN (
+          "__rn" - "__lo0" - 1
+        ) PRECEDING AND (
+          "__rn" - "__hi0"
+        ) PRECEDING
+      ),
+      0
     ) AS "__a0",
     AVG("amount") FILTER(WHERE
       "__f0") OVER (
@@ -150,15 +153,18 @@ WITH "base_0" AS (
         "__rn" - "__hi3"
       ) PRECEDING
     ) AS "__a3",
-    COUNT(DISTINCT "amount") FILTER(WHERE
-      "__f0") OVER (
-      PARTITION BY "card"
-      ORDER BY __t, __pt, __tie, __point
-      ROWS BETWEEN (
-        "__rn" - "__lo4" - 1
-      ) PRECEDING AND (
-        "__rn" - "__hi4"
-      ) PRECEDING
+    COALESCE(
+      COUNT(DISTINCT "amount") FILTER(WHERE
+        "__f0") OVER (
+        PARTITION BY "card"
+        ORDER BY __t, __pt, __tie, __point
+        ROWS BETWEEN (
+          "__rn" - "__lo4" - 1
+        ) PRECEDING AND (
+          "__rn" - "__hi4"
+        ) PRECEDING
+      ),
+      0
     ) AS "__a4",
     COALESCE(
       SUM("amount") FILTER(WHERE

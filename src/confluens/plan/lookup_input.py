@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlglot.expressions as exp
 
 from confluens.plan.duckdb import _Compiler
-from confluens.plan.ir import ViewPlan
+from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import VERSION
 from confluens.sqlx import col, table_ref
 
@@ -31,8 +31,7 @@ def compile_lookup_input(plan: ViewPlan, table: str = "events",
     """The lookup engine's input; ``extra`` names more source columns to pass through."""
     compiler = _Compiler(plan, table)
     source = compiler.base()
-    columns = sorted({a.column for a in plan.aggregations if a.column is not None}
-                     | set(extra or []))
+    columns = sorted({*lower(plan).value_columns, *(extra or [])})
     select = exp.select(
         *[col(k) for k in plan.keys], col("__ts"), col("__t"), col("__tie"),
         *([col(VERSION)] if plan.version is not None else []),

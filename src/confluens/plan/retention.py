@@ -1,10 +1,11 @@
-"""What the online store keeps per entity: each recent event, prepared for evaluation.
+"""What the online store retains per entity: each recent event, ready for evaluation.
 
-``compile_prepared`` gives, per event that can still fall in some window of the view
+``compile_retained`` gives, per event that can still fall in some window of the view
 at any time from ``horizon_end`` on, in each entity's event order, its keys, time
 (``__t``), tie (``__tie``, as text; the rows come in version order, then the id's own order),
 known-at time (``__k``), the values the features aggregate, and one boolean per
-filter. An event is kept when:
+filter. Which events it keeps is the plan's ``LoweredPlan.retention``
+(``plan/ir.py``); this module only states it in SQL. An event is kept when:
 
 - its time is after ``horizon_end - max(delay + window)`` over the time windows, or
 - it is known only after ``horizon_end`` (it becomes visible later), or
@@ -25,30 +26,25 @@ from __future__ import annotations
 import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
-from confluens.plan.ir import ViewPlan
+from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, table_ref
 
-__all__ = ["compile_prepared", "filters_of", "value_columns"]
+__all__ = ["compile_retained", "filters_of", "value_columns"]
 
 
 def filters_of(plan: ViewPlan) -> list[str]:
-    found: list[str] = []
-    for a in plan.aggregations:
-        if a.where is not None and a.where not in found:
-            found.append(a.where)
-    return found
+    """The distinct filters of ``plan``: ``__f<i>`` in ``compile_retained``'s rows."""
+    return list(lower(plan).filters)
 
 
 def value_columns(plan: ViewPlan) -> list[str]:
-    found: list[str] = []
-    for a in plan.aggregations:
-        if a.column is not None and a.column not in found:
-            found.append(a.column)
-    return found
+    """The distinct columns the aggregations of ``plan`` read."""
+    return list(lower(plan).value_columns)
 
 
-def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events") -> exp.Select:
+def compile_retained(plan: ViewPlan, horizon_end_us: int, table: str = "events") -> exp.Select:
+    """The events the online state of ``plan`` keeps at ``horizon_end_us``."""
     base: exp.Select = exp.select(exp.Star()).from_(table_ref(table))
     for name, text in plan.derive:
         base = exp.select(exp.Star(), exp.alias_(parse_expression(text, where=name), name,
@@ -72,24 +68,15 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
     ties = ["__tie_order"] if plan.version is None else [VERSION, "__tie_order"]
     order = exp.Order(expressions=[exp.Ordered(this=col(n), desc=True)
                                    for n in ("__t", *ties)])
-    aggs = plan.aggregations
-    # a latest value needs only the latest passing event that can still be seen (as a
-    # count window of 1 would); its window bounds the time at read time
-    time_back = max([a.delay_us + a.window_us for a in aggs
-                     if a.window_us is not None and a.kind != "latest"], default=None)
+    retention = lower(plan).retention
+    time_back = retention.time_back_us
     keep: list[exp.Expr] = [exp.GT(this=col("__k"), expression=lit(horizon_end_us))]
     if time_back is not None:
         keep.append(exp.GT(this=col("__t"), expression=lit(horizon_end_us - time_back)))
-    prepared = exp.select(*columns).from_(
+    retained = exp.select(*columns).from_(
         exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("b"))))
     ranked_columns: list[exp.Expr] = [exp.Star()]
-    # per (filter, delay) of the count windows, the largest n
-    counted: dict[tuple[str | None, int], int] = {}
-    for a in aggs:
-        if a.events is not None or a.kind == "latest":
-            group = (a.where, a.delay_us)
-            counted[group] = max(counted.get(group, 0), a.events or 1)
-    for g, ((where, delay), n) in enumerate(counted.items()):
+    for g, (where, delay, n) in enumerate(retention.latest_n):
         passes = exp.true() if where is None else col(f"__f{filters.index(where)}")
         visible = exp.and_(passes.copy(), exp.LTE(this=col("__k"), expression=lit(
             horizon_end_us)), exp.LTE(this=col("__t"), expression=lit(horizon_end_us - delay)))
@@ -103,7 +90,7 @@ def compile_prepared(plan: ViewPlan, horizon_end_us: int, table: str = "events")
             exp.Coalesce(this=after, expressions=[lit(0)]), f"__after{g}", quoted=True))
         keep.append(exp.and_(passes, exp.LT(this=col(f"__after{g}"), expression=lit(n))))
     ranked = exp.select(*ranked_columns).from_(
-        exp.Subquery(this=prepared, alias=exp.TableAlias(this=exp.to_identifier("p"))))
+        exp.Subquery(this=retained, alias=exp.TableAlias(this=exp.to_identifier("p"))))
     return (exp.select(exp.Star()).from_(
         exp.Subquery(this=ranked, alias=exp.TableAlias(this=exp.to_identifier("r"))))
         .where(exp.or_(*keep))
