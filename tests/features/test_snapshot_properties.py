@@ -3,7 +3,7 @@
 Random rows crowd onto few timestamps (ties broken by a version column, then the id),
 hold nulls in either column, and may be known late. Snapshots vary their TTL (none,
 inclusive or not, on the edge of the rows' spacing) and their null rule. Each value
-is checked against the reference (``tests/features/reference.py``): the latest row in
+is checked against the reference (``confluens.plan.reference``): the latest row in
 the TTL window, nulls included, or the latest row with no null for ``nulls="skip"``.
 """
 

@@ -3,7 +3,7 @@ engine (window compiler, known-at compiler, lookup engine, online state and read
 
 Events crowd onto few timestamps so that most share one; versions repeat and may be
 null (the oldest), so the id still breaks some ties. Each engine is compared with the
-reference (``tests/features/reference.py``), which sorts by (time, version, id).
+reference (``confluens.plan.reference``), which sorts by (time, version, id).
 """
 
 from __future__ import annotations
