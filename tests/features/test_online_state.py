@@ -28,7 +28,7 @@ from confluens.core import (
     Std,
     Sum,
 )
-from confluens.errors import InputError, ProjectError
+from confluens.errors import InputError, NotSupportedError, ProjectError
 from confluens.plan import plan_view
 from confluens.project.online_state import (
     _encode,
@@ -267,3 +267,19 @@ def test_nan_and_infinities_give_the_sql_values_in_every_order(values, want) -> 
             got = evaluate_all(plan, events, 50 * S)
             assert all(_is(got[k], w) for k, w in zip(kinds, want, strict=True)), (
                 order, got)
+
+
+def test_a_kind_the_evaluator_lacks_is_refused_naming_kind_view_and_feature(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a ValueError or KeyError: NotSupportedError, as every engine refuses a kind,
+    naming the engines that evaluate it (``plan.ir.require``)."""
+    from confluens.plan.ir import Kind
+    from confluens.streaming import window_events
+
+    monkeypatch.delitem(window_events._FUNCTIONS, Kind.STD)
+    plan = plan_view(view_of([Count(window="1s"), Std("v", window="5s", name="spread")]))
+    with pytest.raises(NotSupportedError, match="'std'") as info:
+        evaluate_all(plan, EntityEvents.of([(0, "1", 0, {"v": 1.0}, ())]), S)
+    assert "feature view 'v' feature 'spread'" in str(info.value)
+    assert "known-at" in str(info.value)
+    assert "the window" in str(info.value)
