@@ -281,5 +281,5 @@ def test_a_kind_the_evaluator_lacks_is_refused_naming_kind_view_and_feature(
     with pytest.raises(NotSupportedError, match="'std'") as info:
         evaluate_all(plan, EntityEvents.of([(0, "1", 0, {"v": 1.0}, ())]), S)
     assert "feature view 'v' feature 'spread'" in str(info.value)
-    assert "known-at" in str(info.value)
-    assert "the window" in str(info.value)
+    assert "the python engine does not evaluate" in str(info.value)
+    assert "(the known-at, window engines do)" in str(info.value)
