@@ -31,20 +31,18 @@ from confluens.plan.conformance import (
     Engine,
     check_case,
     check_kinds,
+    check_known_at,
     check_ratios,
     check_ties,
 )
+from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.ir import ViewPlan, plan_view
 from confluens.streaming.conformance import PYTHON
 
 ENGINES: list[Engine] = [WINDOW, KNOWN_AT, LOOKUP, AUTO, PYTHON]
 
 # (engine, check): why it disagrees with the reference today
-KNOWN_GAPS = {
-    ("python", "nonfinite"): "the Python evaluator sums with math.fsum, which raises on "
-    "inf + -inf; it orders NaN by position in min/max, and counts each NaN as a "
-    "distinct value",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _params() -> list:
@@ -142,6 +140,23 @@ def test_the_lookup_engine_refuses_ratios_of_last_and_known_at_sources() -> None
     assert "a known-at time" in LOOKUP.capabilities.lacking(plan_view(FeatureView(
         "v", Entity("k", ["k"]), conformance._source(known=True), [Count(window="1s")])))
     check_ratios(LOOKUP, cases=10)  # some draw 'last' parts
+
+
+def test_the_window_compiler_refuses_a_known_at_time_instead_of_ignoring_it() -> None:
+    """``compile_events``/``compile_points`` count events from their event time: on a
+    known-at source they refuse, naming the view and the compiler that handles it
+    (the conformance adapter relies on this: it no longer checks on its own)."""
+    plan = plan_view(FeatureView("late", Entity("k", ["k"]), conformance._source(known=True),
+                                 [Count(window="1s")]))
+    for compile_ in (compile_events, compile_points):
+        with pytest.raises(NotSupportedError, match="does not read a known-at time") as info:
+            compile_(plan)
+        assert "feature view 'late'" in str(info.value)
+        assert "known-at compiler" in info.value.fix
+    with pytest.raises(NotSupportedError, match="feature view 'late'"):
+        WINDOW.point_features(plan, pa.table({}), pa.table({}))
+    check_known_at(WINDOW, cases=3)  # refusing is what the check expects of it
+    compile_events(dataclasses.replace(plan, known_at=None))  # without one, it compiles
 
 
 # -- the reference on the worked examples of docs/concepts.md ---------------------------

@@ -177,3 +177,20 @@ def test_points_without_a_time_are_refused() -> None:
     spine = pa.table({"k": ["a"], "__at": pa.array([None], STAMP), "__point": [0]})
     with pytest.raises(InputError, match="every point needs a time"):
         point_features(plan_view(view), _table(["a"], [1.0]), spine)
+
+
+def test_ratios_of_min_and_max_parts_run_on_the_lookup_engine() -> None:
+    """The docs (and the engine's refusal) say what ``supports`` takes: ratios of
+    counts, sums, means, mins or maxes; the lookup engine computes the window
+    compiler's values for them."""
+    view = FeatureView("v", Entity("k", ["k"]), SOURCE, [
+        Ratio(Max("v", window="3s"), Min("v", window="3s"), name="spread"),
+        Ratio(Min("n", window=Events(2)), Mean("v", window="5s"), empty=-1.0, name="low")])
+    plan = plan_view(view)
+    assert lookup.supports(plan)
+    table = _table(["a", "a", "a", "b", "a"], [2.0, 4.0, -1.0, 3.0, 0.5])
+    looked = _by_tie(event_features(plan, table, engine="lookup"))
+    window = _by_tie(event_features(plan, table, engine="window"))
+    assert all(_equal(looked[t], window[t]) for t in window)
+    assert looked[1]["spread"] == 2.0  # max 4 / min 2
+    assert looked[4]["spread"] == -0.5  # entity a in (1s, 4s]: -1 at 2s, 0.5 at 4s

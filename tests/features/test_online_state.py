@@ -3,6 +3,7 @@ compiled evaluator over packed states equal to the evaluator over ``EntityEvents
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ from confluens.core import (
     Std,
     Sum,
 )
-from confluens.errors import InputError, ProjectError
+from confluens.errors import InputError, NotSupportedError, ProjectError
 from confluens.plan import plan_view
 from confluens.project.online_state import (
     _encode,
@@ -232,3 +233,53 @@ def test_encoded_rows_read_back_at_read_time() -> None:
     assert store.calls == 1, "one store round trip"
     with pytest.raises(InputError, match="time zone"):
         read_online(view, store, [["a"]], datetime(2024, 1, 1))  # type: ignore[arg-type]
+
+
+NAN, INF = math.nan, math.inf
+NONFINITE_CASES = [  # values in a window: sum, mean, min, max, distinct, std (as SQL)
+    ([1.0, float("nan"), 3.0], (NAN, NAN, 1.0, NAN, 3, NAN)),
+    ([1.0, float("nan"), float("nan")], (NAN, NAN, 1.0, NAN, 2, NAN)),
+    ([float("nan"), float("nan")], (NAN, NAN, NAN, NAN, 1, NAN)),
+    ([INF, -INF, 2.0], (NAN, NAN, -INF, INF, 3, NAN)),
+    ([INF, 2.0], (INF, INF, 2.0, INF, 2, NAN)),
+    ([-INF, float("nan"), 0.5], (NAN, NAN, -INF, NAN, 3, NAN)),
+]
+
+
+def _is(got: object, want: object) -> bool:
+    if isinstance(want, float) and math.isnan(want):
+        return isinstance(got, float) and math.isnan(got)
+    return got == want and type(got) is type(want)
+
+
+@pytest.mark.parametrize(("values", "want"), NONFINITE_CASES)
+def test_nan_and_infinities_give_the_sql_values_in_every_order(values, want) -> None:
+    """As the reference (and DuckDB): sums with both infinities are NaN (not an error);
+    NaN is the greatest value for min and max wherever it is; NaNs are one distinct
+    value. Over EntityEvents and packed states, for every order of the events."""
+    kinds = ("sum", "mean", "min", "max", "distinct", "std")
+    plan = plan_view(view_of([KINDS[k]("v", window="100s", name=k) for k in kinds]))
+    for order in itertools.permutations(values):
+        rows = [(i * S, f"{i:09d}", i * S, {"v": v}, ()) for i, v in enumerate(order)]
+        blob = pack_events([r[0] for r in rows], [r[1] for r in rows],
+                           [r[2] for r in rows], {"v": ("d", list(order))}, {})
+        for events in (EntityEvents.of(rows), unpack_events(blob, "v")):
+            got = evaluate_all(plan, events, 50 * S)
+            assert all(_is(got[k], w) for k, w in zip(kinds, want, strict=True)), (
+                order, got)
+
+
+def test_a_kind_the_evaluator_lacks_is_refused_naming_kind_view_and_feature(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a ValueError or KeyError: NotSupportedError, as every engine refuses a kind,
+    naming the engines that evaluate it (``plan.ir.require``)."""
+    from confluens.plan.ir import Kind
+    from confluens.streaming import window_events
+
+    monkeypatch.delitem(window_events._FUNCTIONS, Kind.STD)
+    plan = plan_view(view_of([Count(window="1s"), Std("v", window="5s", name="spread")]))
+    with pytest.raises(NotSupportedError, match="'std'") as info:
+        evaluate_all(plan, EntityEvents.of([(0, "1", 0, {"v": 1.0}, ())]), S)
+    assert "feature view 'v' feature 'spread'" in str(info.value)
+    assert "the python engine does not evaluate" in str(info.value)
+    assert "(the known-at, window engines do)" in str(info.value)

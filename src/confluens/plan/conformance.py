@@ -149,18 +149,10 @@ class WindowCompiler:
     name: str = "window"
     capabilities: Capabilities = Capabilities(known_at=False)
 
-    def _check(self, plan: ViewPlan) -> None:
-        if plan.known_at is not None:
-            raise NotSupportedError(f"feature view '{plan.name}'", "the window compiler "
-                                    "does not read a known-at time", got=plan.known_at,
-                                    fix="use the known-at compiler (plan/duckdb_known.py)")
-
     def event_features(self, plan: ViewPlan, events: pa.Table) -> pa.Table:
-        self._check(plan)
-        return _sql(compile_events(plan, "events"), events)
+        return _sql(compile_events(plan, "events"), events)  # refuses a known-at time
 
     def point_features(self, plan: ViewPlan, events: pa.Table, points: pa.Table) -> pa.Table:
-        self._check(plan)
         return _sql(compile_points(plan, "events", "points"), events, points)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
+from confluens.errors import NotSupportedError
 from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, same_keys, table_ref
@@ -273,9 +274,25 @@ class _Compiler:
         return query
 
 
+def _refuse_known_at(plan: ViewPlan) -> None:
+    """Its frames count every event from its event time, so a known-at time would give
+    wrong values: refuse it rather than ignore it."""
+    if plan.known_at is not None:
+        raise NotSupportedError(
+            f"feature view '{plan.name}'", "the window compiler (plan/duckdb.py) does not "
+            "read a known-at time: it counts each event from its event time",
+            got=plan.known_at, fix="compile it with the known-at compiler "
+            "(plan/duckdb_known.py: compile_known_events, compile_known_points), which "
+            "handles known-at times")
+
+
 def compile_events(plan: ViewPlan, table: str = "events") -> exp.Select:
     """The query giving, for every event of ``table``, its keys, event time, tie order
-    (``__tie``) and every feature of ``plan`` evaluated at that event."""
+    (``__tie``) and every feature of ``plan`` evaluated at that event.
+
+    Raises NotSupportedError for a plan with a known-at time (the known-at compiler's).
+    """
+    _refuse_known_at(plan)
     return _Compiler(plan, table).query()
 
 
@@ -285,6 +302,8 @@ def compile_points(plan: ViewPlan, table: str = "events",
 
     A point at time t sees every event at or before t (ties included): point rows
     join the events' order after the events of their timestamp, and never count as
-    events themselves. Rows come back as ``(__point, features...)``.
+    events themselves. Rows come back as ``(__point, features...)``. Raises
+    NotSupportedError for a plan with a known-at time (the known-at compiler's).
     """
+    _refuse_known_at(plan)
     return _Compiler(plan, table, points).query()

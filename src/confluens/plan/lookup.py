@@ -18,6 +18,7 @@ running sums (each step's rounding error is recovered exactly and summed apart),
 window's sum is accurate to its own last bits, not to the running total's.
 
 Min and max read a sparse table (the extreme of every run of 2**k rows) in two lookups.
+A ratio's parts may be counts, sums, means, mins or maxes.
 Views with std or distinct counts, ratios over ``last``, or a known-at time go
 to the window compiler instead (``supports``), and so do inputs the prefix forms
 cannot take exactly: NaN or infinite values to sum, integer sums that could overflow,
@@ -47,7 +48,8 @@ _SAFE = 2**62
 
 def supports(plan: ViewPlan) -> bool:
     """Whether every aggregation of ``plan`` has a prefix form (and no known-at time);
-    a ratio's parts must be counts, sums or means."""
+    a ratio's parts may be any kind with a prefix form but ``last`` (counts, sums,
+    means, mins or maxes)."""
     low = lower(plan)
     ratio_parts = [low.aggregations[j] for out in low.outputs
                    if out.denominator is not None for j in (out.value, out.denominator)]

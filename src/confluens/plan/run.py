@@ -50,7 +50,7 @@ def _use_lookup(plan: ViewPlan, engine: Engine) -> bool:
         raise NotSupportedError(
             f"feature view '{plan.name}'",
             "the lookup engine takes count, sum, mean, last, min, max and ratios of "
-            "counts, sums and means, without a known-at time",
+            "counts, sums, means, mins or maxes, without a known-at time",
             got=sorted({a.kind for a in plan.aggregations}),
             fix="use engine='window' (or 'auto')")
     return engine != "window" and supports(plan)

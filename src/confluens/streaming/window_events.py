@@ -107,11 +107,13 @@ class EntityEvents:
 # -- aggregations over the present (non-null) values of a selection -----------------
 
 def _fsum(values: Iterable[float]) -> float:
-    """An exact float sum; one that overflows is infinite, as in SQL (not an error)."""
+    """An exact float sum of finite values; one that overflows is infinite, as in SQL
+    (not an error). With non-finite values it is the IEEE sum, as in SQL: NaN where
+    any value is NaN or where both infinities meet (``math.fsum`` raises there)."""
     values = list(values)
     try:
         return math.fsum(values)
-    except OverflowError:
+    except (OverflowError, ValueError):  # ValueError: inf + -inf
         return sum(values)
 
 
@@ -132,12 +134,30 @@ def _mean(present: Sequence[Any]) -> Any:
     return _fsum(present) / len(present) if present else None  # as SQL's avg: may overflow
 
 
+def _has_nan(values: Iterable[Any]) -> bool:
+    return any(v != v for v in values)  # only NaN differs from itself
+
+
 def _min(present: Sequence[Any]) -> Any:
-    return min(present) if present else None
+    """The least value; NaN is greater than every number (as in SQL), so it is the
+    minimum only of NaNs. Python's ``min`` would depend on where the NaNs are."""
+    if not present:
+        return None
+    least = min(present)
+    if isinstance(least, float) and _has_nan(present):
+        numbers = [v for v in present if v == v]
+        return min(numbers) if numbers else least
+    return least
 
 
 def _max(present: Sequence[Any]) -> Any:
-    return max(present) if present else None
+    """The greatest value; NaN is greater than every number (as in SQL)."""
+    if not present:
+        return None
+    greatest = max(present)
+    if isinstance(greatest, float) and _has_nan(present):
+        return math.nan
+    return greatest
 
 
 def _last(present: Sequence[Any]) -> Any:
@@ -156,7 +176,11 @@ def _std(present: Sequence[Any]) -> Any:
 
 
 def _distinct(present: Sequence[Any]) -> int:
-    return len(set(present))
+    """The number of distinct values; every NaN is one value (as in SQL), though a
+    set keeps each NaN object apart."""
+    values = set(present)
+    nans = sum(1 for v in values if v != v)
+    return len(values) - nans + (nans > 0)
 
 
 _FUNCTIONS: dict[Kind, Callable[[Sequence[Any]], Any]] = {
