@@ -239,3 +239,18 @@ def test_main_guards_what_escapes_before_a_command(monkeypatch: pytest.MonkeyPat
         main_module.main()
     assert exited.value.code == 3
     assert "internal error (ValueError: embedded null byte)" in capsys.readouterr().err
+
+
+def test_a_csv_spine_with_a_ragged_line_names_the_line(tmp_path: Path) -> None:
+    from confluens.errors import InputError
+    from confluens.project.training import as_arrow_spine
+
+    path = tmp_path / "spine.csv"
+    path.write_text("k,ts\n1,2018-04-01T00:00:00Z\n2,2018-04-02T00:00:00Z,extra\n"
+                    "3,2018-04-03T00:00:00Z\n")
+    with pytest.raises(InputError, match="line 3 has 3 fields where the header names 2"):
+        as_arrow_spine(path)
+    path.write_text("k,ts\n1,2018-04-01T00:00:00Z\n3,2018-04-03T00:00:00Z\n")
+    spine = as_arrow_spine(path)
+    assert spine.num_rows == 2
+    assert spine.column_names == ["k", "ts"]

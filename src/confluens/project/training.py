@@ -140,10 +140,11 @@ def _read_spine_file(path: Path) -> pa.Table:
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
-            return con.read_csv(str(path)).to_arrow_table()
+            return con.read_csv(str(path), sep=",", header=True).to_arrow_table()
         except duckdb.Error as exc:
             raise InputError("spine", "could not be read as CSV", got=str(path),
-                             fix=f"check the file ({str(exc).splitlines()[0]})") from None
+                             fix=_csv_problem(path) or f"check the file "
+                             f"({str(exc).splitlines()[0]})") from None
         finally:
             con.close()
     try:
@@ -152,6 +153,23 @@ def _read_spine_file(path: Path) -> pa.Table:
         raise InputError("spine", "must be a Parquet file, or CSV with a .csv extension",
                          got=str(path), fix="write the spine as Parquet, or name a CSV "
                          "file *.csv") from None
+
+
+def _csv_problem(path: Path) -> str | None:
+    """The first line whose field count differs from the header's, as a fix to make."""
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            rows = csv.reader(fh)
+            header = next(rows, [])
+            for row in rows:
+                if row and len(row) != len(header):
+                    return (f"line {rows.line_num} has {len(row)} fields where the header "
+                            f"names {len(header)}; correct or remove that line")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        return f"make it UTF-8 comma-separated text ({exc})"
+    return None
 
 
 def check_timezone(timezone: str | None, what: str = "timezone") -> None:
