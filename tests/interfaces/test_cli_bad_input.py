@@ -254,3 +254,14 @@ def test_a_csv_spine_with_a_ragged_line_names_the_line(tmp_path: Path) -> None:
     spine = as_arrow_spine(path)
     assert spine.num_rows == 2
     assert spine.column_names == ["k", "ts"]
+
+
+def test_an_output_name_must_announce_its_format(tmp_path: Path) -> None:
+    from confluens.errors import InputError
+    from confluens.project.output import write_table
+
+    table = pa.table({"k": [1]})
+    with pytest.raises(InputError, match=r"must end in \.parquet or \.csv"):
+        write_table(table, tmp_path / "s.txt")
+    assert not (tmp_path / "s.txt").exists()
+    assert pq.read_table(write_table(table, tmp_path / "s.parquet")).num_rows == 1

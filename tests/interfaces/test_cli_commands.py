@@ -89,12 +89,22 @@ def test_a_spine_feeds_a_training_set(project: Path) -> None:
     (("--start", "2018-04-03T00:00:00Z", "--end", "2018-04-02T00:00:00Z"),
      "--end: must be after --start"),
     (("--where", "nope > 1"), "names a column the source does not have"),
+    (("--last", "0d"), "--last: must be a span longer than zero"),
 ])
 def test_spine_mistakes(project: Path, args: tuple[str, ...], message: str) -> None:
     code, text = invoke("spine", "transactions", *args, "--out", "x.parquet", folder=project)
     assert code == 2, text
     assert message in text
     assert "Traceback" not in text
+
+
+def test_spine_last_longer_than_all_time_takes_every_record(project: Path) -> None:
+    code, text = invoke("spine", "transactions", "--last", "100000000w", "--out", "all.parquet",
+                        folder=project)
+    assert code == 0, text
+    with confluens.open(project) as opened:
+        stored = opened.count("transactions")
+    assert pq.read_table(project / "all.parquet").num_rows == stored > 0
 
 
 def test_generate_ends_yesterday_by_default_with_a_late_batch_inside(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Writing a result table to a file the user named: a spine or a training set.
 
-The format follows the extension (``.csv`` is CSV, anything else Parquet); missing
+The format follows the extension (``.csv`` is CSV, ``.parquet`` or ``.pq`` Parquet; any
+other name is refused rather than given content it does not announce); missing
 parent folders are created; the file appears whole or not at all (it is written
 next to its final place, then renamed).
 """
@@ -19,6 +20,9 @@ __all__ = ["write_table"]
 
 def write_table(table: pa.Table, path: Path) -> Path:
     """Write ``table`` to ``path`` (CSV or Parquet by extension); return the path."""
+    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise InputError("output", "must end in .parquet or .csv (the format follows the "
+                         "extension)", got=str(path), fix=f"write e.g. {path.stem}.parquet")
     if path.is_dir():
         raise InputError("output", "is a folder, not a file", got=str(path),
                          fix="name a file, e.g. train.parquet")

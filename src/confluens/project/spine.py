@@ -39,10 +39,17 @@ def build_spine(source: Source, files: list[str], *, last: str | None = None,
     low: datetime | None = start
     if last is not None:
         span = Duration.parse(last, where="--last")
+        if span.microseconds <= 0:
+            raise InputError("--last", "must be a span longer than zero", got=last,
+                             fix="write e.g. --last 7d")
         # the data's last span, then the filter: t_max is over every stored record
         every = read_table(source, files, columns=[time]).column(time) if where else times
         latest = pc.max(every).as_py()
-        low = None if latest is None else latest - timedelta(microseconds=span.microseconds)
+        try:
+            low = None if latest is None else latest - timedelta(
+                microseconds=span.microseconds)
+        except OverflowError:  # reaches before year 1: every stored record is in
+            low = None
     keep = pc.true_unless_null(times) if len(times) else pa.array([], pa.bool_())
     if low is not None:
         bound = pc.greater(times, low) if last is not None else pc.greater_equal(times, low)
