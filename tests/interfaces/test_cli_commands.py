@@ -145,6 +145,23 @@ def test_runs_shows_the_run_id_ingest_printed(tmp_path: Path) -> None:
     assert run_id in text
 
 
+def test_a_run_id_is_never_folded_in_a_narrow_terminal() -> None:
+    import io
+
+    import pyarrow as pa
+    from rich.console import Console
+
+    from confluens.interfaces.cli.render import arrow_table
+
+    run_id = "20240101T000000Z-0123456789abcdef"
+    rows = pa.table({"run": [run_id], "source": ["transactions"],
+                     "input": ["/a/rather/long/path/to/some/data/files/*.csv"],
+                     "status": ["succeeded"], "accepted": [12345], "quarantined": [0]})
+    screen = io.StringIO()
+    Console(file=screen, width=60).print(arrow_table(rows, whole=("run",)))
+    assert any(run_id in line for line in screen.getvalue().splitlines())
+
+
 def test_runs_shows_an_interrupted_run_and_its_reason(tmp_path: Path) -> None:
     import socket
 

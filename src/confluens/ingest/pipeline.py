@@ -62,9 +62,10 @@ class Ingestion:
                         started, pid=pid, host=host)
         self.metadata.start_run(run)
         total = ChunkCounts()
-        stage = Stage(duckdb.connect(), source, run.run_id, started)
+        stage: Stage | None = None
         retried = {b.batch_id for b in retrying}
         try:
+            stage = Stage(duckdb.connect(), source, run.run_id, started)
             stage.load_state(self.offline.files(source.name), self.quarantine.read(
                 [b.path for b in self.metadata.quarantine(source.name)
                  if b.batch_id not in retried]))
@@ -89,7 +90,8 @@ class Ingestion:
                     settle(run, self.offline, self.metadata)
                 self.metadata.finish_run(run)
             finally:
-                stage.close()
+                if stage is not None:
+                    stage.close()
         return run
 
     def _chunk(self, stage: Stage, source: Source, chunk: RawChunk,

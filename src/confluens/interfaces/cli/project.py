@@ -130,7 +130,7 @@ def runs(source: str | None, project_dir: str) -> None:
         if not rows:
             out.print("no ingest runs yet")
             return
-        out.print(arrow_table(pa.Table.from_pylist(rows), title="ingest runs"))
+        out.print(arrow_table(pa.Table.from_pylist(rows), title="ingest runs", whole=("run",)))
         for run in history:
             if run.error:  # said once: "interrupted: process ..." names its status
                 said = "" if run.error.startswith(f"{run.status}:") else f" {run.status}:"

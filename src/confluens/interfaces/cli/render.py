@@ -47,12 +47,18 @@ def run_summary(run: IngestRun) -> Table:
     return table
 
 
-def arrow_table(data: pa.Table, title: str | None = None, max_width: int = 40) -> Table:
-    """``data`` as a rich table; ``title`` is plain text (it is escaped here)."""
+def arrow_table(data: pa.Table, title: str | None = None, max_width: int = 40,
+                whole: tuple[str, ...] = ()) -> Table:
+    """``data`` as a rich table; ``title`` is plain text (it is escaped here). Columns
+    named in ``whole`` (ids a user copies) are never folded or cut."""
     table = Table(title=None if title is None else escape(title), title_justify="left")
     for field in data.schema:
         numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
         temporal = pa.types.is_timestamp(field.type) or pa.types.is_date(field.type)
+        if field.name in whole:
+            table.add_column(escape(field.name), no_wrap=True, min_width=max(
+                (len(str(v)) for v in data.column(field.name).to_pylist()), default=0))
+            continue
         table.add_column(escape(field.name), overflow="fold", max_width=max_width,
                          justify="right" if numeric else "left", no_wrap=numeric or temporal)
     for row in data.to_pylist():
