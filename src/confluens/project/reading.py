@@ -58,7 +58,8 @@ def parse_filter(where: str, columns: Sequence[str]) -> exp.Expression:
     for column in tree.find_all(exp.Column):
         if column.name not in columns:
             raise UnknownNameError("--where", "names a column the source does not have",
-                                   got=column.name, fix=f"use one of {list(columns)}")
+                                   got=column.name, fix="use one of "
+                                   f"{[c for c in columns if not c.startswith('_confluens')]}")
     return tree
 
 
