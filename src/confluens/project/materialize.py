@@ -24,6 +24,7 @@ from confluens.core import Duration, FeatureView
 from confluens.errors import ConfigError, InputError
 from confluens.plan import event_features, plan_view
 from confluens.project.feature_table import Region, changed_entities, update_region
+from confluens.project.instants import check_range
 from confluens.project.online_state import STATE_FORMAT, online_state
 from confluens.stores.offline import ParquetOfflineStore
 from confluens.stores.offline.manifest import write_atomically
@@ -126,7 +127,7 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
     previous = _previous(marker_path)
     spec = _spec_hash(view)
     if start is not None or end is not None:
-        _check_range(start, end)
+        check_range(start, end)
         if previous is None or previous["spec"] != spec:
             raise InputError(f"feature view '{view.name}'", "a range can only be rebuilt in "
                              "a feature table built from the current definition",
@@ -168,15 +169,6 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
     return Materialized(view.name, features.row_count(view.name), len(state), mode, done,
                         reason)
 
-
-def _check_range(start: datetime | None, end: datetime | None) -> None:
-    for name, value in (("--start", start), ("--end", end)):
-        if value is not None and value.tzinfo is None:
-            raise InputError(name, "must carry a time zone", got=value.isoformat(),
-                             fix="write e.g. 2024-01-31T00:00:00+00:00")
-    if start is not None and end is not None and end <= start:
-        raise InputError("--end", "must be after --start", got=f"{start} .. {end}",
-                         fix="swap them, or widen the range")
 
 
 def _check_retention(view: FeatureView, ttl_seconds: float | None) -> None:

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from confluens.core import Duration, Source
 from confluens.errors import InputError
+from confluens.project.instants import check_range
 from confluens.project.reading import read_table
 
 __all__ = ["build_spine"]
@@ -64,10 +65,4 @@ def _check_period(last: str | None, start: datetime | None, end: datetime | None
     if last is not None and (start is not None or end is not None):
         raise InputError("--last", "cannot be combined with --start/--end", got=last,
                          fix="give either --last 7d, or --start and/or --end")
-    for name, value in (("--start", start), ("--end", end)):
-        if value is not None and value.tzinfo is None:
-            raise InputError(name, "must carry a time zone", got=value.isoformat(),
-                             fix="write e.g. 2024-01-31T00:00:00+00:00")
-    if start is not None and end is not None and end <= start:
-        raise InputError("--end", "must be after --start", got=f"{start} .. {end}",
-                         fix="swap them, or widen the range")
+    check_range(start, end)
