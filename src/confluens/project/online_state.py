@@ -191,6 +191,14 @@ def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = 
             {c: (kinds[c], data[c][part]) for c in columns},
             {w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
         start = end
+    # an entity whose every event is left out still gets a state (no events, and the
+    # earliest exact read time): an incremental update must replace its older state
+    empty = {w: [] for w in filters}
+    for key, latest in (dropped or {}).items():
+        if key not in out:
+            earliest = _earliest(low, latest, [], [], {None: [], **empty}, horizon)
+            out[key] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
+                [], [], [], {c: (kinds[c], []) for c in columns}, empty)
     return out
 
 
