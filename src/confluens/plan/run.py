@@ -20,14 +20,14 @@ import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
+from confluens.duckdb_session import connect
 from confluens.errors import InputError, NotSupportedError
-from confluens.plan.connection import connect
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan, require
 from confluens.plan.lookup import lookup_events, lookup_points, supports
 from confluens.plan.user_sql import blame
-from confluens.sqlx import col, render, table_ref
+from confluens.sqlx import col, ident, render, table_ref
 
 __all__ = ["Engine", "event_features", "point_features"]
 
@@ -125,7 +125,7 @@ def _only(plan: ViewPlan, compiled: exp.Select, only: str) -> exp.Select:
     chosen = exp.select(exp.alias_(col(plan.tie), "__tie", quoted=True)).from_(
         table_ref("events")).where(col(only))
     return exp.select(exp.Star()).from_(exp.Subquery(
-        this=compiled, alias=exp.TableAlias(this=exp.to_identifier("f", quoted=True)))).where(
+        this=compiled, alias=exp.TableAlias(this=ident("f")))).where(
         exp.In(this=col("__tie"), query=exp.Subquery(this=chosen)))
 
 

@@ -26,7 +26,7 @@ from confluens.plan import event_features, plan_view
 from confluens.project.feature_table import Region, changed_entities, update_region
 from confluens.project.instants import check_range
 from confluens.project.online_state import STATE_FORMAT, online_state
-from confluens.stores.offline import ParquetOfflineStore
+from confluens.stores.offline import FeatureTableStore, OfflineStore
 from confluens.stores.offline.manifest import write_atomically
 from confluens.stores.online import OnlineStore
 
@@ -51,7 +51,7 @@ class Materialized:
 class SourceData:
     """Where a view's source records are: the offline store and the source's name."""
 
-    store: ParquetOfflineStore
+    store: OfflineStore
     name: str
 
 
@@ -98,7 +98,7 @@ def _full_reason(previous: dict[str, Any] | None, spec: str, store: str) -> str:
     return "the source's ingest runs changed other than by new runs"
 
 
-def materialize_view(view: FeatureView, source: SourceData, features: ParquetOfflineStore,
+def materialize_view(view: FeatureView, source: SourceData, features: FeatureTableStore,
                      online: OnlineStore, *, ttl_seconds: float | None, marker_dir: Path,
                      run_id: str, start: datetime | None = None,
                      end: datetime | None = None,
