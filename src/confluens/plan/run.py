@@ -56,7 +56,7 @@ def _use_lookup(plan: ViewPlan, engine: Engine) -> bool:
     return engine != "window" and supports(plan)
 
 
-def _lookup_cannot_take(plan: ViewPlan) -> NotSupportedError:
+def _lookup_refusal(plan: ViewPlan) -> NotSupportedError:
     return NotSupportedError(
         f"feature view '{plan.name}'", "the lookup engine needs events, int64 or float64 "
         "values to sum, and (entities x time span in µs) below 2**62", got="other events",
@@ -97,7 +97,7 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
                 if found is not None:
                     return found
                 if engine == "lookup":
-                    raise _lookup_cannot_take(plan)
+                    raise _lookup_refusal(plan)
             compiled = (compile_events(plan, "events") if plan.known_at is None
                         else compile_known_events(plan, "events"))
             if only is not None:
@@ -145,7 +145,7 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
                 if found is not None:
                     return found
                 if engine == "lookup":
-                    raise _lookup_cannot_take(plan)
+                    raise _lookup_refusal(plan)
             compiled = (compile_points(plan, "events", "points") if plan.known_at is None
                         else compile_known_points(plan, "events", "points"))
             return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())
