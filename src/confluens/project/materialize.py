@@ -83,11 +83,6 @@ def _record(path: Path, spec: str, runs: dict[str, int], store: str) -> None:
                                        "at": datetime.now(UTC).isoformat()}))
 
 
-def store_location(online: OnlineStore) -> str:
-    """The store's ``location``; a store without one is known by its class."""
-    return str(getattr(online, "location", type(online).__name__))
-
-
 def _full_reason(previous: dict[str, Any] | None, spec: str, store: str) -> str:
     if previous is None:
         return "first materialize (or its record was unreadable)"
@@ -137,7 +132,7 @@ def materialize_view(view: FeatureView, source: SourceData, features: FeatureTab
         done = update_region(plan, Region(start=start, end=end), files, features, view.name,
                              run_id)
         return Materialized(view.name, features.row_count(view.name), 0, "range", done)
-    store = store_location(online)
+    store = online.location  # every OnlineStore names itself (protocol.py)
     # the same definition, written to the same online store
     same_spec = previous is not None and previous["spec"] == spec and previous.get(
         "store") == store
