@@ -12,26 +12,33 @@ from typing import Any
 import sqlglot
 import sqlglot.expressions as exp
 
-__all__ = ["DIALECT", "aliased", "col", "func", "lit", "render", "same_keys", "table_ref",
-           "template", "typed"]
+__all__ = ["DIALECT", "aliased", "col", "func", "ident", "lit", "render", "same_keys",
+           "table_ref", "template", "typed"]
 
 DIALECT = "duckdb"
 
 
+def ident(name: str) -> exp.Identifier:
+    """A quoted identifier: every column, table and alias name enters SQL this way.
+
+    >>> render(ident('a "b'))
+    '"a ""b"'
+    """
+    return exp.to_identifier(name, quoted=True)
+
+
 def col(name: str, table: str | None = None) -> exp.Column:
-    return exp.column(exp.to_identifier(name, quoted=True),
-                      table=exp.to_identifier(table, quoted=True) if table else None)
+    return exp.column(ident(name), table=ident(table) if table else None)
 
 
 def table_ref(name: str) -> exp.Table:
     """A quoted table reference (``exp.to_table`` returns identifiers unchanged)."""
-    return exp.Table(this=exp.to_identifier(name, quoted=True))
+    return exp.Table(this=ident(name))
 
 
 def aliased(name: str, alias: str) -> exp.Table:
     """``"name" AS "alias"``."""
-    return exp.Table(this=exp.to_identifier(name, quoted=True),
-                     alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)))
+    return exp.Table(this=ident(name), alias=exp.TableAlias(this=ident(alias)))
 
 
 def same_keys(keys: Sequence[str], left: str, right: str) -> list[exp.Expr]:

@@ -119,7 +119,7 @@ def test_a_long_flat_where_works(project: Path) -> None:
 
 def test_an_internal_error_is_short_and_points_to_debug(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from confluens.project.handle import Project
+    from confluens.project.project import Project
 
     def broken(*_: object, **__: object) -> None:
         raise ZeroDivisionError("a bug of ours")

@@ -320,7 +320,7 @@ def test_help_and_version_import_no_engine() -> None:
     code = ("import sys; from confluens.interfaces.cli.main import main; sys.argv=['x', '--help']\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "heavy = {'pyarrow', 'duckdb', 'pandas', 'sqlalchemy', 'sqlglot', 'numpy',"
-            " 'confluens.core', 'confluens.project.handle'} & set(sys.modules)\n"
+            " 'confluens.core', 'confluens.project.project'} & set(sys.modules)\n"
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 

@@ -15,14 +15,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
-__all__ = ["PARSE_ERROR", "RECORD", "ROW", "RawChunk"]
+__all__ = ["PARSE_ERROR", "RECORD", "ROW", "Loader", "RawChunk", "loader"]
 
 ROW = "__row"
 PARSE_ERROR = "__parse_error"
 RECORD = "__record"
+
+
+Loader = Callable[[duckdb.DuckDBPyConnection, str], int]
+
+
+def loader(load: Callable[..., int], *args: Any) -> Loader:
+    """``load(con, table, *args)`` as a chunk's loader: ``args`` bound now, not when
+    the chunk is read (a loop's variables have moved on by then)."""
+    return lambda con, table: load(con, table, *args)
 
 
 @dataclass(frozen=True)
@@ -30,5 +40,5 @@ class RawChunk:
     """``load(con, table)`` creates ``table`` and returns its row count."""
 
     label: str
-    load: Callable[[duckdb.DuckDBPyConnection, str], int]
+    load: Loader
     per_record_columns: bool = False  # JSON lines: a missing key is a null, not a schema error

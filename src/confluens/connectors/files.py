@@ -20,10 +20,10 @@ from pathlib import Path
 import duckdb
 import sqlglot.expressions as exp
 
-from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW, RawChunk
+from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW, RawChunk, loader
 from confluens.connectors.text import check_text_head, read_head, readable_utf8
 from confluens.errors import SchemaMismatchError, SourceReadError
-from confluens.sqlx import table_ref, template
+from confluens.sqlx import ident, table_ref, template
 
 __all__ = ["FORMATS", "file_chunks", "resolve_paths"]
 
@@ -40,15 +40,11 @@ _SHIFT_GOOD = ("SELECT g.* REPLACE (g.__row + coalesce(s.shift, 0) AS __row) "
                "FROM good AS g ASOF LEFT JOIN shifts AS s ON g.__row >= s.gap")
 
 
-def _ident(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def _named(name: str, value: exp.Expression) -> exp.Expression:
+def _named(name: str, value: exp.Expr) -> exp.Expr:
     return exp.EQ(this=exp.column(name), expression=value)
 
 
-def _sql(expression: exp.Expression) -> str:
+def _sql(expression: exp.Expr) -> str:
     return expression.sql(dialect="duckdb")
 
 
@@ -93,19 +89,18 @@ def file_chunks(paths: Sequence[Path], columns: Sequence[str], base: Path | None
         label = str(path.relative_to(base)) if base and path.is_relative_to(base) else str(path)
         head = read_head(path)
         if not head:
-            chunks.append(RawChunk(label, lambda con, t: _load_nothing(con, t, columns),
+            chunks.append(RawChunk(label, loader(_load_nothing, columns),
                                    per_record_columns=True))
         elif kind == "csv":
             _check_csv_head(path, head, encoding, columns, label, source)
-            chunks.append(RawChunk(label, lambda con, t, p=path: _load_csv(con, t, p,
-                                                                           encoding)))
+            chunks.append(RawChunk(label, loader(_load_csv, path, encoding)))
         elif kind == "parquet":
             _check_parquet_head(path, head)
-            chunks.append(RawChunk(label, lambda con, t, p=path: _load_parquet(con, t, p)))
+            chunks.append(RawChunk(label, loader(_load_parquet, path)))
         else:
             check_text_head(path, head, encoding, "JSON-lines")
-            chunks.append(RawChunk(label, lambda con, t, p=path: _load_jsonl(
-                con, t, p, columns, encoding), per_record_columns=True))
+            chunks.append(RawChunk(label, loader(_load_jsonl, path, columns, encoding),
+                                   per_record_columns=True))
     return chunks
 
 
@@ -144,12 +139,12 @@ def _delimiter(path: Path) -> str:
 def _load_nothing(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]) -> int:
     """An empty file: a raw table with no records."""
     con.execute(_sql(_create(f"{table}_in", exp.select(
-        exp.alias_(exp.cast(exp.null(), "VARCHAR"), _ident("line"))).limit(0))))
+        exp.alias_(exp.cast(exp.null(), "VARCHAR"), ident("line"))).limit(0))))
     json_lines_to_raw(con, table, f"{table}_in", exp.column("rowid"), columns)
     return 0
 
 
-def _execute(con: duckdb.DuckDBPyConnection, statement: exp.Expression, path: Path) -> None:
+def _execute(con: duckdb.DuckDBPyConnection, statement: exp.Expr, path: Path) -> None:
     try:
         con.execute(_sql(statement))
     except duckdb.Error as exc:
@@ -159,20 +154,20 @@ def _execute(con: duckdb.DuckDBPyConnection, statement: exp.Expression, path: Pa
                               f"{FORMATS[path.suffix.lower()]} file") from None
 
 
-def _create(table: str, select: exp.Expression) -> exp.Expression:
+def _create(table: str, select: exp.Expr) -> exp.Expr:
     return exp.Create(this=table_ref(table), kind="TABLE", expression=select, replace=True,
                       properties=exp.Properties(expressions=[exp.TemporaryProperty()]))
 
 
-def _with_row(table: str, extra: list[exp.Expression]) -> exp.Select:
-    return exp.select(exp.Star(), exp.alias_(exp.column("rowid"), _ident(ROW)), *extra).from_(
+def _with_row(table: str, extra: list[exp.Expr]) -> exp.Select:
+    return exp.select(exp.Star(), exp.alias_(exp.column("rowid"), ident(ROW)), *extra).from_(
         table_ref(table))
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> int:
     reader = exp.select(exp.Star()).from_(exp.func("read_parquet", exp.Literal.string(str(path))))
     _execute(con, _create(f"{table}_in", reader), path)
-    nulls = [exp.alias_(exp.cast(exp.null(), "VARCHAR"), _ident(c)) for c in (PARSE_ERROR,
+    nulls = [exp.alias_(exp.cast(exp.null(), "VARCHAR"), ident(c)) for c in (PARSE_ERROR,
                                                                               RECORD)]
     _execute(con, _create(table, _with_row(f"{table}_in", nulls)), path)
     return _count(con, table)
@@ -203,7 +198,7 @@ def _load_utf8_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path,
         _named("rejects_scan", exp.Literal.string(f"{rejects}_scan")),
     ))
     _execute(con, _create(f"{table}_in", reader), path)
-    nulls = [exp.alias_(exp.cast(exp.null(), "VARCHAR"), _ident(c)) for c in (PARSE_ERROR,
+    nulls = [exp.alias_(exp.cast(exp.null(), "VARCHAR"), ident(c)) for c in (PARSE_ERROR,
                                                                               RECORD)]
     _execute(con, _create(table, _with_row(f"{table}_in", nulls)), path)
     bad = con.execute(_sql(template(_BAD_LINES, rejects=table_ref(rejects)))).fetchall()
@@ -239,8 +234,8 @@ def _number_in_file_order(con: duckdb.DuckDBPyConnection, table: str, path: Path
                                               shifts=table_ref(f"{table}_shifts"))), path)
         _execute(con, exp.Insert(
             this=exp.Schema(this=table_ref(table),
-                            expressions=[_ident(ROW), _ident(PARSE_ERROR), _ident(RECORD)]),
-            expression=exp.select(_ident(ROW), _ident(PARSE_ERROR), _ident(RECORD)).from_(
+                            expressions=[ident(ROW), ident(PARSE_ERROR), ident(RECORD)]),
+            expression=exp.select(ident(ROW), ident(PARSE_ERROR), ident(RECORD)).from_(
                 table_ref(f"{table}_bad"))), path)
     finally:
         con.unregister(f"{table}_shifts")
@@ -320,7 +315,7 @@ def _load_utf8_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path, rea
 
 
 def json_lines_to_raw(con: duckdb.DuckDBPyConnection, table: str, lines: str,
-                      row: exp.Expression, columns: Sequence[str]) -> None:
+                      row: exp.Expr, columns: Sequence[str]) -> None:
     """Create ``table`` from table ``lines(line, ...)``: one column per name in ``columns``."""
     line = exp.column("line")
     is_object = exp.Coalesce(this=exp.Case(
@@ -329,13 +324,13 @@ def json_lines_to_raw(con: duckdb.DuckDBPyConnection, table: str, lines: str,
                                 expression=exp.Literal.string("OBJECT")))]),
         expressions=[exp.false()])
     fields = [exp.alias_(exp.If(this=is_object.copy(), true=exp.func(
-        "json_extract_string", line, exp.Literal.string(f'$."{c}"'))), _ident(c))
+        "json_extract_string", line, exp.Literal.string(f'$."{c}"'))), ident(c))
         for c in columns]
     select = exp.select(
-        *fields, exp.alias_(row, _ident(ROW)),
+        *fields, exp.alias_(row, ident(ROW)),
         exp.alias_(exp.If(this=exp.Not(this=exp.Paren(this=is_object.copy())),
-                          true=exp.Literal.string("not a JSON object")), _ident(PARSE_ERROR)),
-        exp.alias_(line, _ident(RECORD)),
+                          true=exp.Literal.string("not a JSON object")), ident(PARSE_ERROR)),
+        exp.alias_(line, ident(RECORD)),
     ).from_(table_ref(lines))
     con.execute(_sql(_create(table, select)))
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
-from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW, RawChunk
+from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW, RawChunk, loader
 from confluens.errors import MissingExtraError, SourceReadError
 from confluens.urls import database_url
 
@@ -58,11 +58,10 @@ def query_chunks(uri: str, query: str, batch_rows: int = 100_000) -> Iterator[Ra
                 table = _to_arrow(names, part, offset)
                 offset += table.num_rows
                 yield RawChunk(f"{_safe(uri)} rows {offset - table.num_rows}..{offset - 1}",
-                               lambda con, t, data=table: _load(con, t, data))
+                               loader(_load, table))
             if empty:
                 table = _to_arrow(names, [], 0)
-                yield RawChunk(f"{_safe(uri)} (no rows)", lambda con, t, data=table: _load(
-                    con, t, data))
+                yield RawChunk(f"{_safe(uri)} (no rows)", loader(_load, table))
     except SQLAlchemyError as exc:
         raise SourceReadError("SQL query", "failed against the database",
                               got=str(getattr(exc, "orig", exc)).splitlines()[0],

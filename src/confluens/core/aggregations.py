@@ -28,7 +28,7 @@ view checks its columns against them when it is built:
 from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from confluens.core.names import check_column, check_name
 from confluens.core.windows import Duration, TimeWindow, Window, window_of
@@ -55,6 +55,11 @@ class Aggregation:
     kind: ClassVar[str] = "aggregation"
     empty: ClassVar[Any] = None  # the value over an empty window
     accepts: ClassVar[tuple[str, ...] | None] = None  # column types it takes; None: any
+
+    if TYPE_CHECKING:  # what users write; __post_init__ parses it into the fields' types
+        def __init__(self, column: str | None, *, window: Window | str,
+                     delay: Duration | str = ..., where: str | None = None,
+                     name: str | None = None) -> None: ...
 
     def __post_init__(self) -> None:
         column = "" if self.column is None else f"{self.column!r}, "
@@ -103,33 +108,38 @@ class Count(Aggregation):
     kind: ClassVar[str] = "count"
     empty: ClassVar[Any] = 0
 
+    if TYPE_CHECKING:
+        def __init__(self, column: str | None = None, *, window: Window | str,
+                     delay: Duration | str = ..., where: str | None = None,
+                     name: str | None = None) -> None: ...
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)  # Aggregation's __init__
 class Sum(Aggregation):
     kind: ClassVar[str] = "sum"
     accepts: ClassVar[tuple[str, ...] | None] = NUMERIC
     empty: ClassVar[Any] = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Aggregation's __init__
 class Mean(Aggregation):
     kind: ClassVar[str] = "mean"
     accepts: ClassVar[tuple[str, ...] | None] = NUMERIC
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Aggregation's __init__
 class Min(Aggregation):
     kind: ClassVar[str] = "min"
     accepts: ClassVar[tuple[str, ...] | None] = ORDERED
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Aggregation's __init__
 class Max(Aggregation):
     kind: ClassVar[str] = "max"
     accepts: ClassVar[tuple[str, ...] | None] = ORDERED
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Aggregation's __init__
 class Std(Aggregation):
     """Sample standard deviation (n - 1); null with fewer than two values."""
 
@@ -137,14 +147,14 @@ class Std(Aggregation):
     accepts: ClassVar[tuple[str, ...] | None] = NUMERIC
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Aggregation's __init__
 class Last(Aggregation):
     """The value of the latest event in the window (ties: the larger id)."""
 
     kind: ClassVar[str] = "last"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Aggregation's __init__
 class DistinctCount(Aggregation):
     kind: ClassVar[str] = "distinct"
     empty: ClassVar[Any] = 0

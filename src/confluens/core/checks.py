@@ -24,7 +24,7 @@ import types
 from collections.abc import Callable, Iterable
 from dataclasses import KW_ONLY, dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluens.core.names import check_column, check_name
 from confluens.errors import DefinitionError
@@ -61,6 +61,10 @@ class Check:
 
     kind = "check"
 
+    if TYPE_CHECKING:  # what users write; __post_init__ parses it into the fields' types
+        def __init__(self, column: str, *, on_fail: OnFail | str = ...,
+                     name: str | None = None) -> None: ...
+
     def __post_init__(self) -> None:
         check_column(f"Check '{self.kind}'", self.column)
         object.__setattr__(self, "on_fail", OnFail.parse(self.on_fail, self._where))
@@ -91,7 +95,7 @@ class Check:
                 "rule": self.rule, **self.params()}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Check's __init__
 class NotNull(Check):
     kind = "not_null"
 
@@ -109,6 +113,11 @@ class Range(Check):
     max_inclusive: bool = True
 
     kind = "range"
+
+    if TYPE_CHECKING:
+        def __init__(self, column: str, min: float | None = None, max: float | None = None,
+                     min_inclusive: bool = True, max_inclusive: bool = True, *,
+                     on_fail: OnFail | str = ..., name: str | None = None) -> None: ...
 
     def __post_init__(self) -> None:
         Check.__post_init__(self)
@@ -140,6 +149,10 @@ class OneOf(Check):
 
     kind = "one_of"
 
+    if TYPE_CHECKING:
+        def __init__(self, column: str, values: Iterable[Any] = (), *,
+                     on_fail: OnFail | str = ..., name: str | None = None) -> None: ...
+
     def __post_init__(self) -> None:
         Check.__post_init__(self)
         if isinstance(self.values, str) or not isinstance(self.values, Iterable):
@@ -166,6 +179,10 @@ class Regex(Check):
 
     kind = "regex"
 
+    if TYPE_CHECKING:
+        def __init__(self, column: str, pattern: str = "", *,
+                     on_fail: OnFail | str = ..., name: str | None = None) -> None: ...
+
     def __post_init__(self) -> None:
         Check.__post_init__(self)
         if not isinstance(self.pattern, str) or not self.pattern:
@@ -189,7 +206,7 @@ class Regex(Check):
         return {"pattern": self.pattern}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)  # Check's __init__
 class Unique(Check):
     """No two records of the source share a value: the second and later ones fail.
 
@@ -213,6 +230,10 @@ class Custom(Check):
     fn: Callable[..., Any] | None = None
 
     kind = "custom"
+
+    if TYPE_CHECKING:
+        def __init__(self, column: str, fn: Callable[..., Any] | None = None, *,
+                     on_fail: OnFail | str = ..., name: str | None = None) -> None: ...
 
     def __post_init__(self) -> None:
         Check.__post_init__(self)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlglot.expressions as exp
 
@@ -33,7 +33,7 @@ from confluens.core.entity import Entity
 from confluens.core.expressions import DIALECT
 from confluens.core.feature_view import FeatureView
 from confluens.core.source import Source
-from confluens.core.windows import FOREVER, Duration, TimeWindow
+from confluens.core.windows import FOREVER, Duration, TimeWindow, Window
 from confluens.errors import DefinitionError
 
 __all__ = ["FOREVER", "Latest", "Snapshot"]
@@ -51,6 +51,11 @@ class Latest(Aggregation):
 
     lower_inclusive: bool = False
     kind: ClassVar[str] = "latest"
+
+    if TYPE_CHECKING:  # what users write; Aggregation.__post_init__ parses it
+        def __init__(self, column: str | None, *, window: Window | str,
+                     delay: Duration | str = ..., where: str | None = None,
+                     name: str | None = None, lower_inclusive: bool = False) -> None: ...
 
     def spec(self) -> dict[str, Any]:
         return {**Aggregation.spec(self), "lower_inclusive": self.lower_inclusive}

@@ -23,15 +23,10 @@ import sqlglot.expressions as exp
 
 from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW
 from confluens.core import Check, DType, Field, OnFail, Source, Unique
-from confluens.ingest.coerce import (
-    SQL_TYPES,
-    Coerced,
-    coerce,
-    nonfinite,
-    out_of_time_range,
-)
+from confluens.ingest.coerce import Coerced, coerce, nonfinite, out_of_time_range
 from confluens.ingest.rules import pass_condition
-from confluens.sqlx import col, func, lit, table_ref
+from confluens.plan.column_types import SQL_TYPES
+from confluens.sqlx import col, func, ident, lit, table_ref
 
 __all__ = ["Rule", "raw_alias", "raw_record", "typed_select", "verdict_select"]
 
@@ -41,7 +36,7 @@ class Rule:
     """A rule as evaluated: its name, and SQL giving the reason where it fails, else NULL."""
 
     name: str
-    reason: exp.Expression
+    reason: exp.Expr
     on_fail: OnFail = OnFail.QUARANTINE
 
 
@@ -50,20 +45,20 @@ def raw_alias(i: int) -> str:
     return f"__raw_{i}"
 
 
-def raw_record(raw_names: list[str], table: str) -> exp.Expression:
+def raw_record(raw_names: list[str], table: str) -> exp.Expr:
     """The record as it arrived: its raw text, else its raw values as a JSON object."""
     as_json = exp.cast(func("to_json", exp.Struct(expressions=[
-        exp.PropertyEQ(this=exp.to_identifier(name, quoted=True),
+        exp.PropertyEQ(this=ident(name),
                        expression=col(raw_alias(i), table))
         for i, name in enumerate(raw_names)])), "VARCHAR")
     return exp.Coalesce(this=col(RECORD, table), expressions=[as_json])
 
 
-def _text(value: exp.Expression) -> exp.Expression:
+def _text(value: exp.Expr) -> exp.Expr:
     return exp.Coalesce(this=exp.cast(value, "VARCHAR"), expressions=[lit("null")])
 
 
-def _when(cond: exp.Expression, reason: exp.Expression) -> exp.Expression:
+def _when(cond: exp.Expr, reason: exp.Expr) -> exp.Expr:
     return exp.Case(ifs=[exp.If(this=cond, true=reason)])
 
 
@@ -72,7 +67,7 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
     present = [f for f in source.schema if f.input_name in raw_types]
     # the raw values ride along (cheap in a column store) so that only rejected records
     # pay for being turned into JSON text, in identity_select
-    columns: list[exp.Expression] = [
+    columns: list[exp.Expr] = [
         exp.alias_(col(ROW, raw), ROW, quoted=True),
         exp.alias_(col(RECORD, raw), RECORD, quoted=True),
         *[exp.alias_(col(name, raw), raw_alias(i), quoted=True)
@@ -81,7 +76,7 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
     parsed = exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())
     reasons: list[Rule] = []
     required = [c for c in (source.event_time, source.id, source.known_at) if c]
-    helpers: dict[str, exp.Expression] = {}
+    helpers: dict[str, exp.Expr] = {}
     for i, field in enumerate(source.schema):
         coerced = (coerce(field, raw, source.epoch_unit, key=f"__coerce_{i}")
                    if field in present else None)
@@ -101,16 +96,16 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
     reasons = [Rule(r.name, _when(parsed.copy(), r.reason), r.on_fail) for r in reasons]
     reasons.insert(0, Rule("parse", _when(exp.Not(this=parsed.copy()), exp.DPipe(
         this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True))))
-    source_table: exp.Expression = table_ref(raw)
+    source_table: exp.Expr = table_ref(raw)
     if helpers:  # computed once per record, under the raw table's own name
         inner = exp.select(exp.Star(), *[exp.alias_(e, name, quoted=True)
                                          for name, e in helpers.items()]).from_(table_ref(raw))
         source_table = exp.Subquery(this=inner, alias=exp.TableAlias(
-            this=exp.to_identifier(raw, quoted=True)))
+            this=ident(raw)))
     return _with_reasons(columns, reasons).from_(source_table)
 
 
-def _quoted(prefix: str, value: exp.Expression, suffix: exp.Expression | str) -> exp.Expression:
+def _quoted(prefix: str, value: exp.Expr, suffix: exp.Expr | str) -> exp.Expr:
     """``prefix'value'suffix`` as SQL text."""
     tail = lit(suffix) if isinstance(suffix, str) else suffix
     return exp.DPipe(this=exp.DPipe(this=lit(f"{prefix}'"), expression=value, safe=True),
@@ -124,7 +119,7 @@ def _value_rules(source: Source, field: Field, coerced: Coerced, raw: str) -> li
         f"type:{field.name}: ", shown, f" is not a valid {field.dtype.value}")))]
     if field.dtype is DType.TIMESTAMP:
         start, end = (t.isoformat(sep=" ") for t in source.time_range)
-        suffix: exp.Expression = lit(f" is outside the source's time_range [{start}, {end})")
+        suffix: exp.Expr = lit(f" is outside the source's time_range [{start}, {end})")
         if coerced.epoch_number is not None:
             unit = _UNIT_NAMES[source.epoch_unit]
             hint = _when(coerced.epoch_number.copy(), lit(
@@ -146,8 +141,8 @@ def _value_rules(source: Source, field: Field, coerced: Coerced, raw: str) -> li
 _UNIT_NAMES = {"s": "seconds", "ms": "milliseconds", "us": "microseconds", "ns": "nanoseconds"}
 
 
-def _with_reasons(columns: list[exp.Expression], rules: list[Rule],
-                  carried: tuple[exp.Expression, exp.Expression] | None = None) -> exp.Select:
+def _with_reasons(columns: list[exp.Expr], rules: list[Rule],
+                  carried: tuple[exp.Expr, exp.Expr] | None = None) -> exp.Select:
     """Add __reason, __rule, __rules over ``rules`` (continuing ``carried`` ones if given)."""
     reasons = [r.reason for r in rules if r.on_fail is OnFail.QUARANTINE]
     names = [_when(exp.Not(this=exp.Is(this=r.reason.copy(), expression=exp.null())),
@@ -172,7 +167,7 @@ def _with_reasons(columns: list[exp.Expression], rules: list[Rule],
                       exp.alias_(rule_list, "__rules", quoted=True), *warn)
 
 
-def check_rule(check: Check, passed: exp.Expression) -> Rule:
+def check_rule(check: Check, passed: exp.Expr) -> Rule:
     """A check as a rule, given its SQL pass condition."""
     shown = _text(col(check.column, "typed"))
     reason = exp.DPipe(this=exp.DPipe(this=lit(f"{check.rule}: expected {check.describe()}, "
@@ -193,7 +188,7 @@ def verdict_select(source: Source, custom: dict[str, str], typed: str = "typed",
         if isinstance(check, Unique):
             continue
         if check.rule in custom:
-            passed: exp.Expression = exp.Coalesce(this=col(custom[check.rule], results),
+            passed: exp.Expr = exp.Coalesce(this=col(custom[check.rule], results),
                                                   expressions=[exp.true()])
         else:
             cond = pass_condition(check, typed)
@@ -205,10 +200,10 @@ def verdict_select(source: Source, custom: dict[str, str], typed: str = "typed",
         rules.append(Rule(rule.name, _when(exp.Not(this=unparsed), rule.reason), rule.on_fail))
     keep = exp.Column(this=exp.Star(except_=[exp.column("__reason", quoted=True),
                                               exp.column("__rules", quoted=True)]),
-                      table=exp.to_identifier(typed, quoted=True))
+                      table=ident(typed))
     query = _with_reasons([keep], rules, carried=(col("__reason", typed), col("__rules", typed)))
     query = query.from_(table_ref(typed))
     if custom:
         query = query.join(table_ref(results),
-                           using=[exp.to_identifier(ROW, quoted=True)], join_type="left")
+                           using=[ident(ROW)], join_type="left")
     return query

@@ -27,18 +27,11 @@ import sqlglot.expressions as exp
 
 from confluens.core import DType, Field
 from confluens.core.time_rules import MICROS_PER_UNIT, TimeRange
+from confluens.plan.column_types import SQL_TYPES
 from confluens.sqlx import col, func, lit, typed
 
-__all__ = ["SQL_TYPES", "Coerced", "coerce", "nonfinite", "out_of_time_range"]
+__all__ = ["Coerced", "coerce", "nonfinite", "out_of_time_range"]
 
-SQL_TYPES = {
-    DType.INT64: "BIGINT",
-    DType.FLOAT64: "DOUBLE",
-    DType.STRING: "VARCHAR",
-    DType.BOOL: "BOOLEAN",
-    DType.TIMESTAMP: "TIMESTAMPTZ",
-    DType.DATE: "DATE",
-}
 
 
 _NUMBER = r"\s*-?[0-9]+(\.[0-9]*)?\s*"
@@ -55,32 +48,32 @@ _FIRST_SECOND, _LAST_SECOND = -62_135_596_800, 253_402_300_799
 class Coerced:
     """One field's typed value and its type failure, as SQL over the raw table."""
 
-    value: exp.Expression
-    failed: exp.Expression  # TRUE where the input had a value that did not coerce
-    epoch_number: exp.Expression | None = None  # timestamps: TRUE where it is a number
-    beyond: exp.Expression | None = None  # timestamps: a time outside the years 1 to 9999
+    value: exp.Expr
+    failed: exp.Expr  # TRUE where the input had a value that did not coerce
+    epoch_number: exp.Expr | None = None  # timestamps: TRUE where it is a number
+    beyond: exp.Expr | None = None  # timestamps: a time outside the years 1 to 9999
     # columns the expressions above read, to compute once per record in a subquery of
     # the raw table (which keeps its name): alias -> expression over the raw columns
-    helpers: dict[str, exp.Expression] = dataclasses.field(default_factory=dict)
+    helpers: dict[str, exp.Expr] = dataclasses.field(default_factory=dict)
 
 
-def _try_cast(value: exp.Expression, sql_type: str) -> exp.Expression:
+def _try_cast(value: exp.Expr, sql_type: str) -> exp.Expr:
     return exp.TryCast(this=value, to=typed(sql_type))
 
 
-def _when(cond: exp.Expression, value: exp.Expression) -> exp.Expression:
+def _when(cond: exp.Expr, value: exp.Expr) -> exp.Expr:
     return exp.Case(ifs=[exp.If(this=cond, true=value)])
 
 
-def _present(raw: exp.Expression) -> exp.Expression:
+def _present(raw: exp.Expr) -> exp.Expr:
     return exp.not_(exp.Is(this=raw, expression=exp.null()))
 
 
-def _absent(value: exp.Expression) -> exp.Expression:
+def _absent(value: exp.Expr) -> exp.Expr:
     return exp.Is(this=value.copy(), expression=exp.null())
 
 
-def _between(value: exp.Expression, low: exp.Expression, high: exp.Expression) -> exp.Expression:
+def _between(value: exp.Expr, low: exp.Expr, high: exp.Expr) -> exp.Expr:
     return exp.Between(this=value, low=low, high=high)
 
 
@@ -95,7 +88,7 @@ def coerce(field: Field, table: str = "raw", epoch_unit: str = "s",
     return Coerced(value, exp.and_(_present(raw.copy()), _absent(value)))
 
 
-def _value(field: Field, raw: exp.Expression) -> exp.Expression:
+def _value(field: Field, raw: exp.Expr) -> exp.Expr:
     if field.dtype is DType.STRING:
         return _try_cast(raw, "VARCHAR")
     if field.dtype is DType.INT64:
@@ -113,7 +106,7 @@ def _value(field: Field, raw: exp.Expression) -> exp.Expression:
     return _try_cast(raw, SQL_TYPES[field.dtype])
 
 
-def _in_years_1_to_9999(value: exp.Expression, dtype: DType) -> exp.Expression:
+def _in_years_1_to_9999(value: exp.Expr, dtype: DType) -> exp.Expr:
     """``value`` where it is finite and within the years 1 to 9999, else NULL."""
     sql_type = SQL_TYPES[dtype]
     timestamp = dtype is DType.TIMESTAMP
@@ -124,7 +117,7 @@ def _in_years_1_to_9999(value: exp.Expression, dtype: DType) -> exp.Expression:
     return _when(inside, value)
 
 
-def _timestamp(raw: exp.Expression, epoch_unit: str, key: str, table: str) -> Coerced:
+def _timestamp(raw: exp.Expr, epoch_unit: str, key: str, table: str) -> Coerced:
     text = _try_cast(raw, "VARCHAR")
     is_number = exp.Coalesce(this=func("regexp_full_match", text, lit(_NUMBER)),
                              expressions=[exp.false()])
@@ -147,7 +140,7 @@ def _timestamp(raw: exp.Expression, epoch_unit: str, key: str, table: str) -> Co
                          default=_try_cast(raw.copy(), "TIMESTAMPTZ"))
     # computed once per record, in a subquery below the expressions that read them
     number, time = f"{key}_number", f"{key}_time"
-    helpers = {number: is_number,
+    helpers: dict[str, exp.Expr] = {number: is_number,
                time: exp.Case(ifs=[exp.If(this=is_number.copy(), true=from_number)],
                               default=from_text)}
     value = _in_years_1_to_9999(col(time, table), DType.TIMESTAMP)
@@ -160,7 +153,7 @@ def _timestamp(raw: exp.Expression, epoch_unit: str, key: str, table: str) -> Co
     return Coerced(value, failed, col(number, table), beyond.copy(), helpers)
 
 
-def _integer_micros(count: exp.Expression, epoch_unit: str) -> exp.Expression:
+def _integer_micros(count: exp.Expr, epoch_unit: str) -> exp.Expr:
     """Microseconds from an integer count of ``epoch_unit``; nanoseconds are rounded half
     away from zero (``//`` truncates toward zero)."""
     per_unit = MICROS_PER_UNIT[epoch_unit]
@@ -171,8 +164,8 @@ def _integer_micros(count: exp.Expression, epoch_unit: str) -> exp.Expression:
                       expression=lit(1000))
 
 
-def out_of_time_range(coerced: Coerced, raw: exp.Expression,
-                      time_range: TimeRange) -> exp.Expression:
+def out_of_time_range(coerced: Coerced, raw: exp.Expr,
+                      time_range: TimeRange) -> exp.Expr:
     """TRUE where a timestamp lies outside ``[start, end)``: its value, or a valid time
     too far out for any timestamp (``time_range`` never reaches beyond the years 1 to
     9999, see core/time_rules.py)."""
@@ -187,7 +180,7 @@ def out_of_time_range(coerced: Coerced, raw: exp.Expression,
     return exp.Coalesce(this=exp.Case(ifs=ifs), expressions=[exp.false()])
 
 
-def nonfinite(field: Field, value: exp.Expression) -> exp.Expression | None:
+def nonfinite(field: Field, value: exp.Expr) -> exp.Expr | None:
     """TRUE where a float64 field that does not allow it holds NaN or an infinity."""
     if field.dtype is not DType.FLOAT64 or field.allow_nonfinite:
         return None

@@ -20,7 +20,7 @@ import sqlglot.expressions as exp
 from confluens.connectors.chunk import RECORD
 from confluens.core import DType, Field, Source
 from confluens.ingest.classify import raw_record
-from confluens.sqlx import col, func, lit, table_ref, template
+from confluens.sqlx import col, func, ident, lit, table_ref, template
 
 __all__ = ["content_hash", "identity_select", "requarantined_select", "status_select",
            "unique_fails_select"]
@@ -29,7 +29,7 @@ _SEP = lit("\x1f")
 _NULL = lit("\x00")
 
 
-def content_hash(source: Source, table: str) -> exp.Expression:
+def content_hash(source: Source, table: str) -> exp.Expr:
     """md5 over the typed values, each as text (NULL as a NUL byte), unit-separated."""
     parts = [exp.Coalesce(this=exp.cast(_canonical(f, table), "VARCHAR"), expressions=[_NULL])
              for f in source.schema]
@@ -52,7 +52,7 @@ def identity_select(source: Source, raw_names: list[str],
     record = exp.Case(ifs=[exp.If(this=rejected.copy(), true=raw_record(raw_names, verdict))])
     return exp.select(
         exp.Column(this=exp.Star(except_=[exp.column(RECORD, quoted=True)]),
-                   table=exp.to_identifier(verdict, quoted=True)),
+                   table=ident(verdict)),
         exp.alias_(hashed, "__hash", quoted=True),
         exp.alias_(key, "__key", quoted=True),
         exp.alias_(rejected, "__rejected", quoted=True),
@@ -107,17 +107,17 @@ WHERE s.v IS NOT NULL OR f.rn > 1
 
 
 
-def status_select(identified: str, stored: str) -> exp.Expression:
+def status_select(identified: str, stored: str) -> exp.Expr:
     """``stored(k, h)`` holds the identities and hashes already in the store."""
     return template(_STATUS, identified=table_ref(identified), stored=table_ref(stored))
 
 
-def requarantined_select(final: str, pending: str) -> exp.Expression:
+def requarantined_select(final: str, pending: str) -> exp.Expr:
     """Rows of ``final`` bound for quarantine whose raw record is in ``pending(record_hash)``."""
     return template(_REQUARANTINED, final=table_ref(final), pending=table_ref(pending))
 
 
-def unique_fails_select(final: str, column: str, seen: str) -> exp.Expression:
+def unique_fails_select(final: str, column: str, seen: str) -> exp.Expr:
     """Rows of ``final`` whose ``column`` value is in ``seen(v)`` or came earlier."""
     return template(_UNIQUE_FAILS, final=table_ref(final), seen=table_ref(seen),
                     value=col(column))

@@ -15,10 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import duckdb
-
 from confluens.connectors.chunk import RawChunk
 from confluens.core import Source
+from confluens.duckdb_session import connect
 from confluens.errors import SchemaMismatchError
 from confluens.ingest.classify import typed_select, verdict_select
 from confluens.ingest.custom import run_custom_checks
@@ -65,7 +64,7 @@ class Ingestion:
         stage: Stage | None = None
         retried = {b.batch_id for b in retrying}
         try:
-            stage = Stage(duckdb.connect(), source, run.run_id, started)
+            stage = Stage(connect(), source, run.run_id, started)
             stage.load_state(self.offline.files(source.name), self.quarantine.read(
                 [b.path for b in self.metadata.quarantine(source.name)
                  if b.batch_id not in retried]))

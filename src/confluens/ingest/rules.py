@@ -17,21 +17,21 @@ from confluens.sqlx import col, func, lit
 __all__ = ["pass_condition"]
 
 
-def pass_condition(check: Check, table: str = "typed") -> exp.Expression | None:
+def pass_condition(check: Check, table: str = "typed") -> exp.Expr | None:
     """The SQL pass condition of ``check``, or None if it is not evaluated in SQL."""
     value = col(check.column, table)
     if isinstance(check, NotNull):
         return exp.Not(this=exp.Is(this=value, expression=exp.null()))
-    cond: exp.Expression
+    cond: exp.Expr
     if isinstance(check, Range):
         # NaN and the infinities fail every range (DuckDB orders NaN above every number)
-        parts: list[exp.Expression] = [func("isfinite", exp.cast(value.copy(), "DOUBLE"))]
+        parts: list[exp.Expr] = [func("isfinite", exp.cast(value.copy(), "DOUBLE"))]
         if check.min is not None:
-            op = exp.GTE if check.min_inclusive else exp.GT
-            parts.append(op(this=value.copy(), expression=lit(check.min)))
+            low = exp.GTE if check.min_inclusive else exp.GT
+            parts.append(low(this=value.copy(), expression=lit(check.min)))
         if check.max is not None:
-            op = exp.LTE if check.max_inclusive else exp.LT
-            parts.append(op(this=value.copy(), expression=lit(check.max)))
+            high = exp.LTE if check.max_inclusive else exp.LT
+            parts.append(high(this=value.copy(), expression=lit(check.max)))
         cond = exp.and_(*parts)
     elif isinstance(check, OneOf):
         cond = exp.In(this=value, expressions=[lit(v) for v in check.values])

@@ -20,8 +20,8 @@ from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW
 from confluens.core import OnFail, Source, Unique
 from confluens.core.system_columns import HASH, INGESTED_AT, KEY, RUN
 from confluens.ingest.classify import raw_record
-from confluens.ingest.coerce import SQL_TYPES
 from confluens.ingest.result import ChunkCounts
+from confluens.plan.column_types import SQL_TYPES
 from confluens.sqlx import col, func, lit, render, table_ref, template
 from confluens.stores.quarantine import QUARANTINE_SCHEMA
 
@@ -43,18 +43,17 @@ class Stage:
                                key=lambda c: c.on_fail is OnFail.WARN)
         self._unique_warnings: Counter[str] = Counter()
         self.raw_names: list[str] = []  # the raw columns of the chunk being ingested
-        con.execute("SET TimeZone = 'UTC'")
 
     def close(self) -> None:
         self.con.close()
 
-    def sql(self, expression: exp.Expression) -> None:
+    def sql(self, expression: exp.Expr) -> None:
         self.con.execute(render(expression))
 
-    def rows(self, expression: exp.Expression) -> list[tuple[object, ...]]:
+    def rows(self, expression: exp.Expr) -> list[tuple[object, ...]]:
         return self.con.execute(render(expression)).fetchall()
 
-    def create(self, name: str, select: exp.Expression, timezone: str = "UTC",
+    def create(self, name: str, select: exp.Expr, timezone: str = "UTC",
                kind: str = "TABLE") -> None:
         """Create (or replace) temp table (or view) ``name`` from ``select`` in ``timezone``."""
         self._set_timezone(timezone)
@@ -119,12 +118,12 @@ class Stage:
 
     # -- status updates --------------------------------------------------------------
 
-    def update_status(self, rows: exp.Expression, status: str) -> None:
+    def update_status(self, rows: exp.Expr, status: str) -> None:
         self.sql(exp.update("final", {"__status": lit(status)},
                             where=exp.In(this=exp.column("__row"),
                                          query=exp.Subquery(this=rows))))
 
-    def _reject(self, rows: exp.Expression, rule: str, reason: exp.Expression) -> None:
+    def _reject(self, rows: exp.Expr, rule: str, reason: exp.Expr) -> None:
         """Send records that passed the checks to quarantine after all (conflicts, Unique)."""
         record = raw_record(self.raw_names, "final")
         self.sql(exp.update("final", {
@@ -146,7 +145,7 @@ class Stage:
         self._reject(template("SELECT __row FROM final WHERE __status = 'conflict'"),
                      "id_conflict", reason)
 
-    def apply_unique(self, check: Unique, fails: exp.Expression) -> None:
+    def apply_unique(self, check: Unique, fails: exp.Expr) -> None:
         if check.on_fail is OnFail.WARN:
             rows = self.rows(exp.select(exp.Count(this=exp.Star())).from_(
                 exp.Subquery(this=fails, alias=exp.TableAlias(this=exp.to_identifier("f")))))

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-import duckdb
 import pyarrow as pa
 
 from confluens.core import (
@@ -56,6 +55,7 @@ from confluens.core import (
     Sum,
 )
 from confluens.core.windows import Duration, window_of
+from confluens.duckdb_session import connect
 from confluens.errors import NotSupportedError
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
@@ -131,9 +131,8 @@ class Engine(Protocol):
 # -- the adapters of this package's engines -------------------------------------------
 
 def _sql(select: Any, events: pa.Table, points: pa.Table | None = None) -> pa.Table:
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("events", events)
         if points is not None:
             con.register("points", points)

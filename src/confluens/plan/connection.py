@@ -1,15 +1,6 @@
-"""The one way the plan engines open DuckDB: in memory, with times in UTC."""
+"""Kept so that ``from confluens.plan.connection import connect`` goes on working while
+branches that import it merge; the connection is ``confluens.duckdb_session.connect``."""
 
-from __future__ import annotations
-
-import duckdb
+from confluens.duckdb_session import connect
 
 __all__ = ["connect"]
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A new in-memory DuckDB connection whose session time zone is UTC, so that
-    timestamps with a time zone convert to and from dates and text alike everywhere."""
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    return con

@@ -19,13 +19,15 @@ Every window is exact: frames are rank ranges, never rounded tiles or buckets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlglot.expressions as exp
 
 from confluens.core.expressions import parse_expression
 from confluens.errors import NotSupportedError
 from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 from confluens.plan.version import VERSION, version_sql
-from confluens.sqlx import col, func, lit, same_keys, table_ref
+from confluens.sqlx import col, func, ident, lit, same_keys, table_ref
 
 __all__ = ["AGG_SQL", "compile_events", "compile_points", "empty_value", "latest_struct",
            "latest_value", "ratio_sql"]
@@ -62,11 +64,7 @@ def latest_value(found: exp.Expr) -> exp.Expr:
     return func("struct_extract", found, lit("v"))
 
 
-def _q(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def _over(agg: exp.Expr, keys: list[exp.Expr], order: list[str],
+def _over(agg: exp.Expr, keys: Sequence[exp.Expr], order: list[str],
           spec: exp.WindowSpec | None = None) -> exp.Window:
     return exp.Window(this=agg, partition_by=[k.copy() for k in keys],
                       order=exp.Order(expressions=[exp.Ordered(this=exp.column(o))
@@ -99,7 +97,7 @@ class _Compiler:
         for agg in self.aggs:
             if (agg.where is not None or points) and agg.where not in self.filters:
                 self.filters.append(agg.where)
-        self.ctes: list[tuple[str, exp.Select]] = []
+        self.ctes: list[tuple[str, exp.Query]] = []
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -108,7 +106,7 @@ class _Compiler:
             return None
         return f"__f{self.filters.index(agg.where)}"
 
-    def add(self, name: str, select: exp.Select) -> None:
+    def add(self, name: str, select: exp.Query) -> None:
         self.ctes.append((name, select))
 
     # -- steps -------------------------------------------------------------------------
@@ -116,7 +114,7 @@ class _Compiler:
     def base(self) -> str:
         p = self.plan
         ts = col(p.event_time)
-        select: exp.Expr = exp.select(
+        select = exp.select(
             exp.Star(), exp.alias_(ts, "__ts", quoted=True),
             exp.alias_(func("epoch_us", ts.copy()), "__t", quoted=True),
             exp.alias_(lit(0), "__pt", quoted=True),
@@ -134,8 +132,10 @@ class _Compiler:
                 exp.alias_(lit(1), "__pt", quoted=True),
                 exp.alias_(exp.false(), "__is_event", quoted=True),
             ).from_(table_ref(self.points))
-            select = exp.Union(this=select, expression=points, distinct=False, by_name=True)
-        self.add("base_0", select)  # type: ignore[arg-type]
+            self.add("base_0", exp.Union(this=select, expression=points, distinct=False,
+                                          by_name=True))
+        else:
+            self.add("base_0", select)
         previous = "base_0"
         for i, (name, text) in enumerate(p.derive, start=1):
             expression = parse_expression(text, where=f"derive '{name}'")
@@ -145,9 +145,9 @@ class _Compiler:
             previous = f"base_{i}"
         if self.filters:
             flags = []
-            for i, text in enumerate(self.filters):
-                cond = col("__is_event") if text is None else exp.and_(
-                    col("__is_event"), exp.Paren(this=parse_expression(text, where="where")))
+            for i, where in enumerate(self.filters):
+                cond = col("__is_event") if where is None else exp.and_(
+                    col("__is_event"), exp.Paren(this=parse_expression(where, where="where")))
                 flags.append(exp.alias_(exp.Coalesce(this=exp.Paren(this=cond),
                                                      expressions=[exp.false()]),
                                         f"__f{i}", quoted=True))
@@ -180,8 +180,8 @@ class _Compiler:
             hi = col("__rn") if a.delay_us == 0 else col(f"__upto_{a.delay_us}")
             his.append(exp.alias_(hi, f"__hi{j}", quoted=True))
         self.add("bounded_hi", exp.select(exp.Star(), *his).from_(table_ref("ranked")))
-        select = exp.select(exp.Column(this=exp.Star(), table=_q("b"))).from_(
-            exp.Table(this=_q("bounded_hi"), alias=exp.TableAlias(this=_q("b"))))
+        select = exp.select(exp.Column(this=exp.Star(), table=ident("b"))).from_(
+            exp.Table(this=ident("bounded_hi"), alias=exp.TableAlias(this=ident("b"))))
         for j, a in enumerate(self.aggs):
             hi = col(f"__hi{j}", "b")
             if a.lookback_us is not None:
@@ -196,10 +196,10 @@ class _Compiler:
     def _filtered_events_lo(self, select: exp.Select, j: int, a: WindowAgg,
                             hi: exp.Expr) -> exp.Expr:
         """The rank before the n-th passing event back from ``hi`` (two rank lookups)."""
-        i = self.filters.index(a.where)  # type: ignore[arg-type]
+        i = self.filters.index(a.where)
         at_hi, first = f"h{j}", f"p{j}"
         same_key = same_keys(self.plan.keys, at_hi, "b")
-        select.join(exp.Table(this=_q("ranked"), alias=exp.TableAlias(this=_q(at_hi))),
+        select.join(exp.Table(this=ident("ranked"), alias=exp.TableAlias(this=ident(at_hi))),
                     on=exp.and_(*same_key, exp.EQ(this=col("__rn", at_hi),
                                                   expression=hi.copy())),
                     join_type="left", copy=False)
@@ -207,7 +207,7 @@ class _Compiler:
         start = exp.Add(this=exp.Sub(this=passed_at_hi, expression=lit(a.events)),
                         expression=lit(1))
         same_key = same_keys(self.plan.keys, first, "b")
-        select.join(exp.Table(this=_q("ranked"), alias=exp.TableAlias(this=_q(first))),
+        select.join(exp.Table(this=ident("ranked"), alias=exp.TableAlias(this=ident(first))),
                     on=exp.and_(*same_key, col(f"__f{i}", first),
                                 exp.EQ(this=col(f"__c{i}", first), expression=start.copy())),
                     join_type="left", copy=False)
@@ -270,7 +270,7 @@ class _Compiler:
         else:
             query = query.order_by(*[col(k) for k in self.plan.keys], col("__rn"))
         for name, cte in self.ctes:
-            query = query.with_(_q(name), as_=cte)
+            query = query.with_(ident(name), as_=cte)
         return query
 
 

@@ -36,13 +36,9 @@ from confluens.core.expressions import parse_expression
 from confluens.plan.duckdb import AGG_SQL, empty_value, latest_struct, latest_value, ratio_sql
 from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 from confluens.plan.version import VERSION, version_sql
-from confluens.sqlx import aliased, col, func, lit, same_keys, table_ref
+from confluens.sqlx import aliased, col, func, ident, lit, same_keys, table_ref
 
 __all__ = ["compile_known_events", "compile_known_points"]
-
-
-def _q(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
 
 
 def _rows_upto_current() -> exp.WindowSpec:
@@ -129,7 +125,7 @@ class _KnownAtCompiler:
         late = exp.alias_(exp.Coalesce(this=col("__late", "l"), expressions=[lit(0)]),
                           "__late", quoted=True)
         if self.points is not None:
-            select = exp.select(exp.Column(this=exp.Star(), table=_q("p")), exp.alias_(
+            select = exp.select(exp.Column(this=exp.Star(), table=ident("p")), exp.alias_(
                 func("epoch_us", col("__at", "p")), "__t", quoted=True)).from_(
                 aliased(self.points, "p"))
         else:
@@ -226,8 +222,8 @@ class _KnownAtCompiler:
                                     this=col(f"__c{i}", "e"), desc=True)]), over="OVER")
             branches.append(
                 exp.select(col("__point", "r"), exp.alias_(lit(j), "__j", quoted=True),
-                           exp.Column(this=exp.Star(), table=_q("e")))
-                .from_(exp.Subquery(this=wanted, alias=exp.TableAlias(this=_q("r"))))
+                           exp.Column(this=exp.Star(), table=ident("e")))
+                .from_(exp.Subquery(this=wanted, alias=exp.TableAlias(this=ident("r"))))
                 .join(aliased("ev", "e"), on=exp.and_(
                     *same_keys(keys, "e", "r"),
                     exp.EQ(this=col(f"__c{i}", "e"), expression=col("__r", "r")),
@@ -275,7 +271,7 @@ class _KnownAtCompiler:
                     join_type="left")
         query = query.order_by(col("__point", "p"))
         for name, cte in self.ctes:
-            query = query.with_(_q(name), as_=cte)
+            query = query.with_(ident(name), as_=cte)
         return query
 
 

@@ -51,9 +51,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from confluens.duckdb_session import connect
 from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
 from confluens.plan.lookup_input import compile_lookup_input, flag_names
 from confluens.sqlx import render
@@ -209,9 +209,8 @@ def events_of(plan: ViewPlan, table: pa.Table) -> list[Event]:
     """The events of an Arrow table (the source's columns) for ``plan``: DuckDB
     evaluates the derived columns and filters; ids are the plan's tie column."""
     extra = [c for c in (plan.version, plan.known_at) if c is not None]
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("events", table)
         rows = con.sql(render(compile_lookup_input(plan, "events", extra))).to_arrow_table()
     finally:

@@ -20,14 +20,14 @@ import duckdb
 import pyarrow as pa
 import sqlglot.expressions as exp
 
+from confluens.duckdb_session import connect
 from confluens.errors import InputError, NotSupportedError
-from confluens.plan.connection import connect
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan, require
 from confluens.plan.lookup import lookup_events, lookup_points, supports
 from confluens.plan.user_sql import blame
-from confluens.sqlx import col, render, table_ref
+from confluens.sqlx import col, ident, render, table_ref
 
 __all__ = ["Engine", "event_features", "point_features"]
 
@@ -56,7 +56,7 @@ def _use_lookup(plan: ViewPlan, engine: Engine) -> bool:
     return engine != "window" and supports(plan)
 
 
-def _lookup_cannot_take(plan: ViewPlan) -> NotSupportedError:
+def _lookup_refusal(plan: ViewPlan) -> NotSupportedError:
     return NotSupportedError(
         f"feature view '{plan.name}'", "the lookup engine needs events, int64 or float64 "
         "values to sum, and (entities x time span in µs) below 2**62", got="other events",
@@ -97,7 +97,7 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
                 if found is not None:
                     return found
                 if engine == "lookup":
-                    raise _lookup_cannot_take(plan)
+                    raise _lookup_refusal(plan)
             compiled = (compile_events(plan, "events") if plan.known_at is None
                         else compile_known_events(plan, "events"))
             if only is not None:
@@ -125,7 +125,7 @@ def _only(plan: ViewPlan, compiled: exp.Select, only: str) -> exp.Select:
     chosen = exp.select(exp.alias_(col(plan.tie), "__tie", quoted=True)).from_(
         table_ref("events")).where(col(only))
     return exp.select(exp.Star()).from_(exp.Subquery(
-        this=compiled, alias=exp.TableAlias(this=exp.to_identifier("f", quoted=True)))).where(
+        this=compiled, alias=exp.TableAlias(this=ident("f")))).where(
         exp.In(this=col("__tie"), query=exp.Subquery(this=chosen)))
 
 
@@ -145,7 +145,7 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
                 if found is not None:
                     return found
                 if engine == "lookup":
-                    raise _lookup_cannot_take(plan)
+                    raise _lookup_refusal(plan)
             compiled = (compile_points(plan, "events", "points") if plan.known_at is None
                         else compile_known_points(plan, "events", "points"))
             return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())

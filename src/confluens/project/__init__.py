@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from confluens.project.config import ProjectConfig
-    from confluens.project.handle import Project, find_project
+    from confluens.project.project import Project, find_project
     from confluens.project.scaffold import TEMPLATES, init_project
 
 __all__ = ["TEMPLATES", "Project", "ProjectConfig", "find_project", "init_project"]
 
-_HOME = {"TEMPLATES": "scaffold", "Project": "handle", "ProjectConfig": "config",
-         "find_project": "handle", "init_project": "scaffold"}
+_HOME = {"TEMPLATES": "scaffold", "Project": "project", "ProjectConfig": "config",
+         "find_project": "project", "init_project": "scaffold"}
 
 
 def __getattr__(name: str) -> Any:

@@ -55,6 +55,12 @@ class ProjectConfig:
     redis_url: str = "redis://127.0.0.1:6379/0"
     online_ttl_seconds: float | None = None
 
+    def path(self, path: str | Path) -> Path:
+        """A path as every command reads it: a relative one starts at the project root
+        (as in confluens.toml), wherever the command runs from."""
+        given = Path(path).expanduser()
+        return given if given.is_absolute() else self.root / given
+
     @classmethod
     def load(cls, root: Path) -> ProjectConfig:
         path = root / CONFIG_FILE

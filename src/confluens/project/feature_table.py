@@ -25,11 +25,11 @@ from datetime import datetime
 import pyarrow as pa
 import sqlglot.expressions as exp
 
+from confluens.duckdb_session import connect
 from confluens.plan import event_features
-from confluens.plan.connection import connect
 from confluens.plan.ir import ViewPlan, lower
-from confluens.sqlx import aliased, col, func, lit, render, same_keys, table_ref
-from confluens.stores.offline import ParquetOfflineStore
+from confluens.sqlx import aliased, col, func, ident, lit, render, same_keys, table_ref
+from confluens.stores.offline import FeatureTableStore
 
 __all__ = ["Region", "changed_entities", "update_region"]
 
@@ -61,7 +61,7 @@ def changed_entities(plan: ViewPlan, new_files: list[str]) -> pa.Table:
 
 
 def update_region(plan: ViewPlan, region: Region, source_files: list[str],
-                  store: ParquetOfflineStore, table: str, run_id: str) -> int:
+                  store: FeatureTableStore, table: str, run_id: str) -> int:
     """Recompute the rows of ``region`` in feature table ``table``; returns their number."""
     con = connect()
     try:
@@ -85,7 +85,7 @@ def update_region(plan: ViewPlan, region: Region, source_files: list[str],
                 table_ref("fresh")), distinct=False, by_name=True))).to_arrow_table()
         store.replace_partitions(table, data, partitions=dates, run_id=run_id,
                                  partition_by=plan.event_time)
-        return fresh.num_rows
+        return int(fresh.num_rows)
     finally:
         con.close()
 
@@ -123,7 +123,7 @@ def _within(plan: ViewPlan, region: Region, rows: str, *, back: int | None,
     boolean column ``flag`` true for those in the region itself."""
     inside = _conditions(plan, region, "r", 0)
     query = exp.select(
-        exp.Column(this=exp.Star(), table=exp.to_identifier("r", quoted=True)),
+        exp.Column(this=exp.Star(), table=ident("r")),
         exp.alias_(exp.Coalesce(this=exp.Paren(this=exp.and_(*inside)) if inside
                                 else exp.true(), expressions=[exp.false()]), flag,
                    quoted=True)).from_(aliased(rows, "r"))
@@ -135,7 +135,7 @@ def _within(plan: ViewPlan, region: Region, rows: str, *, back: int | None,
 
 def _outside(plan: ViewPlan, region: Region, rows: str) -> exp.Select:
     """The rows of table ``rows`` not in ``region``."""
-    query = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("r", quoted=True))
+    query = exp.select(exp.Column(this=exp.Star(), table=ident("r"))
                        ).from_(aliased(rows, "r"))
     conditions = _conditions(plan, region, "r", 0)
     if region.entities is None:

@@ -26,7 +26,7 @@ from confluens.plan import event_features, plan_view
 from confluens.project.feature_table import Region, changed_entities, update_region
 from confluens.project.instants import check_range
 from confluens.project.online_state import STATE_FORMAT, online_state
-from confluens.stores.offline import ParquetOfflineStore
+from confluens.stores.offline import FeatureTableStore, OfflineStore
 from confluens.stores.offline.manifest import write_atomically
 from confluens.stores.online import OnlineStore
 
@@ -51,7 +51,7 @@ class Materialized:
 class SourceData:
     """Where a view's source records are: the offline store and the source's name."""
 
-    store: ParquetOfflineStore
+    store: OfflineStore
     name: str
 
 
@@ -83,11 +83,6 @@ def _record(path: Path, spec: str, runs: dict[str, int], store: str) -> None:
                                        "at": datetime.now(UTC).isoformat()}))
 
 
-def store_location(online: OnlineStore) -> str:
-    """The store's ``location``; a store without one is known by its class."""
-    return str(getattr(online, "location", type(online).__name__))
-
-
 def _full_reason(previous: dict[str, Any] | None, spec: str, store: str) -> str:
     if previous is None:
         return "first materialize (or its record was unreadable)"
@@ -98,7 +93,7 @@ def _full_reason(previous: dict[str, Any] | None, spec: str, store: str) -> str:
     return "the source's ingest runs changed other than by new runs"
 
 
-def materialize_view(view: FeatureView, source: SourceData, features: ParquetOfflineStore,
+def materialize_view(view: FeatureView, source: SourceData, features: FeatureTableStore,
                      online: OnlineStore, *, ttl_seconds: float | None, marker_dir: Path,
                      run_id: str, start: datetime | None = None,
                      end: datetime | None = None,
@@ -137,7 +132,7 @@ def materialize_view(view: FeatureView, source: SourceData, features: ParquetOff
         done = update_region(plan, Region(start=start, end=end), files, features, view.name,
                              run_id)
         return Materialized(view.name, features.row_count(view.name), 0, "range", done)
-    store = store_location(online)
+    store = online.location  # every OnlineStore names itself (protocol.py)
     # the same definition, written to the same online store
     same_spec = previous is not None and previous["spec"] == spec and previous.get(
         "store") == store

@@ -29,12 +29,13 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from confluens.core import FeatureView
+from confluens.duckdb_session import connect
 from confluens.errors import InputError, ProjectError
 from confluens.plan import plan_view
-from confluens.plan.connection import connect
 from confluens.plan.ir import LoweredPlan, ViewPlan, lower
 from confluens.plan.retention import compile_retained, filters_of, value_columns
 from confluens.plan.user_sql import blame
+from confluens.project.instants import require_zone
 from confluens.sqlx import aliased, col, func, render, same_keys, table_ref
 from confluens.stores.online import OnlineStore
 from confluens.streaming import EntityEvents, compile_plan, evaluate_compiled
@@ -193,10 +194,12 @@ def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = 
         start = end
     # an entity whose every event is left out still gets a state (no events, and the
     # earliest exact read time): an incremental update must replace its older state
-    empty = {w: [] for w in filters}
+    empty: dict[str, list[bool]] = {w: [] for w in filters}
+    none_pass: dict[str | None, list[bool]] = {None: []}
+    none_pass.update(empty)
     for key, latest in (dropped or {}).items():
         if key not in out:
-            earliest = _earliest(low, latest, [], [], {None: [], **empty}, horizon)
+            earliest = _earliest(low, latest, [], [], none_pass, horizon)
             out[key] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
                 [], [], [], {c: (kinds[c], []) for c in columns}, empty)
     return out
@@ -257,9 +260,7 @@ def read_online_views(requests: Sequence[tuple[FeatureView, Sequence[Sequence[An
     For each (view, keys) request, the features of each entity, as ``read_online``.
     A read earlier than an entity's state can answer exactly raises InputError.
     """
-    if at.tzinfo is None:
-        raise InputError("at", "must carry a time zone", got=at.isoformat(),
-                         fix="pass e.g. datetime.now(timezone.utc)")
+    require_zone(at, "at")
     at_us = (at - _EPOCH) // _MICROSECOND
     blobs = online.read_many([(view.name, [entity_key(k) for k in keys])
                               for view, keys in requests])

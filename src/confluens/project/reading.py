@@ -11,8 +11,9 @@ import sqlglot.expressions as exp
 
 from confluens.core import Source
 from confluens.core.system_columns import INGESTED_AT, SYSTEM_COLUMNS
+from confluens.duckdb_session import connect
 from confluens.errors import ExpressionError, UnknownNameError
-from confluens.ingest.coerce import SQL_TYPES
+from confluens.plan.column_types import SQL_TYPES
 from confluens.sqlx import DIALECT, col, render
 
 __all__ = ["MAX_FILTER_DEPTH", "count_rows", "parse_filter", "read_table"]
@@ -23,7 +24,7 @@ _FORBIDDEN = (exp.Select, exp.Subquery, exp.Command, exp.Create, exp.Drop, exp.I
               exp.Update, exp.Delete, exp.Table)
 
 
-def parse_filter(where: str, columns: Sequence[str]) -> exp.Expression:
+def parse_filter(where: str, columns: Sequence[str]) -> exp.Expr:
     """Parse a user filter such as ``"amount > 100 AND country = 'FR'"``.
 
     Only expressions over the named columns are allowed: no subqueries, tables or
@@ -94,9 +95,8 @@ def read_table(source: Source, files: list[str], *, columns: Sequence[str] | Non
         if name not in available:
             raise UnknownNameError(f"source '{source.name}'", "has no such column", got=name,
                                    fix=f"use one of {list(source.schema.names)}")
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         if files:
             con.register("stored", con.read_parquet(files, union_by_name=True))
         else:
@@ -126,7 +126,7 @@ def read_table(source: Source, files: list[str], *, columns: Sequence[str] | Non
 def count_rows(source: Source, files: list[str], *, where: str | None = None) -> int:
     """How many stored records of ``source`` there are (that match ``where``)."""
     table = read_table(source, files, columns=[source.schema.names[0]], where=where)
-    return table.num_rows
+    return int(table.num_rows)
 
 
 def _empty(source: Source) -> exp.Select:

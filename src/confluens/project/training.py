@@ -23,8 +23,11 @@ import pyarrow.parquet as pq
 
 from confluens.core import Definitions, DType, FeatureView
 from confluens.core.system_columns import INGESTED_AT
+from confluens.duckdb_session import connect
 from confluens.errors import InputError, UnknownNameError
 from confluens.plan import plan_view, point_features
+from confluens.plan.column_types import ARROW_TYPES
+from confluens.project.instants import require_zone
 
 __all__ = ["FeatureRef", "as_arrow_spine", "check_timezone", "parse_request",
            "resolve_features", "training_set"]
@@ -137,9 +140,8 @@ def _read_spine_file(path: Path) -> pa.Table:
                          fix="pass the path of a Parquet or CSV file "
                          "(`confluens spine SOURCE --out spine.parquet` writes one)")
     if path.suffix.lower() == ".csv":
-        con = duckdb.connect()
+        con = connect()
         try:
-            con.execute("SET TimeZone = 'UTC'")
             return con.read_csv(str(path), sep=",", header=True).to_arrow_table()
         except duckdb.Error as exc:
             raise InputError("spine", "could not be read as CSV", got=str(path),
@@ -218,9 +220,8 @@ def _spine_times(spine: pa.Table, at: str | None, timezone: str | None) -> tuple
                              fix="give the spine's timestamps a zone (pandas: "
                              "s.dt.tz_localize('UTC')), or name the zone they are in: "
                              "--timezone Europe/Paris (Python: timezone='Europe/Paris')")
-        con = duckdb.connect()
+        con = connect()
         try:
-            con.execute("SET TimeZone = 'UTC'")
             con.register("naive", pa.table({"t": column}))
             column = con.sql("SELECT timezone(?, t) AS t FROM naive",
                              params=[timezone]).to_arrow_table().column("t")
@@ -279,15 +280,10 @@ def training_set(refs: Sequence[FeatureRef], files_of: Any, spine: Any, *,
     return result
 
 
-_ARROW = {DType.INT64: pa.int64(), DType.FLOAT64: pa.float64(), DType.STRING: pa.string(),
-          DType.BOOL: pa.bool_(), DType.TIMESTAMP: pa.timestamp("us", tz="UTC"),
-          DType.DATE: pa.date32()}
-
-
 def _as_key(column: pa.ChunkedArray, dtype: DType, name: str) -> pa.ChunkedArray:
     """Spine keys in the source's type, so they match the stored ones exactly."""
     try:
-        return pc.cast(column, _ARROW[dtype])
+        return pc.cast(column, ARROW_TYPES[dtype])
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise InputError(f"spine column '{name}'", f"must hold {dtype.value} keys like the "
                          "source", got=str(column.type),
@@ -299,10 +295,8 @@ def _events(files: list[str], as_of: datetime | None) -> pa.Table | list[str] | 
         return None
     if as_of is None:
         return files
-    if as_of.tzinfo is None:
-        raise InputError("as_of", "must carry a time zone", got=as_of.isoformat(),
-                         fix="pass e.g. datetime(2024, 1, 31, tzinfo=timezone.utc)")
-    con = duckdb.connect()
+    require_zone(as_of, "as_of", fix="pass e.g. datetime(2024, 1, 31, tzinfo=timezone.utc)")
+    con = connect()
     try:
         rel = con.read_parquet(files, union_by_name=True)
         rel = rel.filter(duckdb.ColumnExpression(INGESTED_AT)

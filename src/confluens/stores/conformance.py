@@ -1,36 +1,71 @@
 """The conformance checks every store implementation must pass.
 
-Plain functions that raise AssertionError, so that the project's tests and a
-plugin author's tests run the very same checks::
+Each check is named and states the capabilities it needs (``StoreCheck.needs``); the
+checks a store must pass are chosen by asking it (``store.capabilities``), so the
+project's tests and a plug-in author's tests run the very same ones::
 
-    from confluens.stores.conformance import check_metadata_store
-    check_metadata_store(MyMetadataStore(...))
+    from confluens.stores.conformance import check_online_store
+    check_online_store(MyOnlineStore(...))  # every check its capabilities call for
 
-Each check expects an empty store.
+or one at a time (``ONLINE_CHECKS``, ``checks_for(store, ONLINE_CHECKS)``). Each check
+expects an empty store, and the checks of one kind of store use tables or views of
+their own, so they also run one after another on one store. No check waits: expiry
+is checked by setting the store's ``clock`` back (``StoreCapability.EXPIRY``), never
+by sleeping.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
+from confluens.stores.capabilities import StoreCapability
 from confluens.stores.metadata import IngestRun, MetadataStore, QuarantineBatch
-from confluens.stores.offline import OfflineStore
+from confluens.stores.offline import FeatureTableStore, OfflineStore
 from confluens.stores.online import OnlineStore
 
-__all__ = ["check_metadata_store", "check_offline_store", "check_online_store"]
+__all__ = ["METADATA_CHECKS", "OFFLINE_CHECKS", "ONLINE_CHECKS", "StoreCheck",
+           "check_metadata_store", "check_offline_store", "check_online_store", "checks_for"]
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+DAY_US = 86_400_000_000
 
 
-def check_metadata_store(store: MetadataStore) -> None:
-    _definitions(store)
-    _runs(store)
-    _quarantine(store)
+@dataclass(frozen=True, slots=True)
+class StoreCheck:
+    """One named check, run on an empty store that has every capability in ``needs``."""
+
+    name: str
+    run: Callable[[Any], None]
+    needs: frozenset[StoreCapability] = frozenset()
+
+    def __repr__(self) -> str:
+        return f"StoreCheck({self.name!r})"
 
 
-def _definitions(store: MetadataStore) -> None:
+def checks_for(store: object, checks: Sequence[StoreCheck]) -> list[StoreCheck]:
+    """The checks of ``checks`` that ``store`` must pass, by its declared capabilities."""
+    has: frozenset[StoreCapability] = getattr(store, "capabilities", frozenset())
+    return [check for check in checks if check.needs <= has]
+
+
+def _run_all(store: object, checks: Sequence[StoreCheck]) -> list[str]:
+    chosen = checks_for(store, checks)
+    for check in chosen:
+        check.run(store)
+    return [check.name for check in chosen]
+
+
+# -- metadata stores ------------------------------------------------------------------
+
+def check_metadata_definitions(store: MetadataStore) -> None:
+    """Applies version each definition; a removed and re-added one gets a new version."""
     assert store.applied() == {}
     v1 = store.apply({"source:a": {"x": 1}, "entity:e": {"k": ["id"]}}, T0)
     assert v1 == {"source:a": 1, "entity:e": 1}
@@ -46,7 +81,8 @@ def _definitions(store: MetadataStore) -> None:
     assert v3["entity:e"] == 3, "a re-added definition gets a new version"
 
 
-def _runs(store: MetadataStore) -> None:
+def check_metadata_runs(store: MetadataStore) -> None:
+    """A run's counts are recorded as it goes and when it finishes, per source."""
     run = IngestRun("r1", "a", "in.csv", 2, T0, pid=123, host="h")
     store.start_run(run)
     assert store.runs("a")[0].status == "running"
@@ -64,7 +100,8 @@ def _runs(store: MetadataStore) -> None:
     assert [r.run_id for r in store.runs()] == ["r1", "r2"]
 
 
-def _quarantine(store: MetadataStore) -> None:
+def check_metadata_quarantine(store: MetadataStore) -> None:
+    """Quarantine batches are listed per source and status, in the order added."""
     for i in range(3):
         store.add_quarantine(QuarantineBatch(f"b{i}", "r1", "a", f"/q/{i}.parquet", i + 1,
                                              {"rule": i + 1}, "pending",
@@ -77,76 +114,187 @@ def _quarantine(store: MetadataStore) -> None:
     assert store.quarantine("other") == []
 
 
-def check_offline_store(store: OfflineStore) -> None:
+METADATA_CHECKS = (
+    StoreCheck("definitions", check_metadata_definitions),
+    StoreCheck("runs", check_metadata_runs),
+    StoreCheck("quarantine", check_metadata_quarantine),
+)
+
+
+def check_metadata_store(store: MetadataStore) -> list[str]:
+    """Every metadata check, on one empty store; returns the names of those run."""
+    return _run_all(store, METADATA_CHECKS)
+
+
+# -- offline stores -------------------------------------------------------------------
+
+def _events(ids: list[int], micros: list[int]) -> pa.Table:
+    return pa.table({"id": pa.array(ids, pa.int64()),
+                     "ts": pa.array(micros, pa.timestamp("us", tz="UTC"))})
+
+
+def _ids(store: OfflineStore, table: str, **only: Any) -> list[int]:
+    files = store.files(table, **only)
+    if not files:
+        return []
+    read = pa.concat_tables(pq.read_table(f, columns=["id"]) for f in files)
+    return sorted(read.column("id").to_pylist())
+
+
+def check_offline_append(store: OfflineStore) -> None:
+    """Appends commit whole; an empty one commits nothing; tables are separate."""
     assert store.files("t") == []
     assert store.row_count("t") == 0
-    day = 86_400_000_000
-    data = pa.table({"id": pa.array([1, 2, 3], pa.int64()),
-                     "ts": pa.array([0, day, day + 1], pa.timestamp("us", tz="UTC"))})
+    data = _events([1, 2, 3], [0, DAY_US, DAY_US + 1])
     assert store.append("t", data, run_id="r1", partition_by="ts") == 3
     assert store.row_count("t") == 3
     assert store.append("t", data.slice(0, 0), run_id="r2", partition_by="ts") == 0
     assert store.append("t", data.slice(0, 1), run_id="r3", partition_by="ts") == 1
     assert store.row_count("t") == 4
-    assert store.runs("t") == {"r1": 3, "r3": 1}, "rows committed per run"
-    import pyarrow.parquet as pq
-
-    read = pa.concat_tables(pq.read_table(f, columns=["id", "ts"]) for f in store.files("t"))
-    assert sorted(read.column("id").to_pylist()) == [1, 1, 2, 3]
+    assert _ids(store, "t") == [1, 1, 2, 3]
     assert store.files("other") == []
-    replace = getattr(store, "replace", None)
-    if replace is not None:
-        assert replace("t", data.slice(1, 2), run_id="r4", partition_by="ts") == 2
-        assert store.row_count("t") == 2, "replace leaves only the new rows"
 
 
-def check_online_store(store: OnlineStore) -> None:
-    import time
+def check_offline_runs(store: OfflineStore) -> None:
+    """Rows are counted per run, and files can be listed by run."""
+    store.append("t_runs", _events([1, 2], [0, DAY_US]), run_id="r1", partition_by="ts")
+    store.append("t_runs", _events([3], [0]), run_id="r2", partition_by="ts")
+    assert store.runs("t_runs") == {"r1": 2, "r2": 1}, "rows committed per run"
+    assert _ids(store, "t_runs", runs={"r2"}) == [3]
+    assert _ids(store, "t_runs", runs={"r1", "r2"}) == [1, 2, 3]
+    assert store.files("t_runs", runs={"none"}) == []
 
-    assert store.read("v", ["a", "b"]) == [None, None]
-    assert isinstance(store.location, str), "location names the store (materialize records it)"
-    assert store.location, "location names the store (materialize records it)"
-    assert store.write("v", {"a": b"1", "b": b"\x00\xff"}) == 2
-    assert store.read("v", ["b", "zz", "a"]) == [b"\x00\xff", None, b"1"]
-    store.write("v", {"a": b"2"})
-    assert store.read("v", ["a"]) == [b"2"], "a write replaces"
-    assert store.read("other", ["a"]) == [None], "views are separate"
-    store.write("v", {"short": b"x"}, ttl_seconds=0.2)
-    assert store.read("v", ["short"]) == [b"x"]
-    time.sleep(0.4)
-    assert store.read("v", ["short"]) == [None], "state expires after its TTL"
+
+def check_offline_partitions(store: OfflineStore) -> None:
+    """Files are partitioned by the UTC date of the ``partition_by`` column."""
+    store.append("t_partitions", _events([1, 2, 3], [0, DAY_US - 1, DAY_US]), run_id="r1",
+                 partition_by="ts")
+    assert _ids(store, "t_partitions", partitions={"1970-01-01"}) == [1, 2]
+    assert _ids(store, "t_partitions", partitions={"1970-01-02"}) == [3]
+    assert store.files("t_partitions", partitions={"1999-12-31"}) == []
+
+
+def check_offline_replace(store: FeatureTableStore) -> None:
+    """``replace`` makes the new rows the whole table."""
+    store.append("t_replace", _events([1, 2, 3], [0, DAY_US, DAY_US + 1]), run_id="r1",
+                 partition_by="ts")
+    assert store.replace("t_replace", _events([7, 8], [0, 0]), run_id="r2", partition_by="ts") == 2
+    assert store.row_count("t_replace") == 2, "replace leaves only the new rows"
+    assert _ids(store, "t_replace") == [7, 8]
+    assert store.runs("t_replace") == {"r2": 2}
+
+
+def check_offline_replace_partitions(store: FeatureTableStore) -> None:
+    """``replace_partitions`` rewrites the partitions named and leaves the others."""
+    store.append("t_replace_partitions", _events([1, 2, 3], [0, DAY_US, 2 * DAY_US]), run_id="r1",
+                 partition_by="ts")
+    store.replace_partitions("t_replace_partitions", _events([20, 21], [DAY_US, DAY_US + 5]),
+                             partitions={"1970-01-02"}, run_id="r2", partition_by="ts")
+    assert _ids(store, "t_replace_partitions") == [1, 3, 20, 21]
+    assert store.row_count("t_replace_partitions") == 4
+    table = "t_replace_partitions"
+    store.replace_partitions(table, _events([], []), partitions={"1970-01-01"}, run_id="r3",
+                             partition_by="ts")
+    assert _ids(store, table) == [3, 20, 21], "an empty replacement empties the partition"
+
+
+OFFLINE_CHECKS = (
+    StoreCheck("append", check_offline_append),
+    StoreCheck("runs", check_offline_runs),
+    StoreCheck("partitions", check_offline_partitions),
+    StoreCheck("replace", check_offline_replace, frozenset({StoreCapability.REPLACE})),
+    StoreCheck("replace_partitions", check_offline_replace_partitions,
+               frozenset({StoreCapability.REPLACE})),
+)
+
+
+def check_offline_store(store: OfflineStore) -> list[str]:
+    """Every offline check its capabilities call for, on one empty store (each check
+    uses tables of its own); returns the names of those run."""
+    return _run_all(store, OFFLINE_CHECKS)
+
+
+# -- online stores --------------------------------------------------------------------
+
+def check_online_location(store: OnlineStore) -> None:
+    """``location`` names the store (a materialize records it)."""
+    assert isinstance(store.location, str), "location names the store"
+    assert store.location, "location names the store"
+
+
+def check_online_read_write(store: OnlineStore) -> None:
+    """Reads answer in key order, None for a missing key; writes replace; views apart."""
+    assert store.read("rw", ["a", "b"]) == [None, None]
+    assert store.write("rw", {"a": b"1", "b": b"\x00\xff"}) == 2
+    assert store.read("rw", ["b", "zz", "a"]) == [b"\x00\xff", None, b"1"]
+    store.write("rw", {"a": b"2"})
+    assert store.read("rw", ["a"]) == [b"2"], "a write replaces"
+    assert store.read("rw_other", ["a"]) == [None], "views are separate"
+    assert store.read("rw", []) == []
     many = {f"k{i}": str(i).encode() for i in range(2000)}
-    store.write("w", many)
-    assert store.read("w", list(many)) == list(many.values())
-    assert store.read("v", []) == []
-    assert store.read_many([("v", ["a", "zz"]), ("w", ["k7"]), ("v", [])]) == [
+    store.write("rw_many", many)
+    assert store.read("rw_many", list(many)) == list(many.values())
+
+
+def check_online_read_many(store: OnlineStore) -> None:
+    """``read_many`` answers each (view, keys) request in key order."""
+    store.write("rm_a", {"a": b"2"})
+    store.write("rm_b", {"k7": b"7"})
+    assert store.read_many([("rm_a", ["a", "zz"]), ("rm_b", ["k7"]), ("rm_a", [])]) == [
         [b"2", None], [b"7"], []], "read_many answers each request in key order"
-    store.clear("v")
-    assert store.read("v", ["a", "b"]) == [None, None]
-    assert store.read("w", ["k1"]) == [b"1"], "clear touches one view only"
-    store.write("r", {"old": b"o", "both": b"1"})
-    assert store.replace("r", {"both": b"2", "new": b"n"}) == 2
-    assert store.read("r", ["old", "both", "new"]) == [None, b"2", b"n"], \
+    assert store.read_many([]) == []
+
+
+def check_online_clear(store: OnlineStore) -> None:
+    """``clear`` removes one view's state only."""
+    store.write("cl_a", {"a": b"1", "b": b"2"})
+    store.write("cl_b", {"k1": b"1"})
+    store.clear("cl_a")
+    assert store.read("cl_a", ["a", "b"]) == [None, None]
+    assert store.read("cl_b", ["k1"]) == [b"1"], "clear touches one view only"
+
+
+def check_online_replace(store: OnlineStore) -> None:
+    """``replace`` keeps exactly the new state of one view."""
+    store.write("rp_a", {"old": b"o", "both": b"1"})
+    store.write("rp_b", {"k1": b"1"})
+    assert store.replace("rp_a", {"both": b"2", "new": b"n"}) == 2
+    assert store.read("rp_a", ["old", "both", "new"]) == [None, b"2", b"n"], \
         "replace keeps exactly the new state"
-    assert store.read("w", ["k1"]) == [b"1"], "replace touches one view only"
-    _check_threads(store)
+    assert store.read("rp_b", ["k1"]) == [b"1"], "replace touches one view only"
 
 
-def _check_threads(store: OnlineStore) -> None:
+def check_online_expiry(store: Any) -> None:
+    """State expires ``ttl_seconds`` after it was written (by the store's ``clock``):
+    written an hour ago, a one-minute TTL has passed and a two-hour one has not."""
+    real: Callable[[], float] = store.clock
+    store.clock = lambda: real() - 3600
+    try:
+        store.write("ex_a", {"old": b"o", "kept": b"k"}, ttl_seconds=60)
+        store.write("ex_a", {"kept": b"k"}, ttl_seconds=7200)
+        store.replace("ex_b", {"old": b"o"}, ttl_seconds=60)
+    finally:
+        store.clock = real
+    store.write("ex_a", {"fresh": b"ex_b"}, ttl_seconds=60)
+    store.write("ex_a", {"forever": b"x"})
+    assert store.read("ex_a", ["old", "kept", "fresh", "forever"]) == [None, b"k", b"ex_b", b"x"], \
+        "state expires after its TTL"
+    assert store.read_many([("ex_a", ["old", "kept"]), ("ex_b", ["old"])]) == [[None, b"k"], [None]]
+
+
+def check_online_threads(store: OnlineStore) -> None:
     """Threads sharing one store object read and write without errors."""
-    import threading
-
-    store.write("t", {f"k{i}": str(i).encode() for i in range(50)})
+    store.write("th", {f"k{i}": str(i).encode() for i in range(50)})
     failures: list[BaseException] = []
 
     def work(n: int) -> None:
         try:
             for i in range(300):
                 key = f"k{(i + n) % 50}"
-                assert store.read("t", [key]) == [key[1:].encode()]
-                assert store.read_many([("t", [key, "none"])]) == [[key[1:].encode(), None]]
+                assert store.read("th", [key]) == [key[1:].encode()]
+                assert store.read_many([("th", [key, "none"])]) == [[key[1:].encode(), None]]
                 if i % 100 == 0:
-                    store.write("t", {key: key[1:].encode()})
+                    store.write("th", {key: key[1:].encode()})
         except BaseException as exc:  # reported below, from the main thread
             failures.append(exc)
 
@@ -156,3 +304,20 @@ def _check_threads(store: OnlineStore) -> None:
     for t in threads:
         t.join()
     assert not failures, f"concurrent use failed: {failures[:2]!r}"
+
+
+ONLINE_CHECKS = (
+    StoreCheck("location", check_online_location),
+    StoreCheck("read_write", check_online_read_write),
+    StoreCheck("read_many", check_online_read_many),
+    StoreCheck("clear", check_online_clear),
+    StoreCheck("replace", check_online_replace),
+    StoreCheck("expiry", check_online_expiry, frozenset({StoreCapability.EXPIRY})),
+    StoreCheck("threads", check_online_threads, frozenset({StoreCapability.THREADS})),
+)
+
+
+def check_online_store(store: OnlineStore) -> list[str]:
+    """Every online check its capabilities call for, on one empty store (each check
+    uses views of its own); returns the names of those run."""
+    return _run_all(store, ONLINE_CHECKS)

@@ -36,7 +36,7 @@ DEBUG_ENV = "CONFLUENS_DEBUG"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-class PathText(click.ParamType):
+class PathText(click.ParamType[str]):
     """A path as typed, checked only for what no file system accepts (a NUL byte).
 
     Whether it exists, and where a relative one starts, is for the command to say

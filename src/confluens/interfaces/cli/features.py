@@ -21,6 +21,7 @@ from confluens.interfaces.cli.context import (
 )
 from confluens.interfaces.cli.context import escape as escape_markup
 from confluens.interfaces.cli.render import arrow_table
+from confluens.project.instants import TEXT_EXAMPLE, require_zone
 
 __all__ = ["features", "materialize", "training_set"]
 
@@ -173,13 +174,12 @@ def get(view: str, keys: tuple[str, ...], at_text: str | None, project_dir: str)
               for k in keys] or [{}]  # no key: a view without an entity (or a clear error)
     with open_project(project_dir) as project:
         when = _instant(at_text, "--at")
-        if when is not None and when.tzinfo is None:
-            raise InputError("--at", "must carry a time zone", got=at_text,
-                             fix="write e.g. 2024-01-31T00:00:00+00:00")
+        if when is not None:
+            require_zone(when, "--at", fix=TEXT_EXAMPLE, got=at_text)
         values = project.online_features(view, parsed, at=when)
     names = list(values[0]) if values else []
     # one row per feature, one column per entity: readable however many features
-    columns = {"feature": names}
+    columns: dict[str, list[str | None]] = {"feature": list(names)}
     for key, vals in zip(keys or ("value",), values, strict=True):
         columns[key] = [None if vals[n] is None else str(vals[n]) for n in names]
     out.print(arrow_table(pa.table(columns), title=f"{view} at "

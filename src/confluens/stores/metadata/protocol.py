@@ -89,3 +89,7 @@ class MetadataStore(Protocol):
 
     def set_quarantine_status(self, batch_ids: list[str], status: str) -> None:
         ...
+
+    def close(self) -> None:
+        """Release connections; the store is not used afterwards."""
+        ...

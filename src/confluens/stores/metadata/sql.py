@@ -77,7 +77,7 @@ def _add_missing_columns(engine: sa.Engine, table: sa.Table) -> None:
         for column in missing:
             assert column.nullable, column
             spec = sa.schema.CreateColumn(column).compile(dialect=engine.dialect)
-            conn.execute(sa.DDL(f"ALTER TABLE {name} ADD COLUMN {spec}"))
+            conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {spec}"))
 
 
 def _utc(value: datetime | None) -> datetime | None:

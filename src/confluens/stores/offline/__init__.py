@@ -2,6 +2,6 @@
 
 from confluens.stores.offline.lock import table_lock
 from confluens.stores.offline.parquet import ParquetOfflineStore
-from confluens.stores.offline.protocol import OfflineStore
+from confluens.stores.offline.protocol import FeatureTableStore, OfflineStore
 
-__all__ = ["OfflineStore", "ParquetOfflineStore", "table_lock"]
+__all__ = ["FeatureTableStore", "OfflineStore", "ParquetOfflineStore", "table_lock"]

@@ -12,11 +12,13 @@ import shutil
 import uuid
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlglot.expressions as exp
 
+from confluens.duckdb_session import connect
+from confluens.sqlx import col, render, table_ref
+from confluens.stores.capabilities import StoreCapability
 from confluens.stores.offline.lock import table_lock
 from confluens.stores.offline.manifest import Manifest, ManifestEntry
 
@@ -27,6 +29,8 @@ PARTITION = "event_date"
 
 class ParquetOfflineStore:
     """The default offline store. Safe for one writer and many readers per table."""
+
+    capabilities = frozenset({StoreCapability.REPLACE})
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
@@ -80,7 +84,7 @@ class ParquetOfflineStore:
                     e for e in current.entries if _partition(e.path) not in dropping))
             current.with_entries(entries).commit(folder)
             shutil.rmtree(staging, ignore_errors=True)
-        return data.num_rows
+        return int(data.num_rows)
 
     def _sweep(self, folder: Path) -> None:
         """Remove what a writer that died left behind: staging folders and unlisted files."""
@@ -119,13 +123,13 @@ def _partition(path: str) -> str:
 def _write_partitioned(data: pa.Table, partition_by: str, staging: Path,
                        run_id: str) -> list[tuple[Path, int]]:
     """Write ``data`` under ``staging`` as hive partitions by the UTC date of a column."""
-    con = duckdb.connect()
+    con = connect()
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.register("data", data)
-        day = exp.cast(exp.cast(exp.column(partition_by, quoted=True), "TIMESTAMPTZ"), "DATE")
-        query = exp.select(exp.Star(), exp.alias_(day, PARTITION, quoted=True)).from_("data")
-        con.sql(query.sql(dialect="duckdb")).write_parquet(
+        day = exp.cast(exp.cast(col(partition_by), "TIMESTAMPTZ"), "DATE")
+        query = exp.select(exp.Star(), exp.alias_(day, PARTITION, quoted=True)).from_(
+            table_ref("data"))
+        con.sql(render(query)).write_parquet(
             str(staging), partition_by=[PARTITION], compression="zstd",
             filename_pattern=f"part-{run_id}-{{uuid}}", row_group_size=256 * 1024)
     finally:

@@ -7,11 +7,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from urllib.parse import quote
+
+from confluens.stores.capabilities import StoreCapability
 
 __all__ = ["EmbeddedOnlineStore"]
 
@@ -38,10 +40,14 @@ def _union(n: int) -> str:
 
 
 class EmbeddedOnlineStore:
-    """File-backed, survives restarts, needs no server."""
+    """File-backed, survives restarts, needs no server. ``clock`` gives the time in
+    seconds since the epoch that expiry is measured against (written and read)."""
 
-    def __init__(self, path: Path | str) -> None:
+    capabilities = frozenset(StoreCapability) - {StoreCapability.REPLACE}
+
+    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
+        self.clock = clock
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.path.exists() and not os.access(self.path.parent, os.W_OK):
             # a read-only project: read the file as it is; writes fail as SQLite says
@@ -88,7 +94,7 @@ class EmbeddedOnlineStore:
 
     def _write_unlocked(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:
-        expires = None if ttl_seconds is None else time.time() + ttl_seconds
+        expires = None if ttl_seconds is None else self.clock() + ttl_seconds
         with self._transaction():
             self._con.executemany(
                 "INSERT OR REPLACE INTO online (view, key, value, expires_at) VALUES (?,?,?,?)",
@@ -98,7 +104,7 @@ class EmbeddedOnlineStore:
     def _replace_unlocked(self, view: str, items: Mapping[str, bytes], *,
                 ttl_seconds: float | None = None) -> int:
         """One transaction: readers (WAL snapshots) see the old state or the new one."""
-        expires = None if ttl_seconds is None else time.time() + ttl_seconds
+        expires = None if ttl_seconds is None else self.clock() + ttl_seconds
         with self._transaction():
             self._con.execute("DELETE FROM online WHERE view = ?", (view,))
             self._con.executemany(
@@ -108,13 +114,13 @@ class EmbeddedOnlineStore:
 
     def _read_unlocked(self, view: str, keys: Sequence[str]) -> list[bytes | None]:
         if len(keys) == 1:  # the common online read: one primary-key lookup
-            row = self._cursor.execute(_GET, (view, keys[0], time.time())).fetchone()
+            row = self._cursor.execute(_GET, (view, keys[0], self.clock())).fetchone()
             return [None if row is None else row[0]]
         rows = self._con.execute(
             "SELECT key, value FROM online WHERE view = ? "
             "AND key IN (SELECT value FROM json_each(?)) "
             "AND (expires_at IS NULL OR expires_at > ?)",
-            (view, json.dumps(list(keys)), time.time())).fetchall()
+            (view, json.dumps(list(keys)), self.clock())).fetchall()
         found = dict(rows)
         return [found.get(k) for k in keys]
 
@@ -124,7 +130,7 @@ class EmbeddedOnlineStore:
         pairs = [(view, key) for view, keys in requests for key in keys]
         if not pairs or len(pairs) > _UNION_MAX:
             return [self._read_unlocked(view, keys) for view, keys in requests]
-        now = time.time()
+        now = self.clock()
         found: list[bytes | None] = [None] * len(pairs)
         for i, value in self._cursor.execute(
                 _union(len(pairs)), [x for view, key in pairs for x in (view, key, now)]):

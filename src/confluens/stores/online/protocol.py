@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from confluens.stores.capabilities import StoreCapability
+
 __all__ = ["OnlineStore"]
 
 
@@ -18,7 +20,11 @@ class OnlineStore(Protocol):
     both the old and the new state reads as missing (a full rebuild).
     ``location`` names the store's kind and place (never a secret): a materialize
     records it, and rebuilds in full when the project's store is another one.
+    ``capabilities`` says what else it supports: ``EXPIRY`` (``ttl_seconds`` honoured,
+    the time read from a settable ``clock`` attribute) and ``THREADS``.
     """
+
+    capabilities: frozenset[StoreCapability]
 
     @property
     def location(self) -> str:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from confluens.errors import MissingExtraError, StorageError
+from confluens.stores.capabilities import StoreCapability
 
 __all__ = ["RedisOnlineStore"]
 
 
 class RedisOnlineStore:
-    """One Redis string per (view, key), under a namespace; TTL by Redis expiry."""
+    """One Redis string per (view, key), under a namespace; TTL by Redis expiry, at the
+    instant ``clock() + ttl_seconds`` (``clock``: seconds since the epoch; Redis >= 6.2)."""
 
-    def __init__(self, url: str = "redis://127.0.0.1:6379/0", namespace: str = "confluens"):
+    capabilities = frozenset(StoreCapability) - {StoreCapability.REPLACE}
+
+    def __init__(self, url: str = "redis://127.0.0.1:6379/0", namespace: str = "confluens",
+                 *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
         try:
             import redis
         except ModuleNotFoundError:
@@ -39,11 +46,12 @@ class RedisOnlineStore:
     def write(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:
         pipe = self._redis.pipeline(transaction=False)
+        expires_ms = None if ttl_seconds is None else int((self.clock() + ttl_seconds) * 1000)
         for key, value in items.items():
-            if ttl_seconds is None:
+            if expires_ms is None:
                 pipe.set(self._key(view, key), value)
             else:
-                pipe.set(self._key(view, key), value, px=max(1, int(ttl_seconds * 1000)))
+                pipe.set(self._key(view, key), value, pxat=expires_ms)
         pipe.execute()
         return len(items)
 
