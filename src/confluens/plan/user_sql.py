@@ -1,6 +1,6 @@
 """Run-time failures of user SQL: which derive or where expression broke, on what.
 
-Expressions are checked when a view is built (``core/expressions.py``), but some
+Expressions are checked when definitions load (``plan/expressions``), but some
 failures depend on the data: ``CAST(card AS INTEGER)`` on the value ``'a'``, an
 integer product that overflows. When an engine query fails, :func:`blame` evaluates
 the view's expressions one by one over the same events, in the order the engine does
@@ -14,7 +14,8 @@ from __future__ import annotations
 import duckdb
 import sqlglot.expressions as exp
 
-from confluens.core.expressions import columns_of, parse_expression
+from confluens.plan.expressions import bind
+from confluens.plan.expressions.compile_sql import tree_for
 from confluens.errors import FeatureExpressionError
 from confluens.plan.ir import RatioOf, ViewPlan
 from confluens.sqlx import func, render, table_ref
@@ -31,7 +32,7 @@ def _readers(plan: ViewPlan, column: str | None, where: str | None) -> list[str]
         for part in parts:
             if column is not None:
                 reads = part.column == column or (
-                    part.where is not None and column in columns_of(part.where, "where"))
+                    part.where is not None and column in bind(plan).filter(part.where).columns)
             else:
                 reads = part.where == where
             if reads and feature.output not in out:
@@ -46,14 +47,14 @@ def blame(plan: ViewPlan, con: duckdb.DuckDBPyConnection, events: str,
     base: exp.Select = exp.select(exp.Star()).from_(table_ref(events))
     checks: list[tuple[str, str, str | None, exp.Select]] = []
     for name, text in plan.derive:
-        tree = parse_expression(text, where=f"derive '{name}'")
+        tree = tree_for(bind(plan).derived(name))
         checks.append((f"derive '{name}'", text, name,
                        exp.select(func("count", tree.copy())).from_(base.subquery("d"))))
         base = exp.select(exp.Star(), exp.alias_(tree, name, quoted=True)).from_(
             base.subquery("d"))
     for agg in plan.aggregations:
         if agg.where is not None:
-            tree = parse_expression(agg.where, where="where")
+            tree = tree_for(bind(plan).filter(agg.where))
             checks.append(("where", agg.where, None, exp.select(func("count", exp.Paren(
                 this=tree))).from_(base.subquery("d"))))
     for label, text, column, query in checks:
