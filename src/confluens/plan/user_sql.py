@@ -1,7 +1,7 @@
 """Run-time failures of user SQL: which derive or where expression broke, on what.
 
 Expressions are checked when definitions load (``plan/expressions``), but some
-failures depend on the data: ``CAST(card AS INTEGER)`` on the value ``'a'``, an
+failures depend on the data: ``100 // d`` where ``d`` is 0, an
 integer product that overflows. When an engine query fails, :func:`blame` evaluates
 the view's expressions one by one over the same events, in the order the engine does
 (derived columns first, in order, then filters), and names the first that fails: its
@@ -69,8 +69,9 @@ def blame(plan: ViewPlan, con: duckdb.DuckDBPyConnection, events: str,
                     repr(f) for f in features) + ")"
             found = FeatureExpressionError(
                 thing, f"failed on the stored events: {reason}", got=text,
-                fix="guard the expression against such values, e.g. TRY_CAST(... AS ...) "
-                "gives null where a cast fails, or CASE WHEN ... THEN ... END")
+                fix="guard the expression against such values, e.g. CASE WHEN d <> 0 THEN "
+                "n // d END (a branch runs only where it is taken), or TRY_CAST(... AS ...), "
+                "null where a cast fails")
             found.__cause__ = error
             return found
     return None

@@ -629,12 +629,12 @@ _FUNCTIONS: dict[type[exp.Expr], Callable[..., pa.Array]] = {
     exp.DayOfWeekIso: _time(lambda t: pc.day_of_week(t, count_from_zero=False,
                                                      week_start=1)),
     exp.DayOfYear: _time(pc.day_of_year),
-    exp.TimestampTrunc: _trunc,
+    exp.TimestampTrunc: _trunc, exp.DateTrunc: _trunc,
 }
 _FUNCTION_RESULT: dict[type[exp.Expr], pa.DataType] = {
     exp.Sign: INT, exp.IsNan: BOOL, exp.IsInf: BOOL, exp.Lower: STRING, exp.Upper: STRING,
     exp.Length: INT, exp.StartsWith: BOOL, exp.Contains: BOOL, exp.RegexpLike: BOOL,
-    exp.TimestampTrunc: TIME, **{k: INT for k in (
+    exp.TimestampTrunc: TIME, exp.DateTrunc: TIME, **{k: INT for k in (
         exp.Hour, exp.Minute, exp.Second, exp.Day, exp.DayOfMonth, exp.Month, exp.Year,
         exp.Quarter, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear)}}
 

@@ -58,6 +58,7 @@ FUNCTIONS: dict[type[exp.Expr], Signature] = {
     exp.DayOfWeekIso: Signature("isodow", TEMPORAL, "int64"),
     exp.DayOfYear: Signature("dayofyear", TEMPORAL, "int64"),
     exp.TimestampTrunc: Signature("date_trunc", TEMPORAL, "timestamp", ("unit",)),
+    exp.DateTrunc: Signature("date_trunc", TEMPORAL, "timestamp", ("unit",)),
 }
 
 #: Every function and function-like form an expression may use.

@@ -307,16 +307,17 @@ class _Typer:
                                 fix="pass a column of that type, or CAST it")
             if sig.result == "same":
                 return found if found != "null" else "float64"
-        if isinstance(node, exp.TimestampTrunc):
+        if isinstance(node, exp.TimestampTrunc | exp.DateTrunc):
             unit = node.args.get("unit")
             if unit is None or unit.name.lower() not in TRUNC_UNITS:
                 raise self.fail("date_trunc() takes one of the units " + ", ".join(
                     TRUNC_UNITS), got=node.sql(DIALECT)[:80], fix="write e.g. "
                     "date_trunc('day', ts)")
-        for part, found in zip(args[1:], types[1:], strict=True):
-            if found not in ("string", "null") and sig.literals:
-                raise self.fail(f"{sig.name}()'s pattern must be text",
-                                got=f"{part.sql(DIALECT)} ({found})", fix="quote it: 'abc'")
+        for key in sig.literals:
+            part = node.args.get(key)
+            if isinstance(part, exp.Literal) and not part.is_string:
+                raise self.fail(f"{sig.name}()'s pattern or unit must be text",
+                                got=part.sql(DIALECT), fix="quote it: 'abc'")
         return "float64" if sig.result == "same" else sig.result
 
 
