@@ -50,4 +50,4 @@ def parse_expression(text: object, where: str) -> exp.Expr:
 
 def columns_read(tree: exp.Expr) -> tuple[str, ...]:
     """The columns a parsed expression reads, in order of first use."""
-    return tuple(dict.fromkeys(column.name for column in tree.find_all(exp.Column)))
+    return tuple(dict.fromkeys(column.name for column in tree.find_all(exp.Column, bfs=False)))
