@@ -1,7 +1,8 @@
 """An expression that passes the definition checks but fails on the stored data (a
-division by zero, an integer overflow, a double out of an integer's range) gives one FeatureExpressionError
-naming the view, the expression and the features that read it, in every engine and
-when the online state is built. Other engine errors are not disguised as the user's."""
+division by zero, an integer overflow, a double out of an integer's range) gives one
+FeatureExpressionError naming the view, the expression and the features that read it,
+in every engine and when the online state is built. Other engine errors are not
+disguised as the user's."""
 
 from __future__ import annotations
 

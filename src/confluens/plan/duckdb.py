@@ -138,8 +138,8 @@ class _Compiler:
             select = exp.Union(this=select, expression=points, distinct=False, by_name=True)
         self.add("base_0", select)  # type: ignore[arg-type]
         previous = "base_0"
-        for i, (name, text) in enumerate(p.derive, start=1):
-            expression = tree_for(bind(p).derived(name))
+        for i, (name, typed) in enumerate(bind(p).derive, start=1):
+            expression = tree_for(typed)
             self.add(f"base_{i}", exp.select(exp.Star(), exp.alias_(expression, name,
                                                                      quoted=True))
                      .from_(table_ref(previous)))

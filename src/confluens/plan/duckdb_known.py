@@ -95,9 +95,9 @@ class _KnownAtCompiler:
             *([] if p.version is None else [exp.alias_(version_sql(p), VERSION, quoted=True)])
         ).from_(table_ref(self.table)))
         previous = "ev_0"
-        for i, (name, text) in enumerate(p.derive, start=1):
+        for i, (name, typed) in enumerate(bind(p).derive, start=1):
             self.add(f"ev_{i}", exp.select(exp.Star(), exp.alias_(
-                tree_for(bind(p).derived(name)), name, quoted=True))
+                tree_for(typed), name, quoted=True))
                 .from_(table_ref(previous)))
             previous = f"ev_{i}"
         if self.filters:

@@ -47,8 +47,8 @@ def value_columns(plan: ViewPlan) -> list[str]:
 def compile_retained(plan: ViewPlan, horizon_end_us: int, table: str = "events") -> exp.Select:
     """The events the online state of ``plan`` keeps at ``horizon_end_us``."""
     base: exp.Select = exp.select(exp.Star()).from_(table_ref(table))
-    for name, text in plan.derive:
-        base = exp.select(exp.Star(), exp.alias_(tree_for(bind(plan).derived(name)), name,
+    for name, typed in bind(plan).derive:
+        base = exp.select(exp.Star(), exp.alias_(tree_for(typed), name,
                                                  quoted=True)).from_(
             exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("d"))))
     known = col(plan.known_at) if plan.known_at else col(plan.event_time)

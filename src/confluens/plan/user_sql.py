@@ -14,9 +14,9 @@ from __future__ import annotations
 import duckdb
 import sqlglot.expressions as exp
 
+from confluens.errors import FeatureExpressionError
 from confluens.plan.expressions import bind
 from confluens.plan.expressions.compile_sql import tree_for
-from confluens.errors import FeatureExpressionError
 from confluens.plan.ir import RatioOf, ViewPlan
 from confluens.sqlx import func, render, table_ref
 

@@ -95,7 +95,7 @@ class _Columns(dict[str, str]):
         super().__init__(types)
         self.view, self.thing = view, thing
 
-    def get(self, key: str, default: object = None) -> str:  # type: ignore[override]
+    def get(self, key: str, default: object = None) -> str:
         found = super().get(key)
         if found is None:
             raise DefinitionError(self.view, f"{self.thing} reads a column the source does "

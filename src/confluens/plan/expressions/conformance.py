@@ -191,7 +191,9 @@ def random_expression(rng: random.Random, dtype: str, depth: int = 3) -> str:
     }
     if depth <= 0 or rng.random() < 0.25:
         return rng.choice(leaves[dtype])()
-    number = lambda: of(rng.choice(("int64", "float64")))  # noqa: E731
+    def number() -> str:
+        return of(rng.choice(("int64", "float64")))
+
     forms: dict[str, list[Callable[[], str]]] = {
         "int64": [
             lambda: f"({of('int64')} {rng.choice(('+', '-', '*', '//', '%'))} {of('int64')})",

@@ -34,7 +34,7 @@ A value that makes DuckDB raise makes :func:`evaluate` raise :class:`EvaluationE
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -126,13 +126,15 @@ class _Frame:
 
     def column(self, name: str) -> pa.Array:
         found = self.columns.get(name)
-        if found is None:
-            assert self.parent is not None and self.rows is not None, name
-            found = self.columns[name] = self.parent.column(name).take(self.rows)
-        elif self.parent is None and not isinstance(found, pa.Array) or (
-                isinstance(found, pa.Array) and found.type not in _HELD):
-            found = self.columns[name] = normalise(
-                found if isinstance(found, pa.Array | pa.ChunkedArray) else pa.array(found))
+        if found is not None and found.type in _HELD:
+            return found
+        if self.parent is None:  # the batch's own column, normalised once
+            found = normalise(found if isinstance(found, pa.Array | pa.ChunkedArray)
+                              else pa.array(found))
+        else:
+            assert self.rows is not None
+            found = self.parent.column(name).take(self.rows)
+        self.columns[name] = found
         return found
 
     def take(self, rows: pa.Array) -> _Frame:
@@ -233,11 +235,14 @@ class _Evaluator:
         if isinstance(node, exp.Mod):
             return self._modulo(a, b, result)
         if result == INT:
-            fn = {exp.Add: pc.add_checked, exp.Sub: pc.subtract_checked,
-                  exp.Mul: pc.multiply_checked}[type(node)]
+            checked: dict[type[exp.Expr], Any] = {
+                exp.Add: pc.add_checked, exp.Sub: pc.subtract_checked,
+                exp.Mul: pc.multiply_checked}
+            fn = checked[type(node)]
             return self._checked(fn, a, b)
-        fn = {exp.Add: pc.add, exp.Sub: pc.subtract, exp.Mul: pc.multiply}[type(node)]
-        return fn(a, b)
+        plain: dict[type[exp.Expr], Any] = {exp.Add: pc.add, exp.Sub: pc.subtract,
+                                            exp.Mul: pc.multiply}
+        return plain[type(node)](a, b)
 
     def _divide(self, a: pa.Array, b: pa.Array) -> pa.Array:
         ok = _valid(a, b)
@@ -327,7 +332,7 @@ class _Evaluator:
         if parsed is not None and type_ == DATE:  # a time of day is dropped, as DuckDB does
             return pa.repeat(pa.scalar(parsed.date(), DATE), len(text))
         if parsed is not None and parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
+            parsed = parsed.replace(tzinfo=UTC)
         return pa.repeat(pa.scalar(parsed, TIME), len(text))
 
     def _order_keys(self, a: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -342,14 +347,17 @@ class _Evaluator:
     def compare(self, op: type[exp.Expr], a: pa.Array, b: pa.Array) -> pa.Array:
         ka, kb = self._order_keys(a), self._order_keys(b)
         if ka is None or kb is None:
-            fn = {exp.EQ: pc.equal, exp.NEQ: pc.not_equal, exp.GT: pc.greater,
-                  exp.GTE: pc.greater_equal, exp.LT: pc.less, exp.LTE: pc.less_equal}[op]
-            return fn(a, b)
+            arrow: dict[type[exp.Expr], Any] = {
+                exp.EQ: pc.equal, exp.NEQ: pc.not_equal, exp.GT: pc.greater,
+                exp.GTE: pc.greater_equal, exp.LT: pc.less, exp.LTE: pc.less_equal}
+            return arrow[op](a, b)
         (na, va), (nb, vb) = ka, kb
         eq = (na & nb) | (~na & ~nb & (va == vb))
         lt = (~na & nb) | (~na & ~nb & (va < vb))
-        out = {exp.EQ: eq, exp.NEQ: ~eq, exp.LT: lt, exp.LTE: lt | eq, exp.GT: ~(lt | eq),
-               exp.GTE: ~lt}[op]
+        by_op: dict[type[exp.Expr], np.ndarray] = {
+            exp.EQ: eq, exp.NEQ: ~eq, exp.LT: lt, exp.LTE: lt | eq, exp.GT: ~(lt | eq),
+            exp.GTE: ~lt}
+        out = by_op[op]
         return _from_np(out, _valid(a, b), BOOL)
 
     def _comparison(self, node: exp.Expr, f: _Frame) -> pa.Array:

@@ -90,4 +90,4 @@ def function_name(node: exp.Expr) -> str:
     """The name a user wrote a function call by (as messages give it)."""
     if isinstance(node, exp.Anonymous):
         return str(node.this).lower()
-    return node.sql(dialect="duckdb").split("(")[0].strip().lower() or node.sql_name().lower()
+    return node.sql(dialect="duckdb").split("(")[0].strip().lower()
