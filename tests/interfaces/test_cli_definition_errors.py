@@ -33,6 +33,12 @@ spend = FeatureView("customer_spending", customer, tx, [{feature}], derive={deri
      "entity key column (it has one value per entity); got 'customer_id'."),
     ('Sum("x", window="7d")', '{"x": "nofunc(tx_amount)"}',
      "FeatureView 'customer_spending' derive 'x': calls a function that is not allowed"),
+    ('Count(window="7d", where="tx_amount > \'x\'", name="n")', "{}",
+     "FeatureView 'customer_spending' feature 'n' where: compares values of different "
+     "types; got \"tx_amount > 'x' (float64 and string)\"."),
+    ('Count(window="7d", where="amount > 1", name="n")', "{}",
+     "FeatureView 'customer_spending': feature 'n' reads a column the source does not "
+     "have; got 'amount'."),
     ('Count(window="100000000w")', "{}",
      "FeatureView 'customer_spending' feature 'count_700000000d': a window may be at most "
      "36,525 days (100 years); got '700000000d'. Fix: shorten the window, e.g. '36525d'."),
