@@ -126,7 +126,7 @@ class _Frame:
 
     def column(self, name: str) -> pa.Array:
         found = self.columns.get(name)
-        if found is not None and found.type in _HELD:
+        if isinstance(found, pa.Array) and found.type in _HELD:
             return found
         if self.parent is None:  # the batch's own column, normalised once
             found = normalise(found if isinstance(found, pa.Array | pa.ChunkedArray)
