@@ -5,7 +5,8 @@ checker gave (``typecheck.py``): an integer literal is a BIGINT (DuckDB and Spar
 would make it a 32-bit INTEGER, which overflows sooner), a literal with a fraction
 or an exponent is a DOUBLE (DuckDB would make ``1.5`` a DECIMAL), and ``INTEGER``
 (or ``INT``) in a cast means BIGINT, the one integer type of schemas (int64). Then
-sqlglot writes the tree in the engine's dialect.
+sqlglot writes the tree in the engine's dialect; for Spark a small table rewrites what
+Spark spells or counts differently (``dayofweek``, ``isodow``, ``isinf``).
 
 >>> from confluens.plan.expressions.typed import typed_expression
 >>> e = typed_expression("CAST(n > 1.5 AS INTEGER) + 2 // 3", {"n": "int64"}, "derive 'x'")
@@ -16,6 +17,8 @@ sqlglot writes the tree in the engine's dialect.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import sqlglot.expressions as exp
 
@@ -45,8 +48,33 @@ def tree_for(expression: TypedExpression) -> exp.Expr:
     return expression.tree.copy().transform(_normalise, copy=False)
 
 
+def _spark_day(node: exp.Expr, spark: str, shift: type[exp.Add | exp.Sub]) -> exp.Expr:
+    return exp.Paren(this=shift(this=exp.Anonymous(this=spark, expressions=[
+        node.this.copy()]), expression=exp.Literal.number(1)))
+
+
+# Spark spells some functions differently, or counts from another day: each entry
+# gives DuckDB's result in Spark's terms.
+_SPARK: dict[type[exp.Expr], Callable[[exp.Expr], exp.Expr]] = {
+    # DuckDB dayofweek: Sunday 0 .. Saturday 6; Spark DAYOFWEEK: Sunday 1 .. Saturday 7
+    exp.DayOfWeek: lambda n: _spark_day(n, "DAYOFWEEK", exp.Sub),
+    # DuckDB isodow: Monday 1 .. Sunday 7; Spark WEEKDAY: Monday 0 .. Sunday 6
+    exp.DayOfWeekIso: lambda n: _spark_day(n, "WEEKDAY", exp.Add),
+    exp.IsInf: lambda n: exp.EQ(this=exp.Abs(this=n.this.copy()), expression=exp.cast(
+        exp.Literal.string("Infinity"), "DOUBLE")),
+}
+
+
+def _for_spark(node: exp.Expr) -> exp.Expr:
+    rewrite = _SPARK.get(type(node))
+    return rewrite(node) if rewrite is not None else node
+
+
 def sql(expression: TypedExpression, dialect: str) -> str:
     """The expression as SQL text in ``dialect`` (one of :data:`DIALECTS`)."""
     if dialect not in DIALECTS:
         raise ValueError(f"no SQL dialect {dialect!r}; expressions compile to {DIALECTS}")
-    return tree_for(expression).sql(dialect=dialect)
+    tree = tree_for(expression)
+    if dialect == "spark":
+        tree = tree.transform(_for_spark, copy=False)
+    return tree.sql(dialect=dialect)
