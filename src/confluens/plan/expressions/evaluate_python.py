@@ -71,6 +71,8 @@ def normalise(array: pa.Array | pa.ChunkedArray) -> pa.Array:
     microsecond timestamps or dates, in one chunk."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
     t = array.type
     if pa.types.is_integer(t):
         return array.cast(INT)
