@@ -1,11 +1,13 @@
-"""Fuzz: malformed feature definitions are refused when built, or materialize correctly.
+"""Fuzz: malformed feature definitions are refused when built or loaded, or materialize
+correctly.
 
 Hypothesis builds feature views from random parts: aggregations of every kind on
 columns of every type (and on unknown columns and the entity key), windows and delays
 of every size and shape, and derive/where expressions from a small SQL grammar with
 allowed and forbidden functions, operands of every type and literals that overflow or
-do not convert. Each definition must either raise DefinitionError when it is built,
-or compute: both engines give the same values (or both raise the one run-time error
+do not convert. Each definition must either raise DefinitionError when it is built
+or when definitions load (``check_view``, which types its expressions), or compute:
+both engines give the same values (or both raise the one run-time error
 a user expression may cause, FeatureExpressionError), and the online state read at
 the latest event equals the offline values there. Never any other exception.
 """
@@ -40,6 +42,7 @@ from confluens.core import (
 )
 from confluens.errors import DefinitionError, FeatureExpressionError, InputError
 from confluens.plan import event_features, plan_view, point_features
+from confluens.plan.expressions import check_view
 from confluens.project.online_state import online_state, read_online
 
 TYPES = {"id": "int64", "ts": "timestamp", "card": "string", "code": "string",
@@ -237,6 +240,7 @@ def test_a_definition_is_refused_when_built_or_computes_correctly(data: st.DataO
     refused: DefinitionError | None = None
     try:
         view = data.draw(views())
+        check_view(view)  # as loading the definitions module does
     except DefinitionError as error:
         refused = error
     if refused is not None:

@@ -1,4 +1,5 @@
-"""Feature definitions fail when built, naming the feature, the rule, the value and the fix."""
+"""Feature definitions fail when built (or, for their expressions, when definitions load),
+naming the feature, the rule, the value and the fix."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from confluens.core import (
     Sum,
 )
 from confluens.errors import DefinitionError, DefinitionsError
+from confluens.plan.expressions import check_view
 
 TX = Source("tx", {"id": "int64", "ts": "timestamp", "customer_id": "string",
                    "amount": "float64"}, "ts", id="id")
@@ -27,7 +29,10 @@ CUSTOMER = Entity("customer", ["customer_id"])
 
 
 def view(*features: object, **kwargs: object) -> FeatureView:
-    return FeatureView("v", CUSTOMER, TX, list(features), **kwargs)  # type: ignore[arg-type]
+    """The view, built, and its expressions typed as loading the definitions does."""
+    built = FeatureView("v", CUSTOMER, TX, list(features), **kwargs)  # type: ignore[arg-type]
+    check_view(built)
+    return built
 
 
 BAD: list[tuple[str, Callable[[], object], str, object]] = [

@@ -1,7 +1,8 @@
-"""An expression that passes the definition checks but fails on the stored data (a CAST
-of a value that does not convert, an integer overflow) gives one FeatureExpressionError
-naming the view, the expression and the features that read it, in every engine and
-when the online state is built. Other engine errors are not disguised as the user's."""
+"""An expression that passes the definition checks but fails on the stored data (a
+division by zero, an integer overflow, a double out of an integer's range) gives one
+FeatureExpressionError naming the view, the expression and the features that read it,
+in every engine and when the online state is built. Other engine errors are not
+disguised as the user's."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from confluens.plan import event_features, plan_view, point_features
 from confluens.plan.user_sql import blame
 from confluens.project.online_state import online_state
 
-TX = Source("tx", {"id": "int64", "ts": "timestamp", "card": "string", "code": "string",
-                   "n": "int64"}, "ts", id="id")
+TX = Source("tx", {"id": "int64", "ts": "timestamp", "card": "string", "d": "int64",
+                   "n": "int64", "f": "float64"}, "ts", id="id")
 CARD = Entity("card", ["card"])
-EVENTS = pa.table({"id": [1, 2], "card": ["a", "a"], "code": ["7", "x7"], "n": [1, 2**62],
+EVENTS = pa.table({"id": [1, 2], "card": ["a", "a"], "d": [7, 0], "n": [1, 2**62],
+                   "f": [1.5, 1e300],
                    "ts": [datetime(2024, 1, 1, h, tzinfo=UTC) for h in (1, 2)]})
 
 
@@ -32,8 +34,9 @@ def spend(derive: dict[str, str], *features: object) -> FeatureView:
 
 
 CASES = [
-    ({"x": "CAST(code AS INTEGER)"}, "derive 'x'", "Conversion Error"),
+    ({"x": "100 // d"}, "derive 'x'", "Division by zero"),
     ({"x": "n * 4"}, "derive 'x'", "Overflow"),
+    ({"x": "CAST(f AS BIGINT)"}, "derive 'x'", "Conversion Error"),
 ]
 
 
@@ -48,7 +51,7 @@ def test_a_failing_derive_names_view_expression_and_features(
     assert error.thing == f"feature view 'spend' {label} (read by feature 'x_sum_1d')"
     assert reason in error.rule
     assert error.got == derive["x"]
-    assert "TRY_CAST" in error.fix
+    assert "CASE WHEN" in error.fix
     assert isinstance(error.__cause__, duckdb.Error)
     points = pa.table({"card": ["a"], "__at": EVENTS.column("ts").slice(1, 1),
                        "__point": [0]})
@@ -57,7 +60,7 @@ def test_a_failing_derive_names_view_expression_and_features(
 
 
 def test_a_failing_filter_names_the_features_it_filters() -> None:
-    view = spend({}, Count(window="1d", where="CAST(code AS INTEGER) > 1", name="big"))
+    view = spend({}, Count(window="1d", where="100 // d > 1", name="big"))
     with pytest.raises(FeatureExpressionError) as info:
         event_features(plan_view(view), EVENTS)
     assert info.value.thing == "feature view 'spend' where (read by feature 'big')"
@@ -67,13 +70,20 @@ def test_building_the_online_state_names_the_expression_too(tmp_path: Path) -> N
     path = tmp_path / "events.parquet"
     pq.write_table(EVENTS, path)
     with pytest.raises(FeatureExpressionError) as info:
-        online_state(plan_view(spend({"x": "CAST(code AS INTEGER)"})), [str(path)])
-    assert info.value.got == "CAST(code AS INTEGER)"
+        online_state(plan_view(spend({"x": "100 // d"})), [str(path)])
+    assert info.value.got == "100 // d"
 
 
-def test_try_cast_is_the_fix_and_runs() -> None:
-    table = event_features(plan_view(spend({"x": "TRY_CAST(code AS INTEGER)"})), EVENTS)
-    assert sorted(table.column("x_sum_1d").to_pylist()) == [7, 7]
+def test_a_guard_is_the_fix_and_runs() -> None:
+    """CASE evaluates a branch only where it is taken, so the guarded division runs."""
+    table = event_features(plan_view(spend({"x": "CASE WHEN d <> 0 THEN 100 // d END"})),
+                           EVENTS)
+    assert sorted(table.column("x_sum_1d").to_pylist()) == [14, 14]
+
+
+def test_try_cast_gives_null_where_a_cast_fails() -> None:
+    table = event_features(plan_view(spend({"x": "TRY_CAST(f AS BIGINT)"})), EVENTS)
+    assert sorted(table.column("x_sum_1d").to_pylist()) == [2, 2]
 
 
 def test_an_error_no_expression_reproduces_is_not_blamed_on_the_user() -> None:

@@ -33,6 +33,12 @@ spend = FeatureView("customer_spending", customer, tx, [{feature}], derive={deri
      "entity key column (it has one value per entity); got 'customer_id'."),
     ('Sum("x", window="7d")', '{"x": "nofunc(tx_amount)"}',
      "FeatureView 'customer_spending' derive 'x': calls a function that is not allowed"),
+    ('Count(window="7d", where="tx_amount > \'x\'", name="n")', "{}",
+     "FeatureView 'customer_spending' feature 'n' where: compares values of different "
+     "types; got \"tx_amount > 'x' (float64 and string)\"."),
+    ('Count(window="7d", where="amount > 1", name="n")', "{}",
+     "FeatureView 'customer_spending': feature 'n' reads a column the source does not "
+     "have; got 'amount'."),
     ('Count(window="100000000w")', "{}",
      "FeatureView 'customer_spending' feature 'count_700000000d': a window may be at most "
      "36,525 days (100 years); got '700000000d'. Fix: shorten the window, e.g. '36525d'."),
@@ -52,20 +58,20 @@ def test_apply_refuses_what_materialize_would_crash_on(tmp_path: Path, feature: 
 
 
 def test_materialize_names_the_expression_that_fails_on_the_data(tmp_path: Path) -> None:
-    """A derive that passes the checks but fails on a stored value ('x7' as an integer)
-    stops materialize with one message naming view, expression and feature."""
+    """A derive that passes the checks but fails on a stored value (a division by a
+    stored 0) stops materialize with one message naming view, expression and feature."""
     (tmp_path / "confluens.toml").write_text("")
     (tmp_path / "definitions.py").write_text(textwrap.dedent('''
         from confluens import Entity, FeatureView, Source, Sum
 
         tx = Source("tx", {"id": "int64", "ts": "timestamp", "card": "string",
-                           "code": "string"}, "ts", id="id")
+                           "code": "int64"}, "ts", id="id")
         codes = FeatureView("codes", Entity("card", ["card"]), tx,
                             [Sum("code_number", window="7d")],
-                            derive={"code_number": "CAST(code AS INTEGER)"})
+                            derive={"code_number": "100 // code"})
     '''))
     (tmp_path / "tx.csv").write_text("id,ts,card,code\n1,2024-01-01T00:00:00Z,a,7\n"
-                                     "2,2024-01-02T00:00:00Z,a,x7\n")
+                                     "2,2024-01-02T00:00:00Z,a,0\n")
     runner = CliRunner()
     for args in (["apply"], ["ingest", "tx", "tx.csv"]):
         assert runner.invoke(cli, [*args, "--project", str(tmp_path)]).exit_code == 0
@@ -73,7 +79,8 @@ def test_materialize_names_the_expression_that_fails_on_the_data(tmp_path: Path)
     text = " ".join(result.output.split())
     assert result.exit_code == 2, text
     assert ("error: feature view 'codes' derive 'code_number' (read by feature "
-            "'code_number_sum_7d'): failed on the stored events: Conversion Error") in text
-    assert "got 'CAST(code AS INTEGER)'" in text
-    assert "TRY_CAST" in text
+            "'code_number_sum_7d'): failed on the stored events: Invalid Input Error: "
+            "Division by zero") in text
+    assert "got '100 // code'" in text
+    assert "CASE WHEN" in text
     assert "Traceback" not in text

@@ -26,7 +26,7 @@ from typing import Any
 
 from confluens.core.aggregations import NUMERIC, Aggregation, Ratio
 from confluens.core.entity import Entity
-from confluens.core.expressions import columns_of, type_of
+from confluens.core.expressions import check_expression
 from confluens.core.global_entity import GLOBAL
 from confluens.core.names import check_column, check_name
 from confluens.core.source import Source
@@ -78,7 +78,7 @@ class FeatureView:
         if not isinstance(self.source, Source):
             raise DefinitionError(self._where, "source must be a Source", got=self.source,
                                   fix="pass the Source the features are computed from")
-        types = {f.name: f.dtype.value for f in self.source.schema}
+        types: dict[str, str | None] = {f.name: f.dtype.value for f in self.source.schema}
         for key in self.entity.keys:
             if key not in types:
                 raise DefinitionError(self._where, f"the source '{self.source.name}' lacks "
@@ -96,16 +96,8 @@ class FeatureView:
             if derived in types:
                 raise DefinitionError(self._where, "a derived column may not shadow a column",
                                       got=derived, fix="give it another name")
-            where = f"{self._where} derive '{derived}'"
-            self._known(columns_of(expression, where=where), list(types),
-                        f"derived column '{derived}'")
-            found = type_of(expression, types, where=where)
-            if found in ("null", "interval"):
-                raise DefinitionError(where, "must give a value of a column type (not always "
-                                      "NULL, not an INTERVAL)", got=expression,
-                                      fix="write e.g. CAST(NULL AS DOUBLE), or use an "
-                                      "interval only next to a time: ts - INTERVAL 1 DAY")
-            types[derived] = found
+            check_expression(expression, where=f"{self._where} derive '{derived}'")
+            types[derived] = None  # typed when definitions load (plan/expressions)
         if not self.features:
             raise DefinitionError(self._where, "needs at least one feature", got=[],
                                   fix="pass features=[Count(window='7d'), ...]")
@@ -118,19 +110,14 @@ class FeatureView:
             parts = feature.parts if isinstance(feature, Ratio) else (feature,)
             for part in parts:
                 self._check_part(feature.feature_name, part, types)
-                if isinstance(feature, Ratio) and part.kind not in ("count", "distinct") and (
-                        types[part.column or ""] not in NUMERIC):
-                    raise DefinitionError(
-                        f"{self._where} feature '{feature.feature_name}'", "a ratio divides "
-                        "numbers: its parts must aggregate numeric columns",
-                        got=f"{part.kind} of {part.column} ({types[part.column or '']})",
-                        fix="use Count, Sum or Mean of a numeric column as the part")
+                self._check_type(feature, part, types)
             if feature.feature_name in seen:
                 raise DefinitionError(self._where, "feature names must be unique",
                                       got=feature.feature_name, fix="give one of them name=")
             seen.add(feature.feature_name)
 
-    def _check_part(self, name: str, part: Aggregation, types: dict[str, str]) -> None:
+    def _check_part(self, name: str, part: Aggregation,
+                    types: dict[str, str | None]) -> None:
         """One aggregation of feature ``name``: its column, type, filter and window."""
         thing = f"feature '{name}'"
         where = f"{self._where} {thing}"
@@ -140,21 +127,8 @@ class FeatureView:
                 raise DefinitionError(where, "may not aggregate an entity key column (it has "
                                       "one value per entity)", got=part.column,
                                       fix="aggregate another column; Count() counts events")
-            found = types[part.column]
-            if part.accepts is not None and found not in part.accepts:
-                raise DefinitionError(where, f"{part.kind} needs a column of type "
-                                      f"{' or '.join(part.accepts)}",
-                                      got=f"{part.column} ({found})",
-                                      fix="aggregate another column, derive a numeric one "
-                                      "(e.g. derive={'x': 'CAST(col AS DOUBLE)'}), or use "
-                                      "Count, DistinctCount or Last")
         if part.where is not None:
-            self._known(columns_of(part.where, where=f"{where} where"), list(types), thing)
-            found = type_of(part.where, types, where=f"{where} where")
-            if found not in ("bool", "null"):
-                raise DefinitionError(f"{where} where", "must be true/false", got=
-                                      f"{part.where} ({found})", fix="compare it, e.g. "
-                                      "\"amount > 0\"")
+            check_expression(part.where, where=f"{where} where")
         spans = [("delay", part.delay)]
         if isinstance(part.window, TimeWindow):
             spans.append(("window", part.window.length))
@@ -167,6 +141,36 @@ class FeatureView:
             raise DefinitionError(where, f"an event-count window may hold at most "
                                   f"{MAX_EVENTS:,} events", got=part.window.n,
                                   fix=f"use Events({MAX_EVENTS}) or fewer")
+
+    def _check_type(self, feature: Feature, part: Aggregation,
+                    types: Mapping[str, str | None]) -> None:
+        """The rules on the type of the column ``part`` reads; skipped while it is a
+        derived column not yet typed (None)."""
+        found = types.get(part.column or "") if part.column is not None else None
+        if found is None:
+            return
+        where = f"{self._where} feature '{feature.feature_name}'"
+        if part.accepts is not None and found not in part.accepts:
+            raise DefinitionError(where, f"{part.kind} needs a column of type "
+                                  f"{' or '.join(part.accepts)}",
+                                  got=f"{part.column} ({found})",
+                                  fix="aggregate another column, derive a numeric one "
+                                  "(e.g. derive={'x': 'CAST(col AS DOUBLE)'}), or use "
+                                  "Count, DistinctCount or Last")
+        if isinstance(feature, Ratio) and part.kind not in ("count", "distinct") and (
+                found not in NUMERIC):
+            raise DefinitionError(where, "a ratio divides numbers: its parts must aggregate "
+                                  "numeric columns", got=f"{part.kind} of {part.column} "
+                                  f"({found})", fix="use Count, Sum or Mean of a numeric "
+                                  "column as the part")
+
+    def check_column_types(self, types: Mapping[str, str]) -> None:
+        """Check every feature's column type against ``types``, which types the
+        derived columns too (the plan layer types them when definitions load:
+        ``plan/expressions/bind.py``); DefinitionError for the first that does not fit."""
+        for feature in self.features:
+            for part in feature.parts if isinstance(feature, Ratio) else (feature,):
+                self._check_type(feature, part, types)
 
     def _known(self, used: list[str], columns: list[str], thing: str) -> None:
         for name in used:

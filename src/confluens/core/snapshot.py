@@ -26,11 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import sqlglot.expressions as exp
-
 from confluens.core.aggregations import Aggregation
 from confluens.core.entity import Entity
-from confluens.core.expressions import DIALECT
+from confluens.core.expressions import quote_column
 from confluens.core.feature_view import FeatureView
 from confluens.core.source import Source
 from confluens.core.windows import FOREVER, Duration, TimeWindow, Window
@@ -63,9 +61,7 @@ class Latest(Aggregation):
 
 def _not_null(columns: Sequence[str]) -> str:
     """SQL text: every column is non-null (columns quoted, whatever their names)."""
-    tests = [exp.Not(this=exp.Is(this=exp.column(c, quoted=True), expression=exp.null()))
-             for c in columns]
-    return exp.and_(*tests).sql(dialect=DIALECT)
+    return " AND ".join(f"NOT {quote_column(c)} IS NULL" for c in columns)
 
 
 @dataclass(frozen=True, slots=True, init=False)

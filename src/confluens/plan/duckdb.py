@@ -23,8 +23,9 @@ from collections.abc import Sequence
 
 import sqlglot.expressions as exp
 
-from confluens.core.expressions import parse_expression
 from confluens.errors import NotSupportedError
+from confluens.plan.expressions import bind
+from confluens.plan.expressions.compile_sql import tree_for
 from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, ident, lit, same_keys, table_ref
@@ -137,17 +138,17 @@ class _Compiler:
         else:
             self.add("base_0", select)
         previous = "base_0"
-        for i, (name, text) in enumerate(p.derive, start=1):
-            expression = parse_expression(text, where=f"derive '{name}'")
+        for i, (name, typed) in enumerate(bind(p).derive, start=1):
+            expression = tree_for(typed)
             self.add(f"base_{i}", exp.select(exp.Star(), exp.alias_(expression, name,
                                                                      quoted=True))
                      .from_(table_ref(previous)))
             previous = f"base_{i}"
         if self.filters:
             flags = []
-            for i, where in enumerate(self.filters):
-                cond = col("__is_event") if where is None else exp.and_(
-                    col("__is_event"), exp.Paren(this=parse_expression(where, where="where")))
+            for i, text in enumerate(self.filters):
+                cond = col("__is_event") if text is None else exp.and_(
+                    col("__is_event"), exp.Paren(this=tree_for(bind(p).filter(text))))
                 flags.append(exp.alias_(exp.Coalesce(this=exp.Paren(this=cond),
                                                      expressions=[exp.false()]),
                                         f"__f{i}", quoted=True))

@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import sqlglot.expressions as exp
 
-from confluens.core.expressions import parse_expression
 from confluens.plan.duckdb import AGG_SQL, empty_value, latest_struct, latest_value, ratio_sql
+from confluens.plan.expressions import bind
+from confluens.plan.expressions.compile_sql import tree_for
 from confluens.plan.ir import Kind, ViewPlan, WindowAgg, lower, require
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import aliased, col, func, ident, lit, same_keys, table_ref
@@ -90,14 +91,14 @@ class _KnownAtCompiler:
             *([] if p.version is None else [exp.alias_(version_sql(p), VERSION, quoted=True)])
         ).from_(table_ref(self.table)))
         previous = "ev_0"
-        for i, (name, text) in enumerate(p.derive, start=1):
+        for i, (name, typed) in enumerate(bind(p).derive, start=1):
             self.add(f"ev_{i}", exp.select(exp.Star(), exp.alias_(
-                parse_expression(text, where=f"derive '{name}'"), name, quoted=True))
+                tree_for(typed), name, quoted=True))
                 .from_(table_ref(previous)))
             previous = f"ev_{i}"
         if self.filters:
             flags = [exp.alias_(exp.true() if text is None else exp.Coalesce(
-                this=exp.Paren(this=parse_expression(text, where="where")),
+                this=exp.Paren(this=tree_for(bind(p).filter(text))),
                 expressions=[exp.false()]), f"__f{i}", quoted=True)
                 for i, text in enumerate(self.filters)]
             self.add("ev_flags", exp.select(exp.Star(), *flags).from_(table_ref(previous)))
@@ -156,7 +157,8 @@ class _KnownAtCompiler:
             exp.LTE(this=ev.copy(), expression=exp.Sub(this=pt.copy(),
                                                        expression=lit(nearest))),
             exp.LTE(this=col("__k", "e"), expression=pt.copy()))
-        outputs = [exp.alias_(_time_aggregate(self.aggs[j], self.points is None, self.ties),
+        outputs = [exp.alias_(_time_aggregate(self.plan, self.aggs[j], self.points is None,
+                                                  self.ties),
                               f"__a{j}", quoted=True) for j in self.timed]
         self.add("by_time", exp.select(col("__point", "p"), *outputs)
                  .from_(aliased("pt", "p")).join(aliased("ev", "e"), on=on)
@@ -315,7 +317,8 @@ def _up_to_itself(ties: tuple[str, ...]) -> exp.Expr:
     return own
 
 
-def _time_aggregate(a: WindowAgg, per_event: bool, ties: tuple[str, ...]) -> exp.Expr:
+def _time_aggregate(plan: ViewPlan, a: WindowAgg, per_event: bool,
+                    ties: tuple[str, ...]) -> exp.Expr:
     pt, ev = col("__t", "p"), col("__t", "e")
     assert a.lookback_us is not None
     conds: list[exp.Expr] = [
@@ -325,7 +328,7 @@ def _time_aggregate(a: WindowAgg, per_event: bool, ties: tuple[str, ...]) -> exp
         conds.append(exp.or_(exp.LT(this=ev.copy(), expression=pt.copy()),
                              _up_to_itself(ties)))
     if a.where is not None:
-        conds.append(exp.Coalesce(this=exp.Paren(this=_qualified(a.where)),
+        conds.append(exp.Coalesce(this=exp.Paren(this=_qualified(plan, a.where)),
                                   expressions=[exp.false()]))
     return _aggregate(a, conds, "e", ties)
 
@@ -336,9 +339,9 @@ def _count_aggregate(a: WindowAgg, j: int, ties: tuple[str, ...]) -> exp.Expr:
                       ties)
 
 
-def _qualified(text: str) -> exp.Expr:
+def _qualified(plan: ViewPlan, text: str) -> exp.Expr:
     """A filter expression with its columns read from the events side of the join."""
-    tree = parse_expression(text, where="where")
+    tree = tree_for(bind(plan).filter(text))
 
     def qualify(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table:

@@ -110,6 +110,9 @@ class ViewPlan:
     known_at: str | None = None  # when each event became visible (bitemporal sources)
     version: str | None = None  # orders events with equal event times, before the tie
     version_is_time: bool = False  # the version column is a timestamp (else int64)
+    # every source column's type name: derive and where are typed against them
+    # (``plan/expressions/bind.py``); the texts stay texts here, with no parser
+    types: tuple[tuple[str, str], ...] = ()
 
     @property
     def aggregations(self) -> list[WindowAgg]:
@@ -149,7 +152,8 @@ def plan_view(view: FeatureView) -> ViewPlan:
                     tie=tie, derive=view.derive, features=tuple(features),
                     columns=tuple(source.schema.names), known_at=source.known_at,
                     version=source.version, version_is_time=source.version is not None
-                    and source.schema[source.version].dtype is DType.TIMESTAMP)
+                    and source.schema[source.version].dtype is DType.TIMESTAMP,
+                    types=tuple((f.name, f.dtype.value) for f in source.schema))
 
 
 def require(plan: ViewPlan, engine: str, kinds: frozenset[Kind] | None = None, *,

@@ -26,7 +26,8 @@ hold them and spread through sums and means; NaN is greater than every other num
 for ``Min`` and ``Max``; NaNs are one value for ``DistinctCount``.
 
 Derived columns and filters are SQL expressions (DuckDB dialect): :func:`events_of`
-evaluates them with DuckDB, once per event; everything after that is plain Python.
+evaluates them with the Python expression evaluator (``plan/expressions``), once per
+event; everything after that is plain Python.
 
 >>> from confluens.core import Count, Entity, FeatureView, Source, Sum
 >>> from confluens.plan.ir import plan_view
@@ -53,10 +54,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from confluens.duckdb_session import connect
-from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg
-from confluens.plan.lookup_input import compile_lookup_input, flag_names
-from confluens.sqlx import render
+from confluens.plan.expressions import bind
+from confluens.plan.expressions.evaluate_python import derive_and_filter
+from confluens.plan.ir import RatioOf, ViewPlan, WindowAgg, lower
 
 __all__ = ["Event", "aggregate", "events_of", "feature_value", "features_at",
            "features_at_events", "features_at_points", "order", "points_of", "window"]
@@ -206,23 +206,22 @@ def _us(v: Any) -> int | None:
 
 
 def events_of(plan: ViewPlan, table: pa.Table) -> list[Event]:
-    """The events of an Arrow table (the source's columns) for ``plan``: DuckDB
-    evaluates the derived columns and filters; ids are the plan's tie column."""
-    extra = [c for c in (plan.version, plan.known_at) if c is not None]
-    con = connect()
-    try:
-        con.register("events", table)
-        rows = con.sql(render(compile_lookup_input(plan, "events", extra))).to_arrow_table()
-    finally:
-        con.close()
-    flags = {text: name for text, name in flag_names(plan).items() if text is not None}
+    """The events of an Arrow table (the source's columns) for ``plan``: the derived
+    columns and filters are evaluated in Python (``plan/expressions``, DuckDB's rules
+    checked row by row); ids are the plan's tie column."""
+    flags = {text: f"__f{i}" for i, text in enumerate(lower(plan).filters)}
+    rows = derive_and_filter(bind(plan), table, flags).to_pylist()
     columns = sorted({a.column for a in plan.aggregations if a.column is not None})
-    return [Event(key=tuple(r[k] for k in plan.keys), t=r["__t"], tie=r["__tie"],
-                  values={c: r[c] for c in columns},
-                  known=None if plan.known_at is None else _us(r[plan.known_at]),
-                  version=None if plan.version is None else _us(r[plan.version]),
-                  passes=frozenset(text for text, name in flags.items() if r[name]))
-            for r in rows.to_pylist()]
+    out: list[Event] = []
+    for r in rows:
+        t = _us(r[plan.event_time])
+        assert t is not None, "every event needs a time"
+        out.append(Event(key=tuple(r[k] for k in plan.keys), t=t, tie=r[plan.tie],
+                         values={c: r[c] for c in columns},
+                         known=None if plan.known_at is None else _us(r[plan.known_at]),
+                         version=None if plan.version is None else _us(r[plan.version]),
+                         passes=frozenset(text for text, name in flags.items() if r[name])))
+    return out
 
 
 def points_of(plan: ViewPlan, points: pa.Table) -> list[Point]:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import sqlglot.expressions as exp
 
-from confluens.core.expressions import parse_expression
+from confluens.plan.expressions import bind
+from confluens.plan.expressions.compile_sql import tree_for
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import VERSION, version_sql
 from confluens.sqlx import col, func, lit, table_ref
@@ -46,8 +47,8 @@ def value_columns(plan: ViewPlan) -> list[str]:
 def compile_retained(plan: ViewPlan, horizon_end_us: int, table: str = "events") -> exp.Select:
     """The events the online state of ``plan`` keeps at ``horizon_end_us``."""
     base: exp.Select = exp.select(exp.Star()).from_(table_ref(table))
-    for name, text in plan.derive:
-        base = exp.select(exp.Star(), exp.alias_(parse_expression(text, where=name), name,
+    for name, typed in bind(plan).derive:
+        base = exp.select(exp.Star(), exp.alias_(tree_for(typed), name,
                                                  quoted=True)).from_(
             exp.Subquery(this=base, alias=exp.TableAlias(this=exp.to_identifier("d"))))
     known = col(plan.known_at) if plan.known_at else col(plan.event_time)
@@ -61,7 +62,7 @@ def compile_retained(plan: ViewPlan, horizon_end_us: int, table: str = "events")
         *([] if plan.version is None else [exp.alias_(version_sql(plan), VERSION, quoted=True)]),
         exp.alias_(func("epoch_us", known), "__k", quoted=True),
         *[col(c) for c in value_columns(plan)],
-        *[exp.alias_(exp.Coalesce(this=exp.Paren(this=parse_expression(w, where="where")),
+        *[exp.alias_(exp.Coalesce(this=exp.Paren(this=tree_for(bind(plan).filter(w))),
                                   expressions=[exp.false()]), f"__f{i}", quoted=True)
           for i, w in enumerate(filters)],
     ]

@@ -1,7 +1,7 @@
 """Run-time failures of user SQL: which derive or where expression broke, on what.
 
-Expressions are checked when a view is built (``core/expressions.py``), but some
-failures depend on the data: ``CAST(card AS INTEGER)`` on the value ``'a'``, an
+Expressions are checked when definitions load (``plan/expressions``), but some
+failures depend on the data: ``100 // d`` where ``d`` is 0, an
 integer product that overflows. When an engine query fails, :func:`blame` evaluates
 the view's expressions one by one over the same events, in the order the engine does
 (derived columns first, in order, then filters), and names the first that fails: its
@@ -14,8 +14,9 @@ from __future__ import annotations
 import duckdb
 import sqlglot.expressions as exp
 
-from confluens.core.expressions import columns_of, parse_expression
 from confluens.errors import FeatureExpressionError
+from confluens.plan.expressions import bind
+from confluens.plan.expressions.compile_sql import tree_for
 from confluens.plan.ir import RatioOf, ViewPlan
 from confluens.sqlx import func, render, table_ref
 
@@ -31,7 +32,7 @@ def _readers(plan: ViewPlan, column: str | None, where: str | None) -> list[str]
         for part in parts:
             if column is not None:
                 reads = part.column == column or (
-                    part.where is not None and column in columns_of(part.where, "where"))
+                    part.where is not None and column in bind(plan).filter(part.where).columns)
             else:
                 reads = part.where == where
             if reads and feature.output not in out:
@@ -46,14 +47,14 @@ def blame(plan: ViewPlan, con: duckdb.DuckDBPyConnection, events: str,
     base: exp.Select = exp.select(exp.Star()).from_(table_ref(events))
     checks: list[tuple[str, str, str | None, exp.Select]] = []
     for name, text in plan.derive:
-        tree = parse_expression(text, where=f"derive '{name}'")
+        tree = tree_for(bind(plan).derived(name))
         checks.append((f"derive '{name}'", text, name,
                        exp.select(func("count", tree.copy())).from_(base.subquery("d"))))
         base = exp.select(exp.Star(), exp.alias_(tree, name, quoted=True)).from_(
             base.subquery("d"))
     for agg in plan.aggregations:
         if agg.where is not None:
-            tree = parse_expression(agg.where, where="where")
+            tree = tree_for(bind(plan).filter(agg.where))
             checks.append(("where", agg.where, None, exp.select(func("count", exp.Paren(
                 this=tree))).from_(base.subquery("d"))))
     for label, text, column, query in checks:
@@ -68,8 +69,9 @@ def blame(plan: ViewPlan, con: duckdb.DuckDBPyConnection, events: str,
                     repr(f) for f in features) + ")"
             found = FeatureExpressionError(
                 thing, f"failed on the stored events: {reason}", got=text,
-                fix="guard the expression against such values, e.g. TRY_CAST(... AS ...) "
-                "gives null where a cast fails, or CASE WHEN ... THEN ... END")
+                fix="guard the expression against such values, e.g. CASE WHEN d <> 0 THEN "
+                "n // d END (a branch runs only where it is taken), or TRY_CAST(... AS ...), "
+                "null where a cast fails")
             found.__cause__ = error
             return found
     return None

@@ -1,4 +1,10 @@
-"""Loading a project's definitions module: user code, run inside the boundary."""
+"""Loading a project's definitions module: user code, run inside the boundary.
+
+Definitions are checked when they are built (the core's frozen values) and, once the
+module has run, their expressions are parsed and typed against the schemas
+(``plan/expressions``): a wrong ``derive`` or ``where`` is a DefinitionError here,
+at ``confluens apply``, before any engine sees it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from pathlib import Path
 from confluens.core import Definitions
 from confluens.core.boundary import user_code
 from confluens.errors import ProjectError
+from confluens.plan.expressions import check_view
 
 __all__ = ["load_definitions"]
 
@@ -35,6 +42,7 @@ def load_definitions(path: Path) -> Definitions:
     if len(explicit) > 1:
         raise ProjectError(f"definitions module {path}", "holds more than one Definitions",
                            got=len(explicit), fix="keep one Definitions(...) value")
-    if explicit:
-        return explicit[0]
-    return Definitions.collect(vars(module).values())
+    found = explicit[0] if explicit else Definitions.collect(vars(module).values())
+    for view in found.feature_views:
+        check_view(view)
+    return found

@@ -3,7 +3,9 @@
 The online store keeps each entity's recent events and evaluates every feature when
 it is read, at the time of the read. :data:`PYTHON` runs that evaluation for the
 checks of ``plan/conformance.py``: each point reads its entity's events, sorted in
-event order (time, version, id) as the online state stores them. It evaluates at
+event order (time, version, id) as the online state stores them, with the derived
+columns and filters evaluated per batch by the Python expression evaluator
+(``streaming/batch_events.py``), as a stream processor will. It evaluates at
 points only: features at events (the tie rule "up to itself") are not its job, so
 it raises ``NotSupportedError`` there.
 
@@ -20,7 +22,8 @@ import pyarrow as pa
 from confluens.errors import NotSupportedError
 from confluens.plan.conformance import Capabilities
 from confluens.plan.ir import ViewPlan
-from confluens.plan.reference import events_of, order, points_of
+from confluens.plan.reference import points_of
+from confluens.streaming.batch_events import entity_events
 from confluens.streaming.window_events import EntityEvents, evaluate_all
 
 __all__ = ["PYTHON", "PythonEvaluator"]
@@ -39,12 +42,10 @@ class PythonEvaluator:
                                 fix="use the window compiler for features at events")
 
     def point_features(self, plan: ViewPlan, events: pa.Table, points: pa.Table) -> pa.Table:
-        stored = sorted(events_of(plan, events), key=order)
+        by_entity = entity_events(plan, events)
         rows = []
         for i, (key, at) in enumerate(points_of(plan, points)):
-            state = EntityEvents.of(
-                (e.t, str(e.tie), e.t if e.known is None else e.known, dict(e.values),
-                 tuple(e.passes)) for e in stored if e.key == key)
+            state = by_entity.get(key, EntityEvents())
             rows.append({"__point": i, **evaluate_all(plan, state, at)})
         return pa.Table.from_pylist(rows)
 

@@ -14,6 +14,11 @@ every aggregation over it. A
 selection without filtered-out or not-yet-known events is a slice ``[lo, hi)`` of
 the columns, aggregated without a Python loop over its events.
 
+The events' derived columns and filter flags come with them: from the online state
+(``plan/retention.py``) for reads, or, per micro-batch of a stream, from
+``streaming/batch_events.py``, which evaluates ``derive`` and ``where`` with the Python
+expression evaluator (``plan/expressions``), without DuckDB.
+
 >>> from confluens.plan.ir import WindowAgg
 >>> events = EntityEvents.of([(0, "1", 0, {"v": 5.0}, ()), (10, "2", 10, {"v": 7.0}, ())])
 >>> agg = WindowAgg("s", "sum", "v", window_us=20, events=None, delay_us=0, where=None)

@@ -10,14 +10,14 @@ WITH "base_0" AS (
 ), "base_1" AS (
   SELECT
     *,
-    HOUR(ts) <= 6 AS "night"
+    HOUR(ts) <= CAST(6 AS BIGINT) AS "night"
   FROM "base_0"
 ), "base_flags" AS (
   SELECT
     *,
     COALESCE((
       "__is_event" AND (
-        amount > 100
+        amount > CAST(100 AS BIGINT)
       )
     ), FALSE) AS "__f0"
   FROM "base_1"

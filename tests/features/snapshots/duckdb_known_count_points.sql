@@ -10,7 +10,7 @@ WITH "ev_0" AS (
     *,
     TRUE AS "__f0",
     COALESCE((
-      fraud > 0
+      fraud > CAST(0 AS BIGINT)
     ), FALSE) AS "__f1"
   FROM "ev_0"
 ), "ev" AS (

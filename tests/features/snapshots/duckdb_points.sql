@@ -19,7 +19,7 @@ WITH "base_0" AS (
 ), "base_1" AS (
   SELECT
     *,
-    HOUR(ts) <= 6 AS "night"
+    HOUR(ts) <= CAST(6 AS BIGINT) AS "night"
   FROM "base_0"
 ), "base_flags" AS (
   SELECT
@@ -29,7 +29,7 @@ WITH "base_0" AS (
     ), FALSE) AS "__f0",
     COALESCE((
       "__is_event" AND (
-        amount > 100
+        amount > CAST(100 AS BIGINT)
       )
     ), FALSE) AS "__f1"
   FROM "base_1"

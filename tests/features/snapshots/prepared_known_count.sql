@@ -39,7 +39,7 @@ FROM (
       EPOCH_US("known") AS "__k",
       "fraud",
       COALESCE((
-        fraud > 0
+        fraud > CAST(0 AS BIGINT)
       ), FALSE) AS "__f0"
     FROM (
       SELECT
