@@ -28,6 +28,7 @@ from confluens.errors import InputError, UnknownNameError
 from confluens.plan import plan_view, point_features
 from confluens.plan.column_types import ARROW_TYPES
 from confluens.project.instants import require_zone
+from confluens.project.pandas_frames import arrow_from_pandas
 
 __all__ = ["FeatureRef", "as_arrow_spine", "check_timezone", "parse_request",
            "resolve_features", "training_set"]
@@ -128,7 +129,7 @@ def as_arrow_spine(spine: Any) -> pa.Table:
     if isinstance(spine, str | Path):
         return _read_spine_file(Path(spine))
     if type(spine).__module__.startswith("pandas"):
-        return pa.Table.from_pandas(spine, preserve_index=False)
+        return arrow_from_pandas(spine)
     raise InputError("spine", "must be an Arrow table, a pandas DataFrame or a file path",
                      got=type(spine).__name__, fix="pass one of those")
 
