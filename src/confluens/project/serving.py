@@ -119,14 +119,16 @@ def prediction_store(root: Any) -> ParquetOfflineStore:
 
 
 def model_service(project: Any, names: Sequence[str], models: ModelProvider, *,
-                  log: bool = True, **options: Any) -> ModelService:
+                  log: bool | PredictionLog = True, **options: Any) -> ModelService:
     """A ``ModelService`` over ``project``: its online store, and its prediction log
-    under ``<storage root>/predictions/``. ``options`` go to ModelService."""
+    under ``<storage root>/predictions/`` (``log``: False for none, or another log).
+    ``options`` go to ModelService."""
+    if log is True:
+        log = PredictionLog(prediction_store(project.config.store_root))
     return ModelService(
         names, models, lambda refs: OnlineFeatureReader(project.definitions, project.online,
                                                         refs),
-        log=PredictionLog(prediction_store(project.config.store_root)) if log else None,
-        **options)
+        log=log or None, **options)
 
 
 def read_predictions(root: Any, model: str) -> pa.Table:

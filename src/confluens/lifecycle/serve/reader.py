@@ -28,7 +28,9 @@ class FeatureReader(Protocol):
     sums, else None).
     """
 
-    keys: Mapping[str, str]
+    @property
+    def keys(self) -> Mapping[str, str]:
+        ...
 
     def key_values(self, keys: Mapping[str, Any]) -> tuple[Any, ...]:
         ...

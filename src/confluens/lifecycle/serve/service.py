@@ -34,7 +34,7 @@ class Served:
 
     model: LoadedModel
     scorer: Scorer
-    batcher: MicroBatcher[ScoreRequest, Scored | InputError]
+    batcher: MicroBatcher[ScoreRequest, Scored]
 
 
 class ModelService:
