@@ -10,12 +10,22 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks import cli, datagen, features, ingest, materialize, online, snapshot, training
+from benchmarks import (
+    cli,
+    datagen,
+    features,
+    ingest,
+    materialize,
+    online,
+    serving,
+    snapshot,
+    training,
+)
 from benchmarks.harness import Figure
 
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
           "materialize": materialize.run, "online": online.run, "datagen": datagen.run,
-          "snapshot": snapshot.run, "cli": cli.run}
+          "snapshot": snapshot.run, "cli": cli.run, "serving": serving.run}
 
 
 def main() -> None:

@@ -37,7 +37,9 @@ def v1_router(service: ModelService) -> APIRouter:
         return json_response({"models": [
             {"name": name, "version": s.model.version, "task": s.model.task,
              "keys": s.scorer.keys, "fields": list(s.scorer.inputs.required),
-             "columns": list(s.model.columns), "features": list(s.model.features)}
+             "columns": list(s.model.columns), "features": list(s.model.features),
+             "batching": {"batches": s.batcher.batches, "requests": s.batcher.items,
+                          "largest": s.batcher.largest}}
             for name, s in service.served.items()], "failed": service.failed})
 
     @router.post("/models/{name}/predict", response_model=PredictResponse,

@@ -35,6 +35,11 @@ class EstimatorModel:
     ``"request:field"`` for a value only the request carries); ``columns`` the
     estimator's input column names, one per feature. For a binary task, ``predict``
     gives the positive class's probability (``predict_proba``); otherwise ``predict``.
+
+    A LightGBM model (scikit-learn API) is scored through its booster, on one thread,
+    with the frame's values in ``columns`` order: the wrapper's checks and a thread
+    pool per call cost far more than the few rows a request batch holds (see
+    benchmarks/serving.py).
     """
 
     def __init__(self, name: str, estimator: Any, *, features: Sequence[str],
@@ -59,12 +64,17 @@ class EstimatorModel:
         self.columns = tuple(columns)
         self.task = task
         self.estimator = estimator
+        booster = getattr(estimator, "booster_", None) if task != "ranking" else None
+        self._booster = booster if callable(getattr(booster, "predict", None)) else None
 
     def __repr__(self) -> str:
         return (f"EstimatorModel({self.name!r}, version={self.version}, "
                 f"{type(self.estimator).__name__}, {len(self.columns)} columns)")
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        if self._booster is not None:
+            values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
+            return np.asarray(self._booster.predict(values, num_threads=1), dtype=float)
         if self.task == "binary":
             return np.asarray(self.estimator.predict_proba(frame))[:, 1]
         return np.asarray(self.estimator.predict(frame), dtype=float)

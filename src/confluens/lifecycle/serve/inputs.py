@@ -62,6 +62,9 @@ class ModelInputs:
         self.online = tuple(online)
         self.required = tuple(str(s) for kind, s in self.sources if kind == "request")
         self._by_column = dict(zip(self.columns, self.sources, strict=True))
+        # built once: pandas makes an Arrow-backed Index of a list of names, at about
+        # ten times the cost of the rest of a one-row frame
+        self._index = pd.Index(self.columns, dtype=object)
 
     def check_fields(self, fields: Mapping[str, Any]) -> None:
         """A request's fields: every ``request:`` input given, and every value the model
@@ -93,19 +96,20 @@ class ModelInputs:
                 else:
                     row[column] = values[int(source)]
             rows.append(row)
-        return _frame(rows, self.columns), rows
+        return _frame(rows, self.columns, self._index), rows
 
     def overridden(self, fields: Mapping[str, Any]) -> set[str]:
         """The online columns a request's fields give instead."""
         return {c for c in fields if self._by_column.get(c, ("request", ""))[0] == "online"}
 
 
-def _frame(rows: list[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
+def _frame(rows: list[dict[str, Any]], columns: Sequence[str],
+           index: pd.Index) -> pd.DataFrame:
     """Numbers as one float64 block (fast to build, what gradient boosting takes);
     anything else (strings of a categorical feature) column by column."""
     try:
         matrix = np.array([[math.nan if r[c] is None else r[c] for c in columns]
                            for r in rows], dtype=np.float64)
     except (TypeError, ValueError):
-        return pd.DataFrame.from_records(rows, columns=list(columns))
-    return pd.DataFrame(matrix.reshape(len(rows), len(columns)), columns=list(columns))
+        return pd.DataFrame.from_records(rows, columns=index)
+    return pd.DataFrame(matrix.reshape(len(rows), len(columns)), columns=index, copy=False)
