@@ -2,22 +2,22 @@
 request path.
 
 ``Scorer`` hands each batch's log rows to ``PredictionLog.writer(model, keys)``'s
-callable, which only puts them on a bounded queue. A background thread gathers them
-and appends one Parquet part per model every ``flush_seconds`` (or every
-``flush_rows`` rows), through the offline store's atomic append. When the queue is
-full, ``record`` waits for room: a burst slows scoring down rather than losing
-predictions. ``stop`` writes whatever is still queued before it returns; a failed
-write is logged and retried at the next flush, never dropped. The schema is in
-log_table.py.
+callable, which only appends them to an in-memory buffer: no lock handed over, no
+thread woken per request (waking a writer thread for every prediction costs the
+request path a GIL hand-off). A background thread wakes every ``flush_seconds``,
+takes what the buffer holds and appends one Parquet part per model through the
+offline store's atomic append. When ``max_queued`` rows are waiting, recording wakes
+the writer and waits for room: a burst slows scoring down rather than losing
+predictions. ``stop`` writes everything recorded before it returns; a failed write is
+logged and retried at the next flush, never dropped. The schema is in log_table.py.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import re
 import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,14 +34,6 @@ _log = logging.getLogger("confluens.serve")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
-class _Flush:
-    def __init__(self) -> None:
-        self.done = threading.Event()
-
-
-_STOP = object()
-
-
 class PredictionLog:
     """Writes prediction-log rows to ``store`` (one table per model) in the background.
 
@@ -50,12 +42,21 @@ class PredictionLog:
     """
 
     def __init__(self, store: OfflineStore, *, flush_seconds: float = 1.0,
-                 flush_rows: int = 50_000, max_queued: int = 10_000) -> None:
+                 max_queued: int = 100_000) -> None:
         self.store = store
         self.flush_seconds = flush_seconds
-        self.flush_rows = flush_rows
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queued)
+        self.max_queued = max_queued
+        # (model, key types, rows): deque appends and pops are atomic, no lock needed
+        self._buffer: collections.deque[tuple[str, dict[str, str], list[Any]]] = (
+            collections.deque())
+        # rows recorded and rows drained, each counter written by one side only
+        self._recorded = 0
+        self._drained = 0
+        self._wake = threading.Event()
+        self._room = threading.Condition()
+        self._stopping = False
         self._thread: threading.Thread | None = None
+        self._pending: dict[str, tuple[dict[str, str], list[Any]]] = {}
         self.written = 0  # rows committed so far
         self.failures = 0  # writes that failed (their rows were kept and retried)
 
@@ -70,12 +71,23 @@ class PredictionLog:
         def record(rows: list[dict[str, Any]]) -> None:
             if self._thread is None or not self._thread.is_alive():
                 raise RuntimeError("the prediction log is not running; call start()")
-            self._queue.put((model, types, rows))
+            if self._recorded - self._drained >= self.max_queued:
+                self._wait_for_room()
+            self._buffer.append((model, types, rows))
+            self._recorded += len(rows)
 
         return record
 
+    def _wait_for_room(self) -> None:
+        with self._room:
+            self._wake.set()
+            while self._recorded - self._drained >= self.max_queued \
+                    and self._thread is not None and self._thread.is_alive():
+                self._room.wait(timeout=0.1)
+
     def start(self) -> PredictionLog:
         if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
             self._thread = threading.Thread(target=self._run, name="confluens-prediction-log",
                                             daemon=True)
             self._thread.start()
@@ -85,14 +97,16 @@ class PredictionLog:
         """Return once every row recorded before the call is committed (or has failed)."""
         if self._thread is None or not self._thread.is_alive():
             return
-        marker = _Flush()
-        self._queue.put(marker)
-        marker.done.wait()
+        done = threading.Event()
+        self._buffer.append(("", {}, [done]))
+        self._wake.set()
+        done.wait()
 
     def stop(self) -> None:
-        """Write what is queued, then end the background thread."""
+        """Write what is recorded, then end the background thread."""
         if self._thread is not None and self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._stopping = True
+            self._wake.set()
             self._thread.join()
         self._thread = None
 
@@ -103,39 +117,37 @@ class PredictionLog:
         self.stop()
 
     def _run(self) -> None:
-        pending: dict[str, tuple[dict[str, str], list[dict[str, Any]]]] = {}
-        count, since = 0, 0.0
         while True:
-            timeout = max(0.0, since + self.flush_seconds - time.monotonic()) if count else None
-            try:
-                item = self._queue.get(timeout=timeout)
-            except queue.Empty:
-                item = None
-            if item is _STOP or isinstance(item, _Flush):
-                count = self._write(pending)
-                if isinstance(item, _Flush):
-                    item.done.set()
-                    continue
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            stopping = self._stopping
+            flushed = self._drain()
+            self._write()
+            for done in flushed:
+                done.set()
+            if stopping:
                 return
-            if item is not None:
-                model, types, rows = item
-                if not count:
-                    since = time.monotonic()
-                entry = pending.setdefault(model, (types, []))
-                entry[0].update(types)
-                entry[1].extend(rows)
-                count += len(rows)
-            if count >= self.flush_rows or (count and time.monotonic() - since
-                                            >= self.flush_seconds):
-                count = self._write(pending)
-                since = time.monotonic()
 
-    def _write(self, pending: dict[str, tuple[dict[str, str], list[dict[str, Any]]]]) -> int:
-        """Append each model's rows; those of a failed append stay pending. Returns how
-        many rows remain pending."""
-        left = 0
-        for model in list(pending):
-            types, rows = pending[model]
+    def _drain(self) -> list[threading.Event]:
+        """Move the buffer's rows to the pending tables; the flush markers found."""
+        markers = []
+        while self._buffer:
+            model, types, rows = self._buffer.popleft()
+            if not model:
+                markers.extend(rows)
+                continue
+            entry = self._pending.setdefault(model, (types, []))
+            entry[0].update(types)
+            entry[1].extend(rows)
+            self._drained += len(rows)
+        with self._room:
+            self._room.notify_all()
+        return markers
+
+    def _write(self) -> None:
+        """Append each model's pending rows; those of a failed append stay pending."""
+        for model in list(self._pending):
+            types, rows = self._pending[model]
             if not rows:
                 continue
             try:
@@ -145,8 +157,6 @@ class PredictionLog:
                 self.failures += 1
                 _log.exception("prediction log: writing %d rows of model %r failed; "
                                "retrying at the next flush", len(rows), model)
-                left += len(rows)
                 continue
             self.written += len(rows)
-            del pending[model]
-        return left
+            del self._pending[model]
