@@ -12,7 +12,7 @@ import pytest
 from confluens.interfaces.api import BackgroundServer, create_app
 from confluens.lifecycle.serve import PredictionLog
 from confluens.project.serving import model_service, prediction_store, read_predictions
-from tests.lifecycle.serving_project import COLUMNS, fit_lightgbm, write_project
+from tests.lifecycle.serving_project import COLUMNS, END, fit_lightgbm, write_project
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +214,29 @@ def test_predictions_are_logged_when_the_server_stops(tmp_path, api):
     assert [r["prediction_id"] for r in logged] == ids
     assert [r["origin"] for r in logged] == ["http"] * 25 + ["oip"]
     assert json.loads(logged[3]["request"])["fields"] == {"amount": 1.0, "payment_id": 3}
+
+
+@pytest.mark.service("redis")
+def test_a_redis_backed_server_answers_as_the_embedded_one(api, redis_url, tmp_path):
+    _, _, model, _ = api
+    toml = f'[online]\nstore = "redis"\nredis_url = "{redis_url}"\n'
+    on_redis = write_project(tmp_path / "shop", toml=toml)
+    service = model_service(on_redis, ["fraud"], {"fraud": model}.__getitem__)
+    bodies = [{"keys": {"customer_id": c, "merchant_id": m}, "fields": {"amount": 9.5},
+               "at": END.isoformat()} for c, m in (("3", 4), ("17", 9), ("never-seen", 1))]
+    try:
+        with BackgroundServer(create_app(service)) as url, httpx.Client(base_url=url) as c:
+            answers = [c.post("/v1/models/fraud/predict?include_features=true",
+                              json=b).json() for b in bodies]
+        with httpx.Client(base_url=api[0]) as c:
+            embedded = [c.post("/v1/models/fraud/predict?include_features=true",
+                               json=b).json() for b in bodies]
+        assert answers[0]["features"]["n_7d"] > 0  # read at the data's end: real values
+        for a, b in zip(answers, embedded, strict=True):
+            assert (a["features"], a["missing"]) == (b["features"], b["missing"])
+            assert a["score"] == pytest.approx(b["score"])
+        assert on_redis.predictions("fraud").num_rows == 3
+    finally:
+        on_redis.online.clear("spend")
+        on_redis.online.clear("risk")
+        on_redis.close()

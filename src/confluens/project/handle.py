@@ -404,6 +404,12 @@ class Project:
                            limit=limit, system_columns=system_columns)
         return table.to_pandas() if format == "pandas" else table
 
+    def predictions(self, model: str) -> pa.Table:
+        """``model``'s prediction log, oldest first (schema: docs/serving.md)."""
+        from confluens.project.serving import read_predictions
+
+        return read_predictions(self.config.store_root, model)
+
     def count(self, source: str, *, where: str | None = None) -> int:
         """How many records of ``source`` are stored (that match ``where``)."""
         src = self.definitions.source(source)
