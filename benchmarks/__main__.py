@@ -18,6 +18,7 @@ from benchmarks import (
     ingest,
     materialize,
     online,
+    serving,
     snapshot,
     training,
 )
@@ -25,7 +26,8 @@ from benchmarks.harness import Figure
 
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
           "materialize": materialize.run, "online": online.run, "datagen": datagen.run,
-          "snapshot": snapshot.run, "cli": cli.run, "expressions": expressions.run}
+          "snapshot": snapshot.run, "cli": cli.run, "expressions": expressions.run,
+          "serving": serving.run}
 
 
 def main() -> None:

@@ -173,6 +173,12 @@ class Project:
         return self.records.table(source, columns=columns, where=where, limit=limit,
                                   format=format, system_columns=system_columns)
 
+    def predictions(self, model: str) -> pa.Table:
+        """``model``'s prediction log, oldest first (schema: docs/serving.md)."""
+        from confluens.project.serving import read_predictions
+
+        return read_predictions(self.config.store_root, model)
+
     def count(self, source: str, *, where: str | None = None) -> int:
         """How many records of ``source`` are stored (that match ``where``)."""
         return self.records.count(source, where=where)

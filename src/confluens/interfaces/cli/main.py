@@ -34,6 +34,8 @@ COMMANDS = {
     "materialize": LazyCommand(f"{_CLI}.features:materialize", "Bring VIEWS' per-event "
                                "feature tables and online state up to..."),
     "features": LazyCommand(f"{_CLI}.features:features", "Read feature values."),
+    "serve": LazyCommand(f"{_CLI}.serve:serve", "Serve predictions over HTTP (/v1 and the "
+                         "Open Inference Protocol v2) with..."),
 }
 
 

@@ -1,0 +1,83 @@
+"""The HTTP app: ``create_app(service)`` serves a ``ModelService`` with FastAPI.
+
+Errors map to status codes here and only here: a mistake in the request (any
+``InputError``) is a 422 whose body names the field, the rule, the value received and
+the fix; an unknown model a 404 listing the served ones; a project not ready to serve
+(say, online state to rebuild) a 503 that says what to run; anything else a 500 with
+no traceback (it goes to the server's log).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from confluens import __version__
+from confluens.errors import ConfluensError, InputError, MissingExtraError
+from confluens.lifecycle.serve import ModelService
+
+try:
+    from fastapi import FastAPI
+    from fastapi.exceptions import RequestValidationError
+    from starlette.requests import Request
+    from starlette.responses import Response
+except ImportError:  # pragma: no cover - the serve extra is missing
+    raise MissingExtraError("serving over HTTP", "serve", "fastapi") from None
+
+from confluens.interfaces.api.oip import oip_router
+from confluens.interfaces.api.responses import error
+from confluens.interfaces.api.v1 import v1_router
+from confluens.interfaces.api.validation import validation_error
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("confluens.serve")
+
+DESCRIPTION = """Predictions with fresh features from the online store.
+
+`POST /v1/models/{name}/predict` takes entity keys and request-time fields; the Open
+Inference Protocol v2 endpoints live under `/v2`. Every prediction is logged to the
+project's prediction log. Errors come as `{"error": message, "thing", "rule", "got",
+"fix"}`.
+"""
+
+
+def create_app(service: ModelService) -> FastAPI:
+    """The app serving ``service``'s models; it starts and stops the service (batchers
+    and prediction log) with the server."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(title="confluens", version=__version__, description=DESCRIPTION,
+                  lifespan=lifespan)
+    app.state.service = service
+    app.include_router(v1_router(service))
+    app.include_router(oip_router(service))
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(InputError, _input_error)
+    app.add_exception_handler(ConfluensError, _not_ready)
+    app.add_exception_handler(Exception, _internal)
+    return app
+
+
+async def _input_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, InputError)
+    return error(422, exc)
+
+
+async def _not_ready(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ConfluensError)
+    _log.error("cannot serve: %s", exc)
+    return error(503, exc)
+
+
+async def _internal(request: Request, exc: Exception) -> Response:
+    _log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error(500, message="internal error: the server's log has the details")

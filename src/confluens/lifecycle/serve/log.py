@@ -1,0 +1,162 @@
+"""The prediction log: every prediction, written to the offline store off the
+request path.
+
+``Scorer`` hands each batch's log rows to ``PredictionLog.writer(model, keys)``'s
+callable, which only appends them to an in-memory buffer: no lock handed over, no
+thread woken per request (waking a writer thread for every prediction costs the
+request path a GIL hand-off). A background thread wakes every ``flush_seconds``,
+takes what the buffer holds and appends one Parquet part per model through the
+offline store's atomic append. When ``max_queued`` rows are waiting, recording wakes
+the writer and waits for room: a burst slows scoring down rather than losing
+predictions. ``stop`` writes everything recorded before it returns; a failed write is
+logged and retried at the next flush, never dropped. The schema is in log_table.py.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from confluens.errors import InputError
+from confluens.lifecycle.serve.ids import uuid7
+from confluens.lifecycle.serve.log_table import log_table
+from confluens.lifecycle.serve.scorer import LogWriter
+from confluens.stores.offline import OfflineStore
+
+__all__ = ["PARTITION_BY", "PredictionLog"]
+
+PARTITION_BY = "predicted_at"
+_log = logging.getLogger("confluens.serve")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+class PredictionLog:
+    """Writes prediction-log rows to ``store`` (one table per model) in the background.
+
+    Use ``start()`` / ``stop()`` (or ``with``); ``flush()`` waits until everything
+    recorded so far is committed.
+    """
+
+    def __init__(self, store: OfflineStore, *, flush_seconds: float = 1.0,
+                 max_queued: int = 100_000) -> None:
+        self.store = store
+        self.flush_seconds = flush_seconds
+        self.max_queued = max_queued
+        # (model, key types, rows): deque appends and pops are atomic, no lock needed
+        self._buffer: collections.deque[tuple[str, dict[str, str], list[Any]]] = (
+            collections.deque())
+        # rows recorded and rows drained, each counter written by one side only
+        self._recorded = 0
+        self._drained = 0
+        self._wake = threading.Event()
+        self._room = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._pending: dict[str, tuple[dict[str, str], list[Any]]] = {}
+        self.written = 0  # rows committed so far
+        self.failures = 0  # writes that failed (their rows were kept and retried)
+
+    def writer(self, model: str, key_types: Mapping[str, str]) -> LogWriter:
+        """The callable a ``Scorer`` logs ``model``'s rows with."""
+        if not _NAME.fullmatch(model):
+            raise InputError(f"model '{model}'", "a logged model's name is a file name: "
+                             "letters, digits, '_', '.', '-'", got=model,
+                             fix="rename the model")
+        types = dict(key_types)
+
+        def record(rows: list[dict[str, Any]]) -> None:
+            if self._thread is None or not self._thread.is_alive():
+                raise RuntimeError("the prediction log is not running; call start()")
+            if self._recorded - self._drained >= self.max_queued:
+                self._wait_for_room()
+            self._buffer.append((model, types, rows))
+            self._recorded += len(rows)
+
+        return record
+
+    def _wait_for_room(self) -> None:
+        with self._room:
+            self._wake.set()
+            while self._recorded - self._drained >= self.max_queued \
+                    and self._thread is not None and self._thread.is_alive():
+                self._room.wait(timeout=0.1)
+
+    def start(self) -> PredictionLog:
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="confluens-prediction-log",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def flush(self) -> None:
+        """Return once every row recorded before the call is committed (or has failed)."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        done = threading.Event()
+        self._buffer.append(("", {}, [done]))
+        self._wake.set()
+        done.wait()
+
+    def stop(self) -> None:
+        """Write what is recorded, then end the background thread."""
+        if self._thread is not None and self._thread.is_alive():
+            self._stopping = True
+            self._wake.set()
+            self._thread.join()
+        self._thread = None
+
+    def __enter__(self) -> PredictionLog:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.flush_seconds)
+            self._wake.clear()
+            stopping = self._stopping
+            flushed = self._drain()
+            self._write()
+            for done in flushed:
+                done.set()
+            if stopping:
+                return
+
+    def _drain(self) -> list[threading.Event]:
+        """Move the buffer's rows to the pending tables; the flush markers found."""
+        markers = []
+        while self._buffer:
+            model, types, rows = self._buffer.popleft()
+            if not model:
+                markers.extend(rows)
+                continue
+            entry = self._pending.setdefault(model, (types, []))
+            entry[0].update(types)
+            entry[1].extend(rows)
+            self._drained += len(rows)
+        with self._room:
+            self._room.notify_all()
+        return markers
+
+    def _write(self) -> None:
+        """Append each model's pending rows; those of a failed append stay pending."""
+        for model in list(self._pending):
+            types, rows = self._pending[model]
+            if not rows:
+                continue
+            try:
+                self.store.append(model, log_table(rows, types), run_id=f"log-{uuid7().hex}",
+                                  partition_by=PARTITION_BY)
+            except Exception:
+                self.failures += 1
+                _log.exception("prediction log: writing %d rows of model %r failed; "
+                               "retrying at the next flush", len(rows), model)
+                continue
+            self.written += len(rows)
+            del self._pending[model]

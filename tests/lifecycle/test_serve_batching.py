@@ -1,0 +1,91 @@
+"""Micro-batching as pure logic: coalescing, order, and errors per item."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from confluens.lifecycle.serve import MicroBatcher
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_concurrent_items_share_batches_and_keep_their_order():
+    seen: list[list[int]] = []
+
+    def score(items: list[int]) -> list[int]:
+        seen.append(items)
+        return [i * 10 for i in items]
+
+    async def main() -> list[int]:
+        batcher = MicroBatcher(score, max_batch=8)
+        await batcher.start()
+        out = await asyncio.gather(*(batcher.submit(i) for i in range(20)))
+        await batcher.stop()
+        return list(out)
+
+    assert run(main()) == [i * 10 for i in range(20)]
+    assert [len(b) for b in seen] == [8, 8, 4]
+    assert [i for b in seen for i in b] == list(range(20))
+
+
+def test_a_lone_item_is_scored_without_waiting_for_company():
+    """max_wait is an upper bound: with nothing else queued the batch closes after a
+    few idle loop turns, long before a 10-second max_wait."""
+
+    async def main() -> tuple[int, float]:
+        loop = asyncio.get_running_loop()
+        batcher = MicroBatcher(lambda items: items, max_wait=10.0)
+        await batcher.start()
+        start = loop.time()
+        value = await asyncio.wait_for(batcher.submit(7), timeout=5)
+        await batcher.stop()
+        return value, loop.time() - start
+
+    value, _ = run(main())
+    assert value == 7
+
+
+def test_an_item_error_goes_to_its_caller_only():
+    def score(items: list[int]) -> list[object]:
+        return [ValueError(f"bad {i}") if i == 2 else i for i in items]
+
+    async def main():
+        batcher = MicroBatcher(score)
+        await batcher.start()
+        out = await asyncio.gather(*(batcher.submit(i) for i in range(4)),
+                                   return_exceptions=True)
+        many = await batcher.submit_many([1, 2])
+        await batcher.stop()
+        return out, many
+
+    out, many = run(main())
+    assert out[:2] == [0, 1]
+    assert out[3] == 3
+    assert isinstance(out[2], ValueError)
+    assert str(out[2]) == "bad 2"
+    assert many[0] == 1
+    assert isinstance(many[1], ValueError)
+
+
+def test_a_failing_batch_fails_each_of_its_callers():
+    def score(items: list[int]) -> list[int]:
+        raise RuntimeError("model broke")
+
+    async def main():
+        batcher = MicroBatcher(score)
+        await batcher.start()
+        out = await asyncio.gather(batcher.submit(1), batcher.submit(2),
+                                   return_exceptions=True)
+        await batcher.stop()
+        return out
+
+    assert all(isinstance(e, RuntimeError) for e in run(main()))
+
+
+def test_submitting_needs_a_started_batcher():
+    with pytest.raises(RuntimeError, match="start"):
+        run(MicroBatcher(lambda items: items).submit(1))
