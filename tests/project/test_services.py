@@ -43,6 +43,8 @@ def _folder(tmp_path: Path, definitions: str = DEFINITIONS) -> Path:
 
 def test_the_services_share_the_project_stores(tmp_path: Path) -> None:
     with Project(_folder(tmp_path)) as project:
+        assert not {"metadata", "offline", "online"} & set(project.stores.__dict__), \
+            "opening a project connects to nothing"
         services = [project.registration, project.ingestion, project.records,
                     project.features, project.training_sets, project.materialization,
                     project.online_reads]
@@ -52,7 +54,8 @@ def test_the_services_share_the_project_stores(tmp_path: Path) -> None:
         assert project.metadata is project.stores.metadata
         assert project.offline is project.stores.offline
         assert project.online is project.stores.online
-        assert "online" in project.stores.__dict__, "built on first use only"
+        assert project.feature_tables is project.stores.feature_tables
+        assert project.quarantine_files is project.stores.quarantine
         assert project.path("tx.csv") == project.root / "tx.csv"
 
 
@@ -96,9 +99,9 @@ def test_a_read_time_without_a_zone_is_refused(tmp_path: Path, call: str) -> Non
     with Project(_folder(tmp_path), metadata=MemoryMetadataStore(),
                  online=MemoryOnlineStore()) as project:
         naive = datetime(2024, 1, 1)
+        read = ((lambda: project.online_features("spend", ["A"], at=naive))
+                if call == "online_features"
+                else (lambda: project.online_vector({"spend": "A"}, at=naive)))
         with pytest.raises(InputError, match=r"^at: must carry a time zone; got "
                            r"'2024-01-01T00:00:00'\. Fix: pass e\.g\. datetime\.now"):
-            if call == "online_features":
-                project.online_features("spend", ["A"], at=naive)
-            else:
-                project.online_vector({"spend": "A"}, at=naive)
+            read()
