@@ -22,7 +22,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -61,6 +61,9 @@ from confluens.stores.metadata import IngestRun, SqlMetadataStore
 from confluens.stores.offline import ParquetOfflineStore, table_lock
 from confluens.stores.online import EmbeddedOnlineStore, OnlineStore
 from confluens.stores.quarantine import QuarantineFiles
+
+if TYPE_CHECKING:
+    from confluens.lifecycle.registry import ModelRegistry
 
 __all__ = ["Project", "find_project"]
 
@@ -101,6 +104,13 @@ class Project:
     def metadata(self) -> SqlMetadataStore:
         self.config.store_root.mkdir(parents=True, exist_ok=True)
         return SqlMetadataStore(self.config.metadata_url)
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        """The model registry (MLflow, imported on first use; see model_registry.py)."""
+        from confluens.project.model_registry import model_registry
+
+        return model_registry(self.config, self.metadata)
 
     @cached_property
     def offline(self) -> ParquetOfflineStore:

@@ -34,6 +34,8 @@ COMMANDS = {
     "materialize": LazyCommand(f"{_CLI}.features:materialize", "Bring VIEWS' per-event "
                                "feature tables and online state up to..."),
     "features": LazyCommand(f"{_CLI}.features:features", "Read feature values."),
+    "models": LazyCommand(f"{_CLI}.models:models", "Registered models: list, show, "
+                          "promote, roll back, and the alias..."),
 }
 
 
