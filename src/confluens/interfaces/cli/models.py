@@ -73,19 +73,21 @@ def show(name: str, project_dir: str) -> None:
     with open_project(project_dir) as project:
         registry = project.registry
         versions = registry.versions(name, metrics=True)
-        metric_names = sorted({k for v in versions for k in v.metrics})
         table = Table(title=f"model {escape(name)}", title_justify="left")
-        for column in ("version", "aliases", "created (UTC)", "flavor", *metric_names,
-                       "definitions", "data snapshot", "code", "run"):
-            table.add_column(escape(column), justify="right" if column == "version" or
-                             column in metric_names else "left")
+        table.add_column("version", justify="right")
+        table.add_column("aliases")
+        table.add_column("created (UTC)")
+        table.add_column("metrics", overflow="fold")
+        table.add_column("lineage", overflow="fold")
         for v in versions:
-            table.add_row(str(v.version), " ".join(f"@{a}" for a in v.aliases),
-                          v.created_at.strftime("%Y-%m-%d %H:%M:%S"), escape(v.flavor),
-                          *[f"{v.metrics[k]:.4g}" if k in v.metrics else "" for k in
-                            metric_names],
-                          escape(v.definitions_hash[:12]), escape(v.data_snapshot),
-                          escape(v.code_version[:12]), escape(v.run_id))
+            metrics = "\n".join(f"{escape(k)} {v.metrics[k]:.4g}" for k in sorted(v.metrics))
+            lineage = "\n".join([
+                f"{escape(v.flavor)} {escape(v.task)}",
+                f"definitions {escape(v.definitions_hash[:12])}",
+                f"data {escape(v.data_snapshot)}", f"code {escape(v.code_version[:12])}",
+                f"run {escape(v.run_id)}"])
+            table.add_row(str(v.version), "\n".join(f"@{a}" for a in v.aliases),
+                          v.created_at.strftime("%Y-%m-%d\n%H:%M:%S"), metrics, lineage)
         out.print(table)
         out.print(f"load one with ModelRegistry.load({name!r}, 'champion') or "
                   f"mlflow.pyfunc.load_model('models:/{escape(name)}@champion')")
