@@ -3,10 +3,12 @@ configured the way a user would: `[models] tracking_uri` in confluens.toml."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,34 +28,41 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`mlflow server` on a free loopback port (its background job runner off: the
+    registry needs none of it, and it takes a minute to start on a busy machine)."""
     folder = tmp_path_factory.mktemp("mlflow-server")
     port = _free_port()
     mlflow = Path(sys.executable).with_name("mlflow")
-    process = subprocess.Popen(
-        [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
-         "--artifacts-destination", str(folder / "artifacts")],
-        stdout=subprocess.DEVNULL, stderr=(folder / "server.log").open("w"))
+    log = folder / "server.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "1", "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
+             "--artifacts-destination", str(folder / "artifacts")],
+            stdout=subprocess.DEVNULL, stderr=stderr,
+            env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail("mlflow server exited:\n" + (folder / "server.log").read_text())
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            pytest.fail("mlflow server did not start:\n" + (folder / "server.log").read_text())
+        deadline = time.monotonic() + 300
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"mlflow server did not start:\n{log.read_text()}")
+            time.sleep(0.5)
         yield url
     finally:
         process.terminate()
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
