@@ -3,6 +3,7 @@ history on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -63,7 +64,7 @@ def _race(registry: ModelRegistry, name: str, rounds: int) -> None:
     assert not errors, errors
     changes = registry.history(name, "champion")
     assert changes, "no move recorded"
-    for before, after in zip(changes, changes[1:], strict=False):
+    for before, after in itertools.pairwise(changes):
         assert after.from_version == before.to_version, changes  # no lost update
         assert after.to_version != before.to_version  # a no-op writes no row
     assert registry.version(name, "champion").version == changes[-1].to_version
