@@ -120,7 +120,7 @@ def test_models_and_versions_list_what_is_registered(registry):
     summary = {m.name: m for m in registry.models()}["listed"]
     assert (summary.latest, summary.aliases) == (2, {"champion": 2})
     versions = registry.versions("listed", metrics=True)
-    assert [v.version for v in versions] == [1, 2]
+    assert [(v.version, v.aliases) for v in versions] == [(1, ()), (2, ("champion",))]
     assert versions[1].metrics["auc_roc"] == pytest.approx(0.83)
 
 

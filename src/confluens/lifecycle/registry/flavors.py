@@ -40,6 +40,7 @@ Score = Callable[[pd.DataFrame], np.ndarray]
 # skops refuses to build any type it does not trust; these are the modules whose
 # types (estimators, numpy dtypes and arrays, scipy sparse matrices) we trust.
 SKOPS_TRUSTED_MODULES = ("sklearn.", "numpy.", "scipy.sparse.")
+_SMALL = 1000  # rows: fewer are scored on one thread
 _XGB_CLASSES = ("XGBClassifier", "XGBRegressor", "XGBRanker", "XGBRFClassifier",
                 "XGBRFRegressor", "Booster")
 
@@ -98,12 +99,24 @@ def _save_lightgbm(estimator: Any, path: Path) -> dict[str, str]:
 def _load_lightgbm(path: Path, details: dict[str, str], task: str) -> Score:
     lightgbm = FLAVORS["lightgbm"].require()
     booster = lightgbm.Booster(model_file=str(path))
+    categorical = bool(getattr(booster, "pandas_categorical", None))
 
     def score(frame: pd.DataFrame) -> np.ndarray:
-        return _positive(booster.predict(frame)) if task == "binary" else \
-            np.asarray(booster.predict(frame), dtype="float64")
+        # A few rows (serving) score fastest as a float array on one thread; pandas
+        # categories need the frame, which maps them as at training time.
+        threads = 1 if len(frame) < _SMALL else 0
+        data = frame if categorical else _floats(frame)
+        out = booster.predict(data, num_threads=threads)
+        return _positive(out) if task == "binary" else np.asarray(out, dtype="float64")
 
     return score
+
+
+def _floats(frame: pd.DataFrame) -> Any:
+    try:
+        return frame.to_numpy(dtype="float64")
+    except (TypeError, ValueError):  # text or other columns: let the library read them
+        return frame
 
 
 # -- XGBoost: its own UBJSON format, restored into the same class ----------------------
@@ -123,11 +136,19 @@ def _load_xgboost(path: Path, details: dict[str, str], task: str) -> Score:
         raise NotSupportedError("xgboost model", "its class must be one of "
                                 + ", ".join(_XGB_CLASSES), got=name,
                                 fix="register it again with a supported class")
-    model = getattr(xgboost, name)()
-    model.load_model(str(path))
-    if name == "Booster":
-        return lambda frame: np.asarray(model.inplace_predict(frame), dtype="float64")
-    return lambda frame: reference_scores(model, "sklearn", frame, task)
+    booster = xgboost.Booster()
+    booster.load_model(str(path))
+    booster.set_param({"nthread": 1})  # one row per request: threads cost more than they save
+    categorical = "c" in (booster.feature_types or ())
+    best = booster.attr("best_iteration")  # early stopping: score as the wrapper does
+    trees = (0, int(best) + 1) if best is not None else (0, 0)
+
+    def score(frame: pd.DataFrame) -> np.ndarray:
+        data = frame if categorical else _floats(frame)
+        out = booster.inplace_predict(data, iteration_range=trees, validate_features=False)
+        return _positive(out) if task == "binary" else np.asarray(out, dtype="float64")
+
+    return score
 
 
 # -- scikit-learn: skops, with an explicit trust list ----------------------------------

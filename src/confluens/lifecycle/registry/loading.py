@@ -41,6 +41,8 @@ class RegisteredModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """One score per row: for a binary task, the positive class's probability."""
+        if tuple(frame.columns) == self.columns:  # the usual case: no copy
+            return self._score(frame)
         missing = [c for c in self.columns if c not in frame.columns]
         if missing:
             raise InputError(f"model {self.name} version {self.version}", "predict needs "

@@ -8,7 +8,7 @@ move. ``project/model_registry.py`` builds one from ``confluens.toml``.
 from __future__ import annotations
 
 import getpass
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -105,11 +105,14 @@ class ModelRegistry:
 
     def versions(self, name: str, *, metrics: bool = False) -> list[ModelVersion]:
         """Every version of ``name``, oldest first (with its run's metrics if asked)."""
-        self._registered(name)
+        aliases = self._aliases(name)  # a search does not return them
         with mlflow_errors(self.settings.registry_uri):
             found = self.client.search_model_versions(f"name = '{name}'")
-            return sorted((from_mlflow(v, self._metrics(v.run_id) if metrics else None)
-                           for v in found), key=lambda v: v.version)
+            versions = [from_mlflow(v, self._metrics(v.run_id) if metrics else None)
+                        for v in found]
+        return sorted((replace(v, aliases=tuple(sorted(
+            a for a, n in aliases.items() if n == v.version))) for v in versions),
+            key=lambda v: v.version)
 
     def version(self, name: str, ref: int | str) -> ModelVersion:
         """One version, by number or alias."""
