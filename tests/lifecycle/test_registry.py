@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,10 @@ from tests.lifecycle.registry_helpers import COLUMNS, fit, make_registry, traine
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
-    return make_registry(tmp_path_factory.mktemp("registry"))
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelRegistry]:
+    registry = make_registry(tmp_path_factory.mktemp("registry"))
+    yield registry
+    registry.alias_history.engine.dispose()
 
 
 @pytest.mark.parametrize("flavor", ["lightgbm", "xgboost", "sklearn", "river"])

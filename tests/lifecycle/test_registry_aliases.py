@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -72,8 +73,10 @@ def _race(registry: ModelRegistry, name: str, rounds: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def sqlite_registry(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
-    return make_registry(tmp_path_factory.mktemp("aliases"))
+def sqlite_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelRegistry]:
+    registry = make_registry(tmp_path_factory.mktemp("aliases"))
+    yield registry
+    registry.alias_history.engine.dispose()
 
 
 def _two_versions(registry: ModelRegistry) -> str:
@@ -90,6 +93,13 @@ def test_two_promotions_at_once_keep_the_history_exact_sqlite(sqlite_registry):
 @pytest.mark.service("postgres")
 def test_the_history_on_postgresql(postgres_url, tmp_path):
     registry = make_registry(tmp_path, metadata_url=postgres_url)
+    try:
+        _postgres_moves(registry)
+    finally:
+        registry.alias_history.engine.dispose()
+
+
+def _postgres_moves(registry: ModelRegistry) -> None:
     name = _two_versions(registry)
     registry.promote(name, 1, reason="first")
     registry.promote(name, 2, "challenger", reason="shadow")

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 __all__ = ["AliasChange", "AliasHistory", "AliasMove"]
 
 _meta = sa.MetaData()
+_WAIT_MS = 120_000  # how long a move waits for another move of the same alias (SQLite)
 
 history = sa.Table(
     "confluens_model_alias_history", _meta,
@@ -87,15 +88,23 @@ class AliasHistory:
         recorded row is committed on leaving, and nothing is if the block raises.
         """
         with self.engine.connect() as conn:  # the lock row, once (ignore a race)
+            self._patient(conn)
             try:
                 conn.execute(locks.insert().values(model=model, alias=alias, acquired=0))
                 conn.commit()
             except IntegrityError:
                 conn.rollback()
         with self.engine.begin() as conn:
+            self._patient(conn)
             conn.execute(locks.update().where(locks.c.model == model, locks.c.alias == alias)
                          .values(acquired=locks.c.acquired + 1))
             yield AliasMove(conn, model, alias)
+
+    def _patient(self, conn: sa.Connection) -> None:
+        """On SQLite, wait for the holder of the write lock, as PostgreSQL waits for a row
+        lock (SQLite's default gives up after 5 s)."""
+        if self.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {_WAIT_MS}")
 
 
 class AliasMove:
