@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from confluens.errors import InputError
-from confluens.lifecycle.registry import AliasChange, ModelRegistry
+from confluens.lifecycle.registry import AliasChange, AliasHistory, ModelRegistry
 from confluens.lifecycle.registry.aliases import check_alias, check_reason, rollback_target
 from tests.lifecycle.registry_helpers import make_registry, trained_model
 
@@ -109,3 +111,43 @@ def _postgres_moves(registry: ModelRegistry) -> None:
         ("champion", "promote", 1), ("challenger", "promote", 2), ("champion", "promote", 2),
         ("champion", "rollback", 1)]
     _race(registry, name, rounds=4)
+
+
+def _hold_in_turn(history: AliasHistory) -> None:
+    """Two threads enter ``moving`` for one alias at once: the second gets in only after
+    the first has left (while a third, for another alias, need not wait)."""
+    spans: dict[str, tuple[float, float]] = {}
+    barrier = threading.Barrier(3)
+
+    def hold(name: str, alias: str) -> None:
+        barrier.wait()
+        with history.moving("m", alias):
+            entered = time.monotonic()
+            time.sleep(0.4)
+        spans[name] = (entered, time.monotonic())
+
+    threads = [threading.Thread(target=hold, args=args) for args in (
+        ("a", "champion"), ("b", "champion"), ("c", "challenger"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    first, second = sorted((spans["a"], spans["b"]))
+    assert second[0] >= first[1]  # never both inside
+
+
+def test_moves_of_one_alias_take_turns_sqlite(tmp_path):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'metadata.db'}")
+    try:
+        _hold_in_turn(AliasHistory(engine))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.service("postgres")
+def test_moves_of_one_alias_take_turns_postgresql(postgres_url):
+    engine = sa.create_engine(postgres_url)
+    try:
+        _hold_in_turn(AliasHistory(engine))
+    finally:
+        engine.dispose()
