@@ -21,13 +21,15 @@ from confluens.lifecycle.registry._mlflow import import_mlflow
 from confluens.lifecycle.registry.flavors import Score
 from confluens.lifecycle.registry.settings import RegistrySettings
 from confluens.lifecycle.registry.versions import ModelVersion
+from confluens.lifecycle.trained import LoadedModel
 
 __all__ = ["RegisteredModel", "fetch"]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class RegisteredModel:
-    """A registered model version in memory; implements ``LoadedModel`` (trained.py)."""
+    """A registered model version in memory; implements ``LoadedModel`` (trained.py),
+    whose plain attributes a frozen dataclass would not satisfy (mypy checks it below)."""
 
     name: str
     version: int
@@ -67,3 +69,8 @@ def fetch(settings: RegistrySettings, version: ModelVersion) -> RegisteredModel:
                            features=card.features, columns=card.columns, task=card.task,
                            flavor=card.flavor, run_id=version.run_id,
                            aliases=version.aliases, _score=score)
+
+
+def _conforms(model: RegisteredModel) -> LoadedModel:
+    """mypy checks here that RegisteredModel implements serving's protocol."""
+    return model
