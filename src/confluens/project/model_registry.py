@@ -2,18 +2,18 @@
 
 By default MLflow tracks into ``<storage root>/mlflow.db`` (SQLite) and keeps the
 artifacts in ``<storage root>/mlartifacts``, so a project needs no server; the
-alias history goes to the project's metadata store.
+alias history goes to the project's metadata database.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from confluens.errors import NotSupportedError
 from confluens.lifecycle.registry import AliasHistory, ModelRegistry, RegistrySettings
 
 if TYPE_CHECKING:
     from confluens.project.config import ProjectConfig
-    from confluens.stores.metadata import SqlMetadataStore
 
 __all__ = ["model_registry", "registry_settings"]
 
@@ -26,7 +26,15 @@ def registry_settings(config: ProjectConfig) -> RegistrySettings:
                             artifact_root=config.store_root / "mlartifacts")
 
 
-def model_registry(config: ProjectConfig, metadata: SqlMetadataStore) -> ModelRegistry:
-    """The project's registry: MLflow from ``config``, history in ``metadata``."""
+def model_registry(config: ProjectConfig, metadata: object) -> ModelRegistry:
+    """The project's registry: MLflow from ``config``, the alias history in the
+    database of ``metadata`` (a SQL metadata store: SQLite or PostgreSQL)."""
+    engine = getattr(metadata, "engine", None)
+    if engine is None:
+        raise NotSupportedError("the model registry", "keeps the alias history in a SQL "
+                                "metadata store (SQLite or PostgreSQL)",
+                                got=type(metadata).__name__,
+                                fix="open the project with its configured metadata store "
+                                "([storage] metadata_url)")
     config.store_root.mkdir(parents=True, exist_ok=True)
-    return ModelRegistry(registry_settings(config), AliasHistory(metadata.engine))
+    return ModelRegistry(registry_settings(config), AliasHistory(engine))
