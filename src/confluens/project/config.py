@@ -38,6 +38,7 @@ _KNOWN = {
     "project": {"name", "definitions"},
     "storage": {"root", "metadata_url"},
     "online": {"store", "redis_url", "ttl"},
+    "models": {"tracking_uri", "registry_uri", "experiment"},
 }
 _ONLINE_STORES = ("embedded", "redis")
 _METADATA_DIALECTS = ("sqlite", "postgresql")
@@ -54,6 +55,9 @@ class ProjectConfig:
     online_store: str = "embedded"
     redis_url: str = "redis://127.0.0.1:6379/0"
     online_ttl_seconds: float | None = None
+    tracking_uri: str = ""  # MLflow tracking; default sqlite:///<store root>/mlflow.db
+    registry_uri: str = ""  # MLflow model registry; default: the tracking URI
+    experiment: str = ""  # MLflow experiment of the project's runs; default: its name
 
     def path(self, path: str | Path) -> Path:
         """A path as every command reads it: a relative one starts at the project root
@@ -104,13 +108,16 @@ class ProjectConfig:
             from confluens.core import Duration
 
             ttl = Duration.parse(online["ttl"], where=f"{CONFIG_FILE} [online] ttl").seconds
-        return cls(root=root, name=_text(project, "project", "name", root.name),
+        name = _text(project, "project", "name", root.name)
+        tracking, registry = _models_uris(raw.get("models", {}), store_root, root)
+        return cls(root=root, name=name,
                    definitions=root / _text(project, "project", "definitions",
                                             "definitions.py"),
                    store_root=store_root, metadata_url=sqlite_url_under(url, root),
                    online_store=store,
                    redis_url=_text(online, "online", "redis_url", "redis://127.0.0.1:6379/0"),
-                   online_ttl_seconds=ttl)
+                   online_ttl_seconds=ttl, tracking_uri=tracking, registry_uri=registry,
+                   experiment=_text(raw.get("models", {}), "models", "experiment", name))
 
 
 def _check_layout(raw: dict[str, Any]) -> None:
@@ -150,3 +157,26 @@ def _check_metadata_url(url: str, where: str) -> None:
                           f"{dialect or 'this database'} is not supported", got=url,
                           fix=f"use {_URL_EXAMPLE} (PostgreSQL needs "
                           "pip install 'confluens[postgres]')")
+
+
+_MODEL_URI_SCHEMES = ("sqlite", "postgresql", "mysql", "http", "https")
+
+
+def _models_uris(models: dict[str, Any], store_root: Path, root: Path) -> tuple[str, str]:
+    """[models] tracking_uri and registry_uri: MLflow's tracking store and registry.
+
+    >>> _models_uris({}, Path("/p/.confluens"), Path("/p"))[0]
+    'sqlite:////p/.confluens/mlflow.db'
+    >>> _models_uris({"tracking_uri": "http://127.0.0.1:5000"}, Path("/s"), Path("/p"))
+    ('http://127.0.0.1:5000', 'http://127.0.0.1:5000')
+    """
+    tracking = _text(models, "models", "tracking_uri", f"sqlite:///{store_root / 'mlflow.db'}")
+    registry = _text(models, "models", "registry_uri", tracking)
+    for key, uri in (("tracking_uri", tracking), ("registry_uri", registry)):
+        if "://" not in uri or url_dialect(uri) not in _MODEL_URI_SCHEMES:
+            raise ConfigError(f"{CONFIG_FILE} [models] {key}", "must be an MLflow tracking "
+                              "server (http:// or https://) or a database URL (sqlite, "
+                              "postgresql, mysql)", got=uri,
+                              fix='use e.g. "http://127.0.0.1:5000" or '
+                              '"sqlite:///.confluens/mlflow.db"')
+    return sqlite_url_under(tracking, root), sqlite_url_under(registry, root)

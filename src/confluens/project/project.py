@@ -32,8 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -54,6 +55,9 @@ from confluens.stores.metadata import IngestRun, MetadataStore
 from confluens.stores.offline import FeatureTableStore, OfflineStore
 from confluens.stores.online import OnlineStore
 from confluens.stores.quarantine import QuarantineFiles
+
+if TYPE_CHECKING:
+    from confluens.lifecycle.registry import ModelRegistry
 
 __all__ = ["Project", "find_project"]
 
@@ -121,6 +125,13 @@ class Project:
     @property
     def online(self) -> OnlineStore:
         return self.stores.online
+
+    @cached_property
+    def registry(self) -> ModelRegistry:
+        """The model registry (MLflow, imported on first use; see model_registry.py)."""
+        from confluens.project.model_registry import model_registry
+
+        return model_registry(self.config, self.metadata)
 
     def close(self) -> None:
         self.stores.close()

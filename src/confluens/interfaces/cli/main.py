@@ -36,6 +36,8 @@ COMMANDS = {
     "features": LazyCommand(f"{_CLI}.features:features", "Read feature values."),
     "serve": LazyCommand(f"{_CLI}.serve:serve", "Serve predictions over HTTP (/v1 and the "
                          "Open Inference Protocol v2) with..."),
+    "models": LazyCommand(f"{_CLI}.models:models", "Registered models: list, show, "
+                          "promote, roll back, and the alias..."),
 }
 
 
