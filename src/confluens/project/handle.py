@@ -19,10 +19,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
@@ -61,6 +61,9 @@ from confluens.stores.metadata import IngestRun, SqlMetadataStore
 from confluens.stores.offline import ParquetOfflineStore, table_lock
 from confluens.stores.online import EmbeddedOnlineStore, OnlineStore
 from confluens.stores.quarantine import QuarantineFiles
+
+if TYPE_CHECKING:
+    from confluens.lifecycle.trained import TrainedModel
 
 __all__ = ["Project", "find_project"]
 
@@ -374,6 +377,12 @@ class Project:
                   for name, value in values.items() if name in ref.names}
         return FeatureVector(vector, [request for request, rows in zip(keys, found, strict=True)
                                       if rows.missing])
+
+    def train(self, model: str, *, start: date | None = None, **hooks: Any) -> TrainedModel:
+        """Train ``model`` on its point-in-time training set (project/model_training.py)."""
+        from confluens.project.model_training import train
+
+        return train(self, model, start=start, **hooks)
 
     # -- reading back ----------------------------------------------------------------
 
