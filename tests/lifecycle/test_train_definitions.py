@@ -94,7 +94,7 @@ def test_protocol_periods_are_days_from_the_first_training_day() -> None:
     assert split.test_start == dt.date(2018, 8, 8)
     folds = Prequential(folds=4, start=dt.date(2018, 7, 25), grid={"a": [1, 2], "b": [3]})
     assert folds.fold_starts()[-1] == dt.date(2018, 7, 4)
-    assert folds.validation_start() == dt.date(2018, 7, 11)
+    assert folds.validation_start() == dt.date(2018, 6, 20)
     assert list(folds.candidates()) == [{"a": 1, "b": 3}, {"a": 2, "b": 3}]
 
 

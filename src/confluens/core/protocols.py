@@ -8,8 +8,9 @@ training day. Two protocols (the Fraud Detection Handbook's Chapters 3 and 5):
   the ``test`` days after.
 - :class:`Prequential`: ``folds`` such splits, fold f starting ``f * test`` days before
   ``start``; figures are the mean and population std over folds. With a ``grid``, each
-  parameter combination is first evaluated on validation folds that start
-  ``delay + test`` days earlier (so validation never sees the test folds' test days),
+  parameter combination is first evaluated on validation folds shifted back so that
+  validation fold 0 tests on the oldest test fold's training days (as the handbook:
+  validation never sees a test fold's delay or test days),
   and each metric is reported for the combination with its best validation mean.
 
 Without ``start``, the latest one whose (fold 0) test period ends on the last labelled
@@ -155,11 +156,10 @@ class Prequential:
         return [first - dt.timedelta(days=f * self.test) for f in range(self.folds)]
 
     def validation_start(self, start: dt.date | None = None) -> dt.date:
-        """Fold 0's first training day for the validation folds."""
-        first = start or self.start
-        if first is None:
-            raise DefinitionError("Prequential", "has no start yet", fix="pass start=")
-        return first - dt.timedelta(days=self.delay + self.test)
+        """Fold 0's first training day for the validation folds: their fold 0 tests on
+        the oldest test fold's training days, so validation ends before it starts."""
+        oldest = self.fold_starts(start)[-1]
+        return oldest - dt.timedelta(days=self.delay + self.test)
 
     def candidates(self) -> Iterator[dict[str, Any]]:
         """Every combination of the grid (one empty one without a grid)."""

@@ -34,6 +34,8 @@ COMMANDS = {
     "materialize": LazyCommand(f"{_CLI}.features:materialize", "Bring VIEWS' per-event "
                                "feature tables and online state up to..."),
     "features": LazyCommand(f"{_CLI}.features:features", "Read feature values."),
+    "train": LazyCommand(f"{_CLI}.train:train", "Train MODEL on its point-in-time "
+                         "training set and print its test..."),
 }
 
 
