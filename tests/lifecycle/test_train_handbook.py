@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("lightgbm")
 pytest.importorskip("xgboost")
 
-from benchmarks.fraud_results import PUBLISHED, results  # noqa: E402
+from benchmarks.fraud_results import PUBLISHED, results
 
 
 @pytest.mark.shared_data
