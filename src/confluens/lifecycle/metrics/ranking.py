@@ -43,7 +43,8 @@ def ndcg_at_k(groups: Any, labels: Any, scores: Any, k: int) -> float:
     ideal = frame.sort_values(["g", "y"], ascending=[True, False], kind="stable")
     ideal_rank = ideal.groupby("g", sort=False).cumcount()
     ideal = ideal[ideal_rank < k]
-    idcg = (ideal["y"] / np.log2(ideal_rank[ideal_rank < k] + 2.0)).groupby(ideal["g"]).sum()
+    idcg: pd.Series = (ideal["y"] / np.log2(ideal_rank[ideal_rank < k] + 2.0)).groupby(
+        ideal["g"]).sum()
     idcg = idcg[idcg > 0]
     if idcg.empty:
         return float("nan")
