@@ -38,7 +38,9 @@ def test_top_level_surface_is_as_documented() -> None:
         "Entity", "Events", "FeatureView", "Field", "Last", "Max", "Mean", "Min", "NotNull",
         "Latest", "Snapshot",
         "OneOf", "Project", "Range", "Ratio", "Regex", "Schema", "Source", "Std",
-        "StreamBinding", "Sum", "Unique", "__version__", "errors", "init", "open"}
+        "StreamBinding", "Sum", "Unique", "__version__", "errors", "init", "open",
+        "AUC", "NDCG", "PHM08", "RMSE", "AveragePrecision", "CardPrecision", "HitRate",
+        "Estimator", "Model", "Prequential", "TimeSplit"}
 
 
 def test_every_module_has_all() -> None:

@@ -19,14 +19,32 @@ from confluens.core.dtypes import DType
 from confluens.core.entity import Entity
 from confluens.core.feature_view import Feature, FeatureView
 from confluens.core.global_entity import GLOBAL
+from confluens.core.metrics import (
+    AUC,
+    NDCG,
+    PHM08,
+    RMSE,
+    AveragePrecision,
+    CardPrecision,
+    HitRate,
+    Metric,
+)
+from confluens.core.model import Estimator, Model
+from confluens.core.protocols import Prequential, Protocol, TimeSplit
 from confluens.core.schema import Field, Schema
 from confluens.core.snapshot import Latest, Snapshot
 from confluens.core.source import Source, StreamBinding
 from confluens.core.windows import Duration, Events, EventsWindow, TimeWindow, Window
 
 __all__ = [
+    "AUC",
     "GLOBAL",
+    "NDCG",
+    "PHM08",
+    "RMSE",
     "Aggregation",
+    "AveragePrecision",
+    "CardPrecision",
     "Change",
     "Check",
     "Count",
@@ -37,19 +55,25 @@ __all__ = [
     "DistinctCount",
     "Duration",
     "Entity",
+    "Estimator",
     "Events",
     "EventsWindow",
     "Feature",
     "FeatureView",
     "Field",
+    "HitRate",
     "Last",
     "Latest",
     "Max",
     "Mean",
+    "Metric",
     "Min",
+    "Model",
     "NotNull",
     "OnFail",
     "OneOf",
+    "Prequential",
+    "Protocol",
     "Range",
     "Ratio",
     "Regex",
@@ -59,6 +83,7 @@ __all__ = [
     "Std",
     "StreamBinding",
     "Sum",
+    "TimeSplit",
     "TimeWindow",
     "Unique",
     "Window",

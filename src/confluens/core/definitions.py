@@ -14,6 +14,7 @@ from typing import Any, TypeAlias
 
 from confluens.core.entity import Entity
 from confluens.core.feature_view import FeatureView
+from confluens.core.model import Model
 from confluens.core.source import Source
 from confluens.errors import DefinitionsError, UnknownNameError
 
@@ -29,15 +30,18 @@ class Definitions:
     entities: tuple[Entity, ...] = ()
     sources: tuple[Source, ...] = ()
     feature_views: tuple[FeatureView, ...] = ()
+    models: tuple[Model, ...] = ()
 
     def __init__(self, entities: Iterable[Entity] = (), sources: Iterable[Source] = (),
-                 feature_views: Iterable[FeatureView] = ()) -> None:
+                 feature_views: Iterable[FeatureView] = (), models: Iterable[Model] = ()
+                 ) -> None:
         object.__setattr__(self, "entities", tuple(entities))
         object.__setattr__(self, "sources", tuple(sources))
         object.__setattr__(self, "feature_views", tuple(feature_views))
+        object.__setattr__(self, "models", tuple(models))
         kinds: tuple[tuple[str, tuple[Any, ...], type[Any]], ...] = (
             ("entity", self.entities, Entity), ("source", self.sources, Source),
-            ("feature view", self.feature_views, FeatureView))
+            ("feature view", self.feature_views, FeatureView), ("model", self.models, Model))
         for kind, items, cls in kinds:
             seen: set[str] = set()
             for item in items:
@@ -59,6 +63,32 @@ class Definitions:
                                            got=used.name, fix=f"pass the registered {kind} "
                                            "object itself")
 
+        for model in self.models:
+            self._check_model(model)
+
+    def _check_model(self, model: Model) -> None:
+        """A model's label names a stored column of a source, its features known views."""
+        owner = f"Model '{model.name}'"
+        sources = {s.name: s for s in self.sources}
+        source = sources.get(model.label_source)
+        if source is None:
+            raise DefinitionsError(owner, "label names no source of the project",
+                                   got=model.label, fix=f"use one of {sorted(sources)}")
+        if model.label_column not in source.schema.names:
+            raise DefinitionsError(owner, f"label names no column of source '{source.name}'",
+                                   got=model.label_column,
+                                   fix=f"use one of {list(source.schema.names)}")
+        views = {v.name: v for v in self.feature_views}
+        for ref in model.features:
+            view = ref.partition(":")[0].partition("[")[0]
+            feature = ref.partition(":")[2]
+            if view not in views:
+                raise DefinitionsError(owner, "a feature names no feature view of the project",
+                                       got=ref, fix=f"use one of {sorted(views)}")
+            if feature and feature not in views[view].feature_names:
+                raise DefinitionsError(owner, f"feature view '{view}' has no such feature",
+                                       got=ref, fix=f"use one of {views[view].feature_names}")
+
     @classmethod
     def collect(cls, objects: Iterable[object]) -> Definitions:
         """Gather the definitions among arbitrary objects (e.g. a module's globals)."""
@@ -69,7 +99,9 @@ class Definitions:
         # a view's entity and source belong to the project even if not bound to a name
         entities += [v.entity for v in views if v.entity not in entities]
         sources += [v.source for v in views if v.source not in sources]
-        return cls(entities=_unique(entities), sources=_unique(sources), feature_views=views)
+        models = [o for o in objs if isinstance(o, Model)]
+        return cls(entities=_unique(entities), sources=_unique(sources), feature_views=views,
+                   models=models)
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -91,6 +123,13 @@ class Definitions:
                 return v
         raise UnknownNameError("feature view", "no feature view has this name", got=name,
                                fix="use one of " + repr([v.name for v in self.feature_views]))
+
+    def model(self, name: str) -> Model:
+        for m in self.models:
+            if m.name == name:
+                return m
+        raise UnknownNameError("model", "no model has this name", got=name,
+                               fix="use one of " + repr([m.name for m in self.models]))
 
     def items(self) -> list[tuple[str, Definition]]:
         """``(key, definition)`` pairs, keys like ``source:transactions``, sorted."""

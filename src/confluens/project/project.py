@@ -31,7 +31,7 @@ attribute and built over the same definitions and stores:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -58,6 +58,7 @@ from confluens.stores.quarantine import QuarantineFiles
 
 if TYPE_CHECKING:
     from confluens.lifecycle.registry import ModelRegistry
+    from confluens.lifecycle.trained import TrainedModel
 
 __all__ = ["Project", "find_project"]
 
@@ -103,6 +104,12 @@ class Project:
     @property
     def definitions(self) -> Definitions:
         return self.registration.definitions
+
+    def train(self, model: str, *, start: date | None = None, **hooks: Any) -> TrainedModel:
+        """Train ``model`` on its point-in-time training set (project/model_training.py)."""
+        from confluens.project.model_training import train
+
+        return train(self, model, start=start, **hooks)
 
     # -- the stores (built from confluens.toml on first use) ---------------------------
 

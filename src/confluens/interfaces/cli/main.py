@@ -38,6 +38,8 @@ COMMANDS = {
                          "Open Inference Protocol v2) with..."),
     "models": LazyCommand(f"{_CLI}.models:models", "Registered models: list, show, "
                           "promote, roll back, and the alias..."),
+    "train": LazyCommand(f"{_CLI}.train:train", "Train MODEL on its point-in-time "
+                         "training set and print its test..."),
 }
 
 
