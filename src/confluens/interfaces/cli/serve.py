@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from confluens.errors import InputError, NotSupportedError
+from confluens.errors import InputError
 from confluens.interfaces.cli.context import (
     err,
     escape,
@@ -26,17 +26,20 @@ from confluens.interfaces.cli.context import (
 
 if TYPE_CHECKING:
     from confluens.lifecycle.serve import ModelProvider
+    from confluens.lifecycle.trained import LoadedModel
     from confluens.project import Project
 
 __all__ = ["serve"]
 
 
-def registry_models(project: Project) -> ModelProvider:
-    """The registry's champion of each name: the merge point with the registry."""
-    raise NotSupportedError(
-        "confluens serve", "loading models from the registry is not available in this "
-        "build yet", fix="pass --models MODULE:FUNCTION, a function of the project that "
-        "returns a (name) -> LoadedModel loader")
+def registry_models(project: Project, alias: str = "champion") -> ModelProvider:
+    """Each name's ``alias`` version from the project's registry (MLflow, loaded now)."""
+    registry = project.registry
+
+    def load(name: str) -> LoadedModel:
+        return registry.load(name, alias)
+
+    return load
 
 
 def user_models(project: Project, target: str) -> ModelProvider:
@@ -68,6 +71,9 @@ def user_models(project: Project, target: str) -> ModelProvider:
               help="Port to listen on.")
 @click.option("--model", "-m", "names", multiple=True, required=True, metavar="NAME",
               help="A model to serve (repeat for several).")
+@click.option("--alias", default="champion", show_default=True,
+              help="Serve each model's version under this registry alias (or a version "
+              "number).")
 @click.option("--models", "provider", metavar="MODULE:FUNCTION",
               help="Load models with this function of the project instead of the registry.")
 @click.option("--no-log", is_flag=True, help="Do not log predictions.")
@@ -77,7 +83,8 @@ def user_models(project: Project, target: str) -> ModelProvider:
               type=click.FloatRange(0, 100), help="Longest a batch waits for more requests.")
 @reports_errors
 def serve(project_dir: str, host: str, port: int, names: tuple[str, ...],
-          provider: str | None, no_log: bool, max_batch: int, max_wait_ms: float) -> None:
+          alias: str, provider: str | None, no_log: bool, max_batch: int,
+          max_wait_ms: float) -> None:
     """Serve predictions over HTTP (/v1 and the Open Inference Protocol v2) with
     features from the online store; every prediction is logged.
 
@@ -87,7 +94,8 @@ def serve(project_dir: str, host: str, port: int, names: tuple[str, ...],
     from confluens.project.serving import model_service
 
     project = open_project(project_dir)
-    models = user_models(project, provider) if provider else registry_models(project)
+    models = (user_models(project, provider) if provider
+              else registry_models(project, alias))
     service = model_service(project, names, models, log=not no_log, max_batch=max_batch,
                             max_wait=max_wait_ms / 1000)
     service.load()

@@ -1,7 +1,7 @@
 """`confluens train MODEL`: build the training set point-in-time, train, evaluate.
 
-The trained model is handed on in one place, ``hand_on`` below: the registry
-(MLflow tracking and registration) plugs in there.
+The trained model is handed on in one place, ``hand_on`` below: it is logged to an
+MLflow run and registered as a new version (``--no-register`` skips that).
 """
 
 from __future__ import annotations
@@ -34,9 +34,11 @@ __all__ = ["hand_on", "metrics_table", "train"]
 @click.option("--start", "start_text", help="The first training day (fold 0's), e.g. "
               "2018-07-25; default: the model's protocol start, else the latest whose test "
               "period ends on the last labelled day.")
+@click.option("--register/--no-register", default=True, show_default=True,
+              help="Log the run to MLflow and register a new version of the model.")
 @project_option
 @reports_errors
-def train(model: str, start_text: str | None, project_dir: str) -> None:
+def train(model: str, start_text: str | None, register: bool, project_dir: str) -> None:
     """Train MODEL on its point-in-time training set and print its test metrics.
 
     The labels source is the spine: each label record with the model's features as of
@@ -74,12 +76,19 @@ def train(model: str, start_text: str | None, project_dir: str) -> None:
                   f"{lineage.training_set.get('train_rows', 0):,} rows from "
                   f"{lineage.training_set.get('train_start')}; code {escape(lineage.code_version)}"
                   f"; definitions {lineage.definitions_hash[:12]}")
-        hand_on(project, trained)
+        if register:
+            hand_on(project, trained)
 
 
 def hand_on(project: Project, trained: TrainedModel) -> None:
-    """Where a trained model leaves `confluens train`: the registry's hook (MLflow
-    logging and registration connect here). Nothing is kept yet."""
+    """Where a trained model leaves `confluens train`: logged to an MLflow run and
+    registered as a new version, aliases left as they are (promotion is a decision)."""
+    registry = project.registry
+    version = registry.record(trained)
+    out.print(f"registered {escape(trained.model)} version {version.version}; promote it "
+              f"with `confluens models promote {escape(trained.model)} {version.version} "
+              f"--reason \"...\"`", soft_wrap=True)
+    out.print(f"[dim]MLflow UI: {escape(registry.settings.ui_command())}[/]", soft_wrap=True)
 
 
 def metrics_table(trained: TrainedModel) -> Table:
