@@ -74,6 +74,17 @@ def check_trained(trained: TrainedModel) -> pd.DataFrame:
     return trained.input_example[list(trained.columns)].reset_index(drop=True)
 
 
+def metric_key(name: str) -> str:
+    """A metric's name as MLflow accepts it: ``@`` (as in ``cp@100``) is not allowed
+    there, so it is written ``_at_``; other characters MLflow refuses become ``_``.
+
+    >>> metric_key("cp@100"), metric_key("valid_ndcg@10_std"), metric_key("auc")
+    ('cp_at_100', 'valid_ndcg_at_10_std', 'auc')
+    """
+    name = name.replace("@", "_at_")
+    return "".join(c if c.isalnum() or c in "_-. :/" else "_" for c in name)
+
+
 def log_and_register(settings: RegistrySettings, trained: TrainedModel) -> tuple[int, str]:
     """Log ``trained`` to a new run and register it; its (version, run id)."""
     example = check_trained(trained)
@@ -89,7 +100,7 @@ def log_and_register(settings: RegistrySettings, trained: TrainedModel) -> tuple
             with mlflow.start_run(experiment_id=experiment_id, run_name=trained.model,
                                   tags={**tags, TAG + "model": trained.model}) as run:
                 mlflow.log_params({k: _param(v) for k, v in trained.params.items()})
-                mlflow.log_metrics({k: float(v) for k, v in trained.metrics.items()})
+                mlflow.log_metrics({metric_key(k): float(v) for k, v in trained.metrics.items()})
                 mlflow.log_dict(_lineage(trained), "lineage.json")
                 _log_extra(mlflow, trained.artifacts, Path(tmp) / "extra")
                 info = pyfunc.log_model(

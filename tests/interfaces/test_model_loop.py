@@ -1,0 +1,119 @@
+"""The fraud loop as a user runs it: train and register, promote, serve the champion.
+
+Real parts throughout: the fraud template on generated data, MLflow's SQLite store
+under the project, `confluens serve` in its own process on a free port.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import confluens
+from confluens.datagen import FraudSimulation, write_fraud_dataset
+from tests.interfaces.cli_helpers import invoke
+
+pytest.importorskip("lightgbm")
+pytest.importorskip("mlflow")
+httpx = pytest.importorskip("httpx")
+
+CONFLUENS = str(Path(sys.executable).with_name("confluens"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("loop")
+    confluens.init(root, template="fraud")
+    write_fraud_dataset(root / "data", FraudSimulation(n_customers=120, n_terminals=200,
+                                                       n_days=50, seed=11))
+    with confluens.open(root) as p:
+        p.apply()
+        p.ingest("transactions")
+        p.ingest("fraud_labels")
+        p.materialize()
+    return root
+
+
+def test_train_registers_promote_serves_the_champion(project: Path) -> None:
+    code, out = invoke("train", "fraud_model", folder=project)
+    assert code == 0, out
+    assert "registered fraud_model version 1" in out
+    code, out = invoke("train", "fraud_model", "--no-register", folder=project)
+    assert code == 0, out
+    assert "registered" not in out
+
+    # no champion yet: serve says which model it could not load, and why
+    done = subprocess.run([CONFLUENS, "serve", "-p", str(project), "--model", "fraud_model"],
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2, done.stderr
+    assert "not served: fraud_model" in done.stderr
+    assert "champion" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    code, out = invoke("models", "promote", "fraud_model", "1", "--reason", "first model",
+                       folder=project)
+    assert code == 0, out
+
+    with confluens.open(project) as p:
+        model = p.registry.load("fraud_model", "champion")
+        customer, terminal = "3", "7"
+        vector = p.online_vector({"customer_spending": customer, "terminal_risk": terminal})
+        expected = float(model.predict(_frame(model.columns, dict(vector)))[0])
+
+    port = _free_port()
+    server = subprocess.Popen([CONFLUENS, "serve", "-p", str(project), "--port", str(port),
+                               "--model", "fraud_model"], stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(server, url)
+        answer = httpx.post(f"{url}/v1/models/fraud_model/predict",
+                            json={"keys": {"customer_id": customer, "terminal_id": terminal}},
+                            timeout=30)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["version"] == 1
+        assert math.isclose(body["score"], expected, rel_tol=1e-9, abs_tol=1e-12)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr
+    with confluens.open(project) as p:
+        [logged] = p.predictions("fraud_model").to_pylist()
+    assert logged["prediction_id"] == body["id"]
+    assert logged["model_version"] == 1
+
+
+def _frame(columns: tuple[str, ...], values: dict[str, object]) -> object:
+    import pandas as pd
+
+    row = {c: [float("nan") if values[c] is None else float(values[c])]  # type: ignore[arg-type]
+           for c in columns}
+    return pd.DataFrame(row, columns=list(columns))
+
+
+def _free_port() -> int:
+    from confluens.interfaces.api import free_port
+
+    return free_port()
+
+
+def _wait_ready(server: subprocess.Popen[str], url: str) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        try:
+            if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.2)
