@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# `make demo`: the fraud reference project, from nothing to ingested data.
+# `make demo`: the fraud reference project, from nothing to a served, registered model.
 set -euo pipefail
 DEMO=${CONFLUENS_DEMO_DIR:-work/fraud-demo}
 DAYS=${CONFLUENS_DEMO_DAYS:-183}
+PORT=${CONFLUENS_DEMO_PORT:-8765}
+REPO=$(pwd)
 
 rm -rf "$DEMO"
 confluens init "$DEMO" --template fraud
@@ -34,4 +36,19 @@ confluens spine transactions --last 7d --out spine.parquet
 confluens training-set --spine spine.parquet -f customer_spending -f terminal_risk \
   --out train.parquet
 echo
+echo "== train the fraud model (the handbook's protocol), logged and registered in MLflow =="
+confluens train fraud_model
+confluens models promote fraud_model 1 --reason "demo: the first trained model"
+confluens models history fraud_model
+echo
+echo "== serve the champion over HTTP, with features from the online store =="
+confluens serve --model fraud_model --port "$PORT" &
+SERVER=$!
+trap 'kill -INT "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
+python "$REPO/scripts/demo_requests.py" "http://127.0.0.1:$PORT" . 500
+kill -INT "$SERVER"; wait "$SERVER" || true
+trap - EXIT
+echo
 echo "demo project: $DEMO  (try: source .venv/bin/activate && cd $DEMO && confluens --help)"
+echo "  MLflow UI: cd $DEMO && mlflow ui --backend-store-uri sqlite:///.confluens/mlflow.db"
+echo "  API docs:  cd $DEMO && confluens serve --model fraud_model, then http://127.0.0.1:8000/docs"

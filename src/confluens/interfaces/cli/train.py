@@ -95,8 +95,8 @@ def metrics_table(trained: TrainedModel) -> Table:
     from rich.table import Table
 
     lineage = trained.lineage.training_set
-    table = Table(title=f"{trained.model}: test {lineage.get('test_start')} to "
-                  f"{lineage.get('test_end')} ({lineage.get('folds', 1)} fold(s))")
+    table = Table(title=trained.model, caption=f"test {lineage.get('test_start')} to "
+                  f"{lineage.get('test_end')}, {lineage.get('folds', 1)} fold(s)")
     table.add_column("metric")
     table.add_column("test", justify="right")
     has_std = any(k.endswith("_std") for k in trained.metrics)
