@@ -28,6 +28,7 @@ points without a time.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -36,10 +37,11 @@ import pyarrow.compute as pc
 
 from confluens.plan.ir import Kind, LoweredPlan, ViewPlan, WindowAgg, lower
 from confluens.plan.lookup_input import compile_lookup_input, flag_names
+from confluens.plan.lookup_order import order_by_entity_time, sort_by_entity_time
 from confluens.plan.version import VERSION
 from confluens.sqlx import render
 
-__all__ = ["lookup_events", "lookup_points", "supports"]
+__all__ = ["lookup_events", "lookup_input", "lookup_points", "supports"]
 
 _SPARSE_BYTES = 1 << 30  # the most a min/max sparse table may take
 _I64 = np.int64
@@ -67,9 +69,11 @@ def _numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def _entities(table: pa.Table, keys: tuple[str, ...]
-              ) -> tuple[np.ndarray, Callable[[pa.Table], np.ndarray]]:
-    """A dense entity number per event, and a function numbering other rows' keys
-    (-1 for entities without events). Null keys are one entity, as in PARTITION BY."""
+              ) -> tuple[np.ndarray, Callable[[pa.Table], np.ndarray], list[pa.Array]]:
+    """A dense entity number per event, a function numbering other rows' keys (-1 for
+    entities without events), and each key's distinct values. Null keys are one
+    entity, as in PARTITION BY. With one key, an entity's number is its value's
+    position among the distinct values."""
     dictionaries, code, sizes = [], np.zeros(table.num_rows, dtype=_I64), 1
     for k in keys:
         encoded = pc.dictionary_encode(table.column(k).combine_chunks(), null_encoding="encode")
@@ -101,49 +105,22 @@ def _entities(table: pa.Table, keys: tuple[str, ...]
             out = at
         return np.where(known, out, -1)
 
-    return code, number
+    return code, number, dictionaries
 
 
-def _tie_order(table: pa.Table) -> list[np.ndarray]:
-    """The keys ordering events of equal time, least significant first (as
-    ``np.lexsort`` takes them): ``__tie``, then the version ``__v`` where there is one."""
-    column = table.column("__tie")
+def _tie_keys(table: pa.Table, rows: np.ndarray) -> list[np.ndarray]:
+    """The keys ordering ``rows`` (input positions) of equal time, least significant
+    first (as ``np.lexsort`` takes them): ``__tie``, then the version ``__v`` where
+    there is one."""
+    taken = pa.array(rows)
+    column = table.column("__tie").take(taken)
     if pa.types.is_integer(column.type):
         tie = _numpy(column).astype(_I64)
     else:
         tie = _numpy(pc.rank(column, sort_keys="ascending", tiebreaker="dense")).astype(_I64)
     if VERSION not in table.column_names:
         return [tie]
-    return [tie, _numpy(table.column(VERSION)).astype(_I64)]
-
-
-def _ascending(keys: list[np.ndarray], same: np.ndarray) -> bool:
-    """Whether consecutive rows where ``same`` holds are in increasing ``keys`` order
-    (the most significant key last)."""
-    later = np.zeros(len(same), dtype=bool)
-    for key in keys:  # least significant first: a more significant key decides
-        later = np.where(key[1:] == key[:-1], later, key[1:] > key[:-1])
-    return not np.any(same & ~later)
-
-
-def _sort(entity: np.ndarray, entities: int, time: np.ndarray, composite: np.ndarray,
-          tie: Callable[[], list[np.ndarray]] | None) -> np.ndarray:
-    """The order sorting rows by (entity, time, ties...), or (entity, time) without
-    ``tie``.
-
-    Rows already in (time, tie) order, as stored events usually are, need only a
-    stable sort by entity, a radix sort when the numbers fit 16 bits.
-    """
-    ties = tie() if tie is not None else None
-    in_time_order = bool(np.all(time[1:] >= time[:-1]))
-    if in_time_order and ties is not None:
-        in_time_order = _ascending(ties, time[1:] == time[:-1])
-    if in_time_order:
-        narrow = entity.astype(np.uint16) if entities <= 2**16 else entity
-        return np.argsort(narrow, kind="stable")
-    if ties is None:
-        return np.argsort(composite, kind="stable")
-    return np.lexsort((*ties, composite))
+    return [tie, _numpy(table.column(VERSION).take(taken)).astype(_I64)]
 
 
 class _Events:
@@ -152,7 +129,7 @@ class _Events:
     def __init__(self, plan: ViewPlan, table: pa.Table) -> None:
         self.table = table
         self.flags = flag_names(plan)
-        entity, self.number = _entities(table, plan.keys)
+        entity, self.number, self.dictionaries = _entities(table, plan.keys)
         time = _numpy(table.column("__t")).astype(_I64)
         self.tmin = int(time.min())
         # event times map to 1..span-1; probes clip to 0..span-1, so 0 is "before all"
@@ -160,12 +137,10 @@ class _Events:
         entities = int(entity.max()) + 1
         if entities * self.span >= _SAFE:
             raise _Unsupported("entities x time span too large")
-        composite = entity * self.span + (time - self.tmin + 1)
-        self.order = _sort(entity, entities, time, composite,
-                           lambda: _tie_order(table))
-        self.composite = composite[self.order]
-        self.entity = entity[self.order]
-        self.time = time[self.order]
+        self.order, self.entity, self.time = sort_by_entity_time(
+            entity, entities, time, lambda rows: _tie_keys(table, rows))
+        self.composite = self.entity * self.span
+        self.composite += self.time - (self.tmin - 1)
         self.starts = np.searchsorted(self.entity, np.arange(entities, dtype=_I64))
         self.cache: dict[tuple[object, ...], np.ndarray] = {}
 
@@ -178,19 +153,23 @@ class _Events:
             self.cache[key] = _numpy(self.table.column(name))[self.order]
         return self.cache[key]
 
-    def passing(self, where: str | None) -> np.ndarray:
+    def passing(self, where: str | None) -> np.ndarray | None:
+        """The sorted rows passing filter ``where``; None: every row (no filter)."""
         if where is None:
-            return np.ones(len(self), dtype=bool)
-        return self.sorted_column(self.flags[where]).astype(bool)
+            return None
+        return self.cached(("flag", where),
+                           lambda: self.sorted_column(self.flags[where]).astype(bool))
 
-    def valid(self, agg: WindowAgg) -> np.ndarray:
+    def valid(self, agg: WindowAgg) -> np.ndarray | None:
+        """The sorted rows ``agg`` takes: passing its filter, with a value; None: all."""
         mask = self.passing(agg.where)
-        if agg.column is not None and self.table.column(agg.column).null_count:
-            key = ("valid", agg.column)
-            if key not in self.cache:
-                self.cache[key] = _numpy(pc.is_valid(self.table.column(agg.column)))[self.order]
-            mask = mask & self.cache[key]
-        return mask
+        if agg.column is None or not self.table.column(agg.column).null_count:
+            return mask
+        column = self.table.column(agg.column)
+        present = self.cached(("valid", agg.column),
+                              lambda: _numpy(pc.is_valid(column))[self.order])
+        return present if mask is None else self.cached(
+            ("valid", agg.column, agg.where), lambda: mask & present)
 
     def numbers(self, name: str) -> np.ndarray:
         """A value column in sorted order, nulls as 0, for exact running sums."""
@@ -232,19 +211,23 @@ class _Events:
         """Per probe: the sorted position just after its entity's last event at or
         before ``time - offset`` (kept in ``found``, per offset, for these probes)."""
         if offset not in found:
-            rel = np.clip(time - offset - self.tmin + 1, 0, self.span - 1)
-            found[offset] = np.searchsorted(self.composite, entity * self.span + rel,
-                                            side="right")
+            key = time - (offset + self.tmin - 1)
+            np.clip(key, 0, self.span - 1, out=key)
+            key += entity * self.span
+            found[offset] = np.searchsorted(self.composite, key, side="right")
         return found[offset]
 
 
+_OWN = -1  # in ``found``: the sorted position just after each probe that is an event
+
+
 def _bounds(ev: _Events, agg: WindowAgg, entity: np.ndarray, time: np.ndarray,
-            own: np.ndarray | None, found: dict[int, np.ndarray]
-            ) -> tuple[np.ndarray, np.ndarray]:
+            own: bool, found: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Sorted row ranges ``[lo, hi)`` of each probe's window. With ``own``, the probes
-    are the sorted events at those positions, which see ties only up to themselves."""
-    if own is not None and agg.delay_us == 0:
-        hi = own + 1
+    are sorted events (``found[_OWN]``: the position after each), which see ties only
+    up to themselves."""
+    if own and agg.delay_us == 0:
+        hi = found[_OWN]
     else:
         hi = ev.rows_up_to(entity, time, agg.delay_us, found)
     if agg.lookback_us is not None:
@@ -254,6 +237,7 @@ def _bounds(ev: _Events, agg: WindowAgg, entity: np.ndarray, time: np.ndarray,
     if agg.where is None:
         return np.maximum(hi - n, start), hi
     passing = ev.passing(agg.where)
+    assert passing is not None
     before = ev.prefix(("passing", agg.where), lambda: passing.astype(_I64))
     positions = ev.cached(("positions", agg.where), lambda: np.flatnonzero(passing))
     if len(positions) == 0:
@@ -272,13 +256,17 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
     if agg.kind in (Kind.LAST, Kind.LATEST):
         key = (agg.kind, agg.column, agg.where)
         if key not in ev.cache:  # the sorted position of the latest valid row so far
-            ev.cache[key] = np.maximum.accumulate(
-                np.where(valid_rows, np.arange(len(ev), dtype=_I64), -1))
+            rows = np.arange(len(ev), dtype=_I64)
+            ev.cache[key] = rows if valid_rows is None else np.maximum.accumulate(
+                np.where(valid_rows, rows, -1))
         latest = ev.cache[key][np.maximum(hi - 1, 0)]
         found = (hi > lo) & (latest >= lo)
         return ev.order[np.where(found, latest, 0)], found
-    counts = ev.prefix(("count", agg.column, agg.where), lambda: valid_rows.astype(_I64))
-    count = counts[hi] - counts[lo]
+    if valid_rows is None:
+        count = hi - lo
+    else:
+        counts = ev.prefix(("count", agg.column, agg.where), lambda: valid_rows.astype(_I64))
+        count = counts[hi] - counts[lo]
     everywhere = np.ones(len(count), dtype=bool)
     if agg.kind is Kind.COUNT:
         return count, everywhere
@@ -287,24 +275,26 @@ def _aggregate(ev: _Events, agg: WindowAgg, lo: np.ndarray, hi: np.ndarray
                         lambda: _sparse_table(ev, agg, valid_rows))
         return _range_extreme(table, agg.kind, lo, hi), count > 0
     values = ev.numbers(agg.column)  # type: ignore[arg-type]
-    key = ("sum", agg.column, agg.where)
-    if key not in ev.cache:
-        ev.cache[key] = np.where(valid_rows, values, values.dtype.type(0))
-    added = ev.cache[key]
-    sums = ev.prefix(("running", *key), lambda: added)
+    sum_key = ("sum", agg.column, agg.where)
+    added = values if valid_rows is None else ev.cached(
+        sum_key, lambda: np.where(valid_rows, values, values.dtype.type(0)))
+    sums = ev.prefix(("running", *sum_key), lambda: added)
     total = sums[hi] - sums[lo]
     if total.dtype != _I64:  # add back what the running sum rounded away
-        rounding = ev.prefix(("rounding", *key), lambda: _rounding(sums, added))
+        rounding = ev.prefix(("rounding", *sum_key), lambda: _rounding(sums, added))
         total += rounding[hi] - rounding[lo]
     if agg.kind is Kind.SUM:
         return total, everywhere
     return total / np.maximum(count, 1), count > 0
 
 
-def _sparse_table(ev: _Events, agg: WindowAgg, valid_rows: np.ndarray) -> np.ndarray:
+def _sparse_table(ev: _Events, agg: WindowAgg, valid_rows: np.ndarray | None
+                  ) -> np.ndarray:
     """Row k holds the min (or max) of each run of 2**k sorted rows from each position:
     any range's extreme is then the extreme of two overlapping runs."""
-    column = ev.table.column(agg.column)  # type: ignore[arg-type]
+    column = ev.table.column(agg.column)
+    dtype: np.dtype[Any]
+    filler: float
     if pa.types.is_integer(column.type):
         values, dtype = _numpy(pc.fill_null(column, 0)).astype(_I64), np.dtype(_I64)
         filler = np.iinfo(_I64).max if agg.kind is Kind.MIN else np.iinfo(_I64).min
@@ -322,7 +312,8 @@ def _sparse_table(ev: _Events, agg: WindowAgg, valid_rows: np.ndarray) -> np.nda
         raise _Unsupported("min/max table too large")
     pick = np.minimum if agg.kind is Kind.MIN else np.maximum
     table = np.empty((levels, n), dtype=dtype)
-    table[0] = np.where(valid_rows, values[ev.order], filler)
+    table[0] = values[ev.order] if valid_rows is None else np.where(
+        valid_rows, values[ev.order], filler)
     for k in range(1, levels):
         width = 1 << (k - 1)
         table[k, : n - width] = pick(table[k - 1, : n - width], table[k - 1, width:])
@@ -337,7 +328,8 @@ def _range_extreme(table: np.ndarray, kind: Kind, lo: np.ndarray, hi: np.ndarray
     start = np.minimum(lo, table.shape[1] - 1)
     end = np.maximum(hi - (1 << level), 0)
     pick = np.minimum if kind is Kind.MIN else np.maximum
-    return pick(table[level, start], table[level, end])
+    extreme: np.ndarray = pick(table[level, start], table[level, end])
+    return extreme
 
 
 def _rounding(sums: np.ndarray, added: np.ndarray) -> np.ndarray:
@@ -350,22 +342,28 @@ def _rounding(sums: np.ndarray, added: np.ndarray) -> np.ndarray:
     """
     before, after = sums[:-1], sums[1:]
     seen = after - before
-    return (before - (after - seen)) + (added - seen)
+    lost: np.ndarray = (before - (after - seen)) + (added - seen)
+    return lost
 
 
-def _arrow(values: np.ndarray, valid: np.ndarray, back: np.ndarray) -> pa.Array:
-    """The values in the probes' original order (``back``), nulls where not valid."""
-    ok = valid[back]
-    return pa.array(values[back], mask=None if ok.all() else ~ok)
+def _arrow(values: np.ndarray, valid: np.ndarray, back: np.ndarray | None) -> pa.Array:
+    """The values in the probes' original order (``back``; None: in sorted order),
+    nulls where not valid."""
+    if back is not None:
+        values, valid = values[back], valid[back]
+    return pa.array(values, mask=None if valid.all() else ~valid)
 
 
 def _taken(column: pa.ChunkedArray, rows: np.ndarray, found: np.ndarray,
-           back: np.ndarray) -> pa.Array:
-    """``column`` at input rows ``rows``, in the order ``back``; null where not found."""
-    values = column.take(pa.array(rows[back]))
+           back: np.ndarray | None) -> pa.Array:
+    """``column`` at input rows ``rows``, in the order ``back`` (None: as they are);
+    null where not found."""
+    if back is not None:
+        rows, found = rows[back], found[back]
+    values = column.take(pa.array(rows))
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    ok = found[back]
+    ok = found
     return values if ok.all() else pc.if_else(pa.array(ok), values,
                                                 pa.nulls(len(values), values.type))
 
@@ -374,43 +372,61 @@ _CHUNK = 1 << 17  # probes per pass: temporaries stay small and are reused
 
 
 def _features(ev: _Events, low: LoweredPlan, entity: np.ndarray, time: np.ndarray,
-              own: np.ndarray | None, back: np.ndarray) -> dict[str, pa.Array]:
+              own: np.ndarray | None, back: np.ndarray | None) -> dict[str, pa.Array]:
     """Every feature of the lowered plan per sorted probe, returned in the order
-    ``back`` picks; probes with entity -1 see no events."""
+    ``back`` picks (None: the probes' own); probes with entity -1 see no events.
+
+    Probes go in chunks, each chunk's aggregations and outputs (ratios included)
+    computed while its temporaries are in the cache, into one array per output.
+    """
     n = len(entity)
-    computed: list[tuple[np.ndarray, np.ndarray]] = []
+    out: list[tuple[np.ndarray, np.ndarray]] = []
     for first in range(0, max(n, 1), _CHUNK):  # no probes: one empty pass gives the types
         part = slice(first, min(n, first + _CHUNK))
         known = entity[part] >= 0
-        safe = entity[part] if known.all() else np.where(known, entity[part], 0)
+        everywhere = bool(known.all())
+        safe = entity[part] if everywhere else np.where(known, entity[part], 0)
         found: dict[int, np.ndarray] = {}
-        for j, agg in enumerate(low.aggregations):
-            lo, hi = _bounds(ev, agg, safe, time[part], None if own is None else own[part],
-                             found)
-            if not known.all():
+        if own is not None:
+            found[_OWN] = own[part] + 1
+        computed = []
+        for agg in low.aggregations:
+            lo, hi = _bounds(ev, agg, safe, time[part], own is not None, found)
+            if not everywhere:
                 lo, hi = np.where(known, lo, 0), np.where(known, hi, 0)
-            values, valid = _aggregate(ev, agg, lo, hi)
-            if j == len(computed):
-                computed.append((np.empty(n, dtype=values.dtype), np.empty(n, dtype=bool)))
-            computed[j][0][part] = values
-            computed[j][1][part] = valid
-    out: dict[str, pa.Array] = {}
-    for f in low.outputs:
-        if f.denominator is not None:
-            num, num_valid = computed[f.value]
-            den, den_valid = computed[f.denominator]
-            num_f = np.asarray(num, dtype=np.float64)
-            den_f = np.asarray(den, dtype=np.float64)
-            empty = ~den_valid | (den_f == 0)
-            value = np.where(empty, 0.0 if f.empty is None else f.empty,
-                             num_f / np.where(empty, 1.0, den_f))
-            out[f.name] = _arrow(value, np.where(empty, f.empty is not None, num_valid),
-                                 back)
-        elif (agg := low.aggregations[f.value]).kind in (Kind.LAST, Kind.LATEST):
-            out[f.name] = _taken(ev.table.column(agg.column), *computed[f.value], back)  # type: ignore[arg-type]
+            computed.append(_aggregate(ev, agg, lo, hi))
+        for j, f in enumerate(low.outputs):
+            values, valid = (computed[f.value] if f.denominator is None else
+                             _ratio(computed[f.value], computed[f.denominator], f.empty))
+            if j == len(out):
+                out.append((np.empty(n, dtype=values.dtype), np.empty(n, dtype=bool)))
+            out[j][0][part] = values
+            out[j][1][part] = valid
+    features: dict[str, pa.Array] = {}
+    for f, (values, valid) in zip(low.outputs, out, strict=True):
+        agg = low.aggregations[f.value]
+        if f.denominator is None and agg.kind in (Kind.LAST, Kind.LATEST):
+            features[f.name] = _taken(ev.table.column(agg.column), values, valid, back)
         else:
-            out[f.name] = _arrow(*computed[f.value], back)
-    return out
+            features[f.name] = _arrow(values, valid, back)
+    return features
+
+
+def _ratio(num: tuple[np.ndarray, np.ndarray], den: tuple[np.ndarray, np.ndarray],
+           empty_value: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """(values, valid) of ``num / den``: ``empty_value`` (None: null) where the
+    denominator is 0 or null."""
+    den_f = np.asarray(den[0], dtype=np.float64)
+    empty = den_f == 0
+    if not den[1].all():
+        empty |= ~den[1]
+    if not empty.any():
+        return np.asarray(num[0], dtype=np.float64) / den_f, num[1]
+    value = np.asarray(num[0], dtype=np.float64) / np.where(empty, 1.0, den_f)
+    value[empty] = 0.0 if empty_value is None else empty_value
+    valid = num[1].copy()
+    valid[empty] = empty_value is not None
+    return value, valid
 
 
 def _inverse(order: np.ndarray) -> np.ndarray:
@@ -424,13 +440,7 @@ _BLOCK = 1 << 20  # points evaluated per block
 
 def _probe_order(entity: np.ndarray, time: np.ndarray, entities: int) -> np.ndarray:
     """The order sorting probes by (entity, time); entity -1 (unknown) first."""
-    if len(time) == 0:
-        return np.empty(0, dtype=_I64)
-    low, high = int(time.min()), int(time.max())
-    if (entities + 1) * (high - low + 1) >= _SAFE:
-        return np.lexsort((time, entity))
-    key = (entity + 1) * (high - low + 1) + (time - low)
-    return _sort(entity + 1, entities + 1, time, key, None)
+    return order_by_entity_time(entity + 1, entities + 1, time, None)
 
 
 def _by_point(ids: np.ndarray) -> np.ndarray | None:
@@ -443,44 +453,69 @@ def _by_point(ids: np.ndarray) -> np.ndarray | None:
     return np.argsort(ids, kind="stable")
 
 
-def _input(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
-           only: str | None = None) -> _Events | None:
+def lookup_input(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+                 only: str | None = None) -> pa.Table:
+    """The engine's input (``plan/lookup_input.py``) from the ``events`` registered on
+    ``con``, with column ``only`` passed through."""
     query = compile_lookup_input(plan, "events", extra=[] if only is None else [only])
-    table = con.sql(render(query)).to_arrow_table()
+    return con.sql(render(query)).to_arrow_table()
+
+
+def _input(plan: ViewPlan, table: pa.Table) -> _Events | None:
     return _Events(plan, table) if table.num_rows else None
 
 
-def lookup_events(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+def lookup_events(plan: ViewPlan, table: pa.Table,
                   only: str | None = None) -> pa.Table | None:
-    """Every feature at every event of the registered ``events`` (keys, event time,
-    ``__tie``, features), in the events' order, or only at the events where boolean
-    column ``only`` is true; None when the window compiler must do it."""
+    """Every feature at every event of ``table``, the engine's input (``lookup_input``,
+    ``read_lookup_input``): keys, event time, ``__tie``, features; or only at the
+    events where its boolean column ``only`` is true; None when the window compiler
+    must do it.
+
+    Rows come sorted by (entity, time, tie): the order the engine computes in, so no
+    feature column is gathered back into the input's order.
+    """
     try:
-        ev = _input(plan, con, only)
+        ev = _input(plan, table)
         if ev is None:
             return None
-        if only is None:
-            own = np.arange(len(ev), dtype=_I64)
-            back, rows = _inverse(ev.order), None
-        else:  # the chosen events, in sorted order
-            own = np.flatnonzero(ev.sorted_column(only).astype(bool))
-            back, rows = np.arange(len(own), dtype=_I64), pa.array(ev.order[own])
-        features = _features(ev, lower(plan), ev.entity[own], ev.time[own], own, back)
+        own = None if only is None else np.flatnonzero(ev.sorted_column(only).astype(bool))
+        if own is None:
+            entity, time = ev.entity, ev.time
+            probes = np.arange(len(ev), dtype=_I64)
+        else:
+            entity, time, probes = ev.entity[own], ev.time[own], own
+        features = _features(ev, lower(plan), entity, time, probes, None)
     except _Unsupported:
         return None
-    table = ev.table if rows is None else ev.table.take(rows)
-    columns = {k: table.column(k) for k in plan.keys}
-    columns[plan.event_time] = table.column("__ts")
-    columns["__tie"] = table.column("__tie")
-    return pa.table({**columns, **features})
+    return pa.table({**_event_columns(plan, ev, entity, time, own), **features})
 
 
-def lookup_points(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+def _event_columns(plan: ViewPlan, ev: _Events, entity: np.ndarray, time: np.ndarray,
+                   own: np.ndarray | None) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """The keys, event time and ``__tie`` of the sorted events at positions ``own``
+    (None: all of them), built from the sorted numbers where they can be."""
+    rows = ev.order if own is None else ev.order[own]
+    taken = pa.array(rows)
+    if len(plan.keys) == 1:  # the entity number is the key's position among its values
+        keys = {plan.keys[0]: ev.dictionaries[0].take(pa.array(entity))}
+    else:
+        keys = {k: ev.table.column(k).take(taken) for k in plan.keys}
+    stamp = ev.table.column("__ts").type
+    if pa.types.is_timestamp(stamp) and stamp.unit == "us":  # __t is this time in µs
+        at: pa.Array | pa.ChunkedArray = pa.array(time).view(stamp)
+    else:
+        at = ev.table.column("__ts").take(taken)
+    return {**keys, plan.event_time: at, "__tie": ev.table.column("__tie").take(taken)}
+
+
+def lookup_points(plan: ViewPlan, table: pa.Table,
                   points: pa.Table) -> pa.Table | None:
-    """Every feature at each row of ``points(<keys>, __at, __point)``, by ``__point``;
-    None when the window compiler must do it."""
+    """Every feature at each row of ``points(<keys>, __at, __point)``, by ``__point``,
+    over the events of ``table``, the engine's input; None when the window compiler
+    must do it."""
     try:
-        ev = _input(plan, con)
+        ev = _input(plan, table)
         if ev is None:
             return None
         at = points.column("__at")

@@ -4,8 +4,10 @@ Two engines share one contract (``docs/concepts.md``):
 
 - ``window``: the whole view as one SQL query with exact rank-range frames
   (``plan/duckdb.py``, ``plan/duckdb_known.py``); handles every plan.
-- ``lookup``: DuckDB sorts the events once, then binary search over prefix arrays
+- ``lookup``: the events sorted once, then binary search over prefix arrays
   (``plan/lookup.py``); count, sum, mean, last, min, max and ratios, without known-at.
+  Its input comes straight from the stored files where the view evaluates no
+  expression (``read_lookup_input``), else from DuckDB.
 
 ``engine="auto"`` (the default) takes ``lookup`` where it applies.
 """
@@ -25,7 +27,8 @@ from confluens.errors import InputError, NotSupportedError
 from confluens.plan.duckdb import compile_events, compile_points
 from confluens.plan.duckdb_known import compile_known_events, compile_known_points
 from confluens.plan.ir import ViewPlan, require
-from confluens.plan.lookup import lookup_events, lookup_points, supports
+from confluens.plan.lookup import lookup_events, lookup_input, lookup_points, supports
+from confluens.plan.lookup_input import read_lookup_input
 from confluens.plan.user_sql import blame
 from confluens.sqlx import col, ident, render, table_ref
 
@@ -90,14 +93,14 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
     """
     con = connect()
     try:
+        if _use_lookup(plan, engine):
+            found = lookup_events(plan, _lookup_input(plan, con, events, only), only)
+            if found is not None:
+                return found
+            if engine == "lookup":
+                raise _lookup_refusal(plan)
         _register(con, events)
         with _user_sql(plan, con):
-            if _use_lookup(plan, engine):
-                found = lookup_events(plan, con, only)
-                if found is not None:
-                    return found
-                if engine == "lookup":
-                    raise _lookup_refusal(plan)
             compiled = (compile_events(plan, "events") if plan.known_at is None
                         else compile_known_events(plan, "events"))
             if only is not None:
@@ -105,6 +108,19 @@ def event_features(plan: ViewPlan, events: pa.Table | list[str],
             return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())
     finally:
         con.close()
+
+
+def _lookup_input(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
+                  events: pa.Table | list[str], only: str | None = None) -> pa.Table:
+    """The lookup engine's input: read straight from stored files where the view needs
+    no query, else by DuckDB over ``events`` (registered on ``con``)."""
+    if isinstance(events, list) and only is None:
+        stored = read_lookup_input(plan, events)
+        if stored is not None:
+            return stored
+    _register(con, events)
+    with _user_sql(plan, con):
+        return lookup_input(plan, con, only)
 
 
 @contextmanager
@@ -137,15 +153,15 @@ def point_features(plan: ViewPlan, events: pa.Table | list[str], points: pa.Tabl
                          fix="drop the rows without a time, or fill them in")
     con = connect()
     try:
+        if _use_lookup(plan, engine):
+            found = lookup_points(plan, _lookup_input(plan, con, events), points)
+            if found is not None:
+                return found
+            if engine == "lookup":
+                raise _lookup_refusal(plan)
         _register(con, events)
         con.register("points", points)
         with _user_sql(plan, con):
-            if _use_lookup(plan, engine):
-                found = lookup_points(plan, con, points)
-                if found is not None:
-                    return found
-                if engine == "lookup":
-                    raise _lookup_refusal(plan)
             compiled = (compile_points(plan, "events", "points") if plan.known_at is None
                         else compile_known_points(plan, "events", "points"))
             return _integer_sums(plan, con.sql(render(compiled)).to_arrow_table())
