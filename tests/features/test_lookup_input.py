@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from confluens.plan.connection import connect
 
 from confluens.core import Count, Entity, FeatureView, Mean, Source, Sum
+from confluens.duckdb_session import connect
 from confluens.plan import event_features, plan_view
 from confluens.plan.lookup import lookup_input
 from confluens.plan.lookup_input import read_lookup_input
