@@ -45,15 +45,27 @@ import sqlglot.expressions as exp
 from confluens.errors import InputError
 from confluens.plan.expressions.bind import BoundExpressions
 from confluens.plan.expressions.functions import CASTS, INTERVAL_UNITS
+from confluens.plan.expressions.python_columns import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    INT_MIN,
+    STRING,
+    TIME,
+    US_PER_DAY,
+    Frame,
+    arrow_type,
+    as_type,
+    from_numpy,
+    normalise,
+    numpy_values,
+    valid_rows,
+)
+from confluens.plan.expressions.python_functions import FUNCTION_RESULT, FUNCTIONS
 from confluens.plan.expressions.typed import TypedExpression
 
 __all__ = ["EvaluationError", "derive_and_filter", "evaluate"]
-
-INT, FLOAT, BOOL, STRING = pa.int64(), pa.float64(), pa.bool_(), pa.string()
-TIME, DATE = pa.timestamp("us", tz="UTC"), pa.date32()
-_US_PER_DAY = 86_400_000_000
-_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
-
 
 class EvaluationError(InputError):
     """A value on which the expression fails (as DuckDB would): an integer overflow, a
@@ -66,36 +78,15 @@ def _fail(what: str, text: str) -> EvaluationError:
                            "... THEN ... END")
 
 
-def normalise(array: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """A column as the evaluator holds it: int64, float64, bool, string, UTC
-    microsecond timestamps or dates, in one chunk."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
-    t = array.type
-    if pa.types.is_integer(t):
-        return array.cast(INT)
-    if pa.types.is_floating(t):
-        return array.cast(FLOAT)
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return array.cast(STRING)
-    if pa.types.is_timestamp(t):
-        return array.cast(pa.timestamp("us", tz=t.tz or "UTC")).cast(TIME)
-    if pa.types.is_date(t):
-        return array.cast(DATE)
-    return array
-
-
 def evaluate(expression: TypedExpression, columns: Mapping[str, Any],
              length: int | None = None) -> pa.Array:
     """The value of ``expression`` on each row of ``columns`` (name -> Arrow array);
     ``length`` is the number of rows where the expression reads no column."""
     n = length if length is not None else len(next(iter(columns.values()))) if columns else 1
-    frame = _Frame({k: v for k, v in columns.items()}, n)
+    frame = Frame({k: v for k, v in columns.items()}, n)
     out = _Evaluator(expression.text).value(expression.tree, frame)
     if out.type == pa.null():
-        return pa.nulls(n, _type_of(expression.dtype))
+        return pa.nulls(n, arrow_type(expression.dtype))
     return out
 
 
@@ -114,58 +105,6 @@ def derive_and_filter(bound: BoundExpressions, table: pa.Table,
     return table
 
 
-def _type_of(dtype: str) -> pa.DataType:
-    return {"int64": INT, "float64": FLOAT, "bool": BOOL, "string": STRING,
-            "timestamp": TIME, "date": DATE}.get(dtype, pa.null())
-
-
-class _Frame:
-    """Columns over some rows: a CASE branch reads only the rows that reach it."""
-
-    def __init__(self, columns: dict[str, Any], n: int,
-                 parent: _Frame | None = None, rows: pa.Array | None = None) -> None:
-        self.columns, self.n, self.parent, self.rows = columns, n, parent, rows
-
-    def column(self, name: str) -> pa.Array:
-        found = self.columns.get(name)
-        if isinstance(found, pa.Array) and found.type in _HELD:
-            return found
-        if self.parent is None:  # the batch's own column, normalised once
-            found = normalise(found if isinstance(found, pa.Array | pa.ChunkedArray)
-                              else pa.array(found))
-        else:
-            assert self.rows is not None
-            found = self.parent.column(name).take(self.rows)
-        self.columns[name] = found
-        return found
-
-    def take(self, rows: pa.Array) -> _Frame:
-        return _Frame({}, len(rows), self, rows)
-
-
-_HELD = (INT, FLOAT, BOOL, STRING, TIME, DATE, pa.null())
-
-
-def _np(array: pa.Array, fill: Any) -> np.ndarray:
-    return np.asarray(pc.fill_null(array, fill).to_numpy(zero_copy_only=False))
-
-
-def _valid(*arrays: pa.Array) -> np.ndarray:
-    ok = np.ones(len(arrays[0]), dtype=bool)
-    for a in arrays:
-        ok &= np.asarray(a.is_valid().to_numpy(zero_copy_only=False))
-    return ok
-
-
-def _cast(array: pa.Array, type_: pa.DataType) -> pa.Array:
-    """``array`` as ``type_``; an integer beyond 2**53 becomes the nearest double."""
-    return array if array.type == type_ else pc.cast(array, type_, safe=False)
-
-
-def _from_np(values: np.ndarray, valid: np.ndarray, type_: pa.DataType) -> pa.Array:
-    return pa.array(values, type=type_, mask=~valid)
-
-
 class _Evaluator:
     def __init__(self, text: str) -> None:
         self.text = text
@@ -175,7 +114,7 @@ class _Evaluator:
 
     # -- dispatch ------------------------------------------------------------------------
 
-    def value(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def value(self, node: exp.Expr, f: Frame) -> pa.Array:
         handler = _HANDLERS.get(type(node))
         if handler is None:
             raise AssertionError(f"no Python form for {type(node).__name__}; the type "
@@ -184,7 +123,7 @@ class _Evaluator:
         assert len(out) == f.n, (node.sql(), len(out), f.n)
         return out
 
-    def _literal(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _literal(self, node: exp.Expr, f: Frame) -> pa.Array:
         if node.is_string:
             return pa.repeat(pa.scalar(str(node.this), STRING), f.n)
         text = str(node.this)
@@ -192,21 +131,21 @@ class _Evaluator:
             return pa.repeat(pa.scalar(int(text), INT), f.n)
         return pa.repeat(pa.scalar(float(text), FLOAT), f.n)
 
-    def _null(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _null(self, node: exp.Expr, f: Frame) -> pa.Array:
         return pa.nulls(f.n)
 
-    def _boolean(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _boolean(self, node: exp.Expr, f: Frame) -> pa.Array:
         return pa.repeat(pa.scalar(bool(node.this), BOOL), f.n)
 
-    def _column(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _column(self, node: exp.Expr, f: Frame) -> pa.Array:
         return f.column(node.name)
 
-    def _paren(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _paren(self, node: exp.Expr, f: Frame) -> pa.Array:
         return self.value(node.this, f)
 
     # -- arithmetic ----------------------------------------------------------------------
 
-    def _negative(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _negative(self, node: exp.Expr, f: Frame) -> pa.Array:
         inner = self.value(node.this, f)
         if inner.type == INT:
             return self._checked(pc.negate_checked, inner)
@@ -221,9 +160,9 @@ class _Evaluator:
     def _numbers(self, a: pa.Array, b: pa.Array) -> tuple[pa.Array, pa.Array, pa.DataType]:
         kinds = {a.type, b.type} - {pa.null()}
         result = FLOAT if FLOAT in kinds else INT
-        return (_cast(a, result), _cast(b, result), result)
+        return (as_type(a, result), as_type(b, result), result)
 
-    def _arithmetic(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _arithmetic(self, node: exp.Expr, f: Frame) -> pa.Array:
         a, b = self.value(node.this, f), self.value(node.expression, f)
         interval = b if isinstance(node.expression, exp.Interval) else (
             a if isinstance(node.this, exp.Interval) else None)
@@ -231,7 +170,7 @@ class _Evaluator:
             return self._shift(node, a, b)
         a, b, result = self._numbers(a, b)
         if isinstance(node, exp.Div):
-            return self._divide(_cast(a, FLOAT), _cast(b, FLOAT))
+            return self._divide(as_type(a, FLOAT), as_type(b, FLOAT))
         if isinstance(node, exp.IntDiv):
             return self._int_divide(a, b) if result == INT else self._float_int_divide(a, b)
         if isinstance(node, exp.Mod):
@@ -247,43 +186,43 @@ class _Evaluator:
         return plain[type(node)](a, b)
 
     def _divide(self, a: pa.Array, b: pa.Array) -> pa.Array:
-        ok = _valid(a, b)
+        ok = valid_rows(a, b)
         with np.errstate(all="ignore"):
-            out = np.true_divide(_np(a, 0.0), _np(b, 1.0))
-        return _from_np(out, ok, FLOAT)
+            out = np.true_divide(numpy_values(a, 0.0), numpy_values(b, 1.0))
+        return from_numpy(out, ok, FLOAT)
 
     def _zero_divisor(self, b: pa.Array, ok: np.ndarray, zero: Any) -> None:
-        if bool(np.any(ok & (_np(b, 1) == zero))):
+        if bool(np.any(ok & (numpy_values(b, 1) == zero))):
             raise self.fail("division by zero")
 
     def _int_divide(self, a: pa.Array, b: pa.Array) -> pa.Array:
-        ok = _valid(a, b)
-        x, y = _np(a, 0), _np(b, 1)
+        ok = valid_rows(a, b)
+        x, y = numpy_values(a, 0), numpy_values(b, 1)
         self._zero_divisor(b, ok, 0)
-        if bool(np.any(ok & (x == _INT_MIN) & (y == -1))):
+        if bool(np.any(ok & (x == INT_MIN) & (y == -1))):
             raise self.fail("integer overflow in division")
         y = np.where(ok & (y != 0), y, 1)
         x = np.where(ok, x, 0)
         with np.errstate(all="ignore"):
             q = np.floor_divide(x, y)
             q = q + ((x - q * y != 0) & ((x < 0) != (y < 0)))  # toward zero
-        return _from_np(q, ok, INT)
+        return from_numpy(q, ok, INT)
 
     def _float_int_divide(self, a: pa.Array, b: pa.Array) -> pa.Array:
-        ok = _valid(a, b)
+        ok = valid_rows(a, b)
         self._zero_divisor(b, ok, 0.0)
         return self._divide(a, b)
 
     def _modulo(self, a: pa.Array, b: pa.Array, result: pa.DataType) -> pa.Array:
-        ok = _valid(a, b)
+        ok = valid_rows(a, b)
         if result == FLOAT:
             with np.errstate(all="ignore"):
-                out = np.fmod(_np(a, 0.0), _np(b, 1.0))
-            return _from_np(out, ok, FLOAT)
+                out = np.fmod(numpy_values(a, 0.0), numpy_values(b, 1.0))
+            return from_numpy(out, ok, FLOAT)
         self._zero_divisor(b, ok, 0)
-        x, y = _np(a, 0), _np(b, 1)
+        x, y = numpy_values(a, 0), numpy_values(b, 1)
         y = np.where(ok & (y != 0) & (y != -1), y, 1)  # x % -1 is 0, as x % 1
-        return _from_np(np.fmod(np.where(ok, x, 0), y), ok, INT)
+        return from_numpy(np.fmod(np.where(ok, x, 0), y), ok, INT)
 
     def _shift(self, node: exp.Expr, a: pa.Array, b: pa.Array) -> pa.Array:
         """A time plus or minus a fixed interval: a UTC timestamp."""
@@ -297,10 +236,10 @@ class _Evaluator:
 
     def _micros(self, time: pa.Array) -> pa.Array:
         if time.type == DATE:
-            return pc.multiply(time.cast(pa.int32()).cast(INT), _US_PER_DAY)
+            return pc.multiply(time.cast(pa.int32()).cast(INT), US_PER_DAY)
         return time.cast(pa.int64())
 
-    def _interval(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _interval(self, node: exp.Expr, f: Frame) -> pa.Array:
         return pa.nulls(f.n)  # read only by _shift, from the tree
 
     # -- comparisons ---------------------------------------------------------------------
@@ -318,7 +257,7 @@ class _Evaluator:
         if b.type == pa.null():
             b = pa.nulls(len(b), a.type)
         if {a.type, b.type} == {INT, FLOAT}:
-            return _cast(a, FLOAT), _cast(b, FLOAT)
+            return as_type(a, FLOAT), as_type(b, FLOAT)
         if {a.type, b.type} == {TIME, DATE}:
             return self._micros(a).cast(TIME), self._micros(b).cast(TIME)
         return a, b
@@ -342,7 +281,7 @@ class _Evaluator:
         NaN; None for other types (Arrow compares them)."""
         if a.type != FLOAT:
             return None
-        v = _np(a, 0.0)
+        v = numpy_values(a, 0.0)
         nan = np.isnan(v)
         return nan, np.where(nan, 0.0, v)
 
@@ -360,9 +299,9 @@ class _Evaluator:
             exp.EQ: eq, exp.NEQ: ~eq, exp.LT: lt, exp.LTE: lt | eq, exp.GT: ~(lt | eq),
             exp.GTE: ~lt}
         out = by_op[op]
-        return _from_np(out, _valid(a, b), BOOL)
+        return from_numpy(out, valid_rows(a, b), BOOL)
 
-    def _comparison(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _comparison(self, node: exp.Expr, f: Frame) -> pa.Array:
         a, b = self._comparable(self.value(node.this, f), self.value(node.expression, f),
                                 node.this, node.expression)
         if isinstance(node, exp.NullSafeEQ | exp.NullSafeNEQ):
@@ -372,7 +311,7 @@ class _Evaluator:
             return pc.invert(out) if isinstance(node, exp.NullSafeNEQ) else out
         return self.compare(type(node), a, b)
 
-    def _in(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _in(self, node: exp.Expr, f: Frame) -> pa.Array:
         subject = self.value(node.this, f)
         out = pa.repeat(pa.scalar(False, BOOL), f.n)
         for value in node.expressions:
@@ -380,7 +319,7 @@ class _Evaluator:
             out = pc.or_kleene(out, self.compare(exp.EQ, a, b))
         return out
 
-    def _between(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _between(self, node: exp.Expr, f: Frame) -> pa.Array:
         subject = self.value(node.this, f)
         low, high = node.args["low"], node.args["high"]
         a, lo = self._comparable(subject, self.value(low, f), node.this, low)
@@ -390,20 +329,20 @@ class _Evaluator:
 
     # -- logic ---------------------------------------------------------------------------
 
-    def _bool(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _bool(self, node: exp.Expr, f: Frame) -> pa.Array:
         out = self.value(node, f)
         return out.cast(BOOL) if out.type == pa.null() else out
 
-    def _and(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _and(self, node: exp.Expr, f: Frame) -> pa.Array:
         return pc.and_kleene(self._bool(node.this, f), self._bool(node.expression, f))
 
-    def _or(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _or(self, node: exp.Expr, f: Frame) -> pa.Array:
         return pc.or_kleene(self._bool(node.this, f), self._bool(node.expression, f))
 
-    def _not(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _not(self, node: exp.Expr, f: Frame) -> pa.Array:
         return pc.invert(self._bool(node.this, f))
 
-    def _is(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _is(self, node: exp.Expr, f: Frame) -> pa.Array:
         inner = self.value(node.this, f)
         target = node.expression
         if isinstance(target, exp.Null):
@@ -412,7 +351,7 @@ class _Evaluator:
             return pc.fill_null(pc.equal(inner.cast(BOOL), bool(target.this)), False)
         raise AssertionError(f"IS {target.sql()}")
 
-    def _like(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _like(self, node: exp.Expr, f: Frame) -> pa.Array:
         subject = self.value(node.this, f)
         pattern = node.expression
         if isinstance(pattern, exp.Null) or subject.type == pa.null():
@@ -426,7 +365,7 @@ class _Evaluator:
         """One array from ``(rows, values)`` parts covering rows 0..n-1 once each."""
         types = {p.type for _, p in parts} - {pa.null()}
         target = FLOAT if types == {INT, FLOAT} else (types.pop() if types else pa.null())
-        arrays = [_cast(p, target) for _, p in parts]
+        arrays = [as_type(p, target) for _, p in parts]
         order = np.concatenate([rows for rows, _ in parts]) if parts else np.zeros(0, int)
         if not arrays:
             return pa.nulls(n)
@@ -435,7 +374,7 @@ class _Evaluator:
         inverse[order] = np.arange(n)
         return joined.take(pa.array(inverse))
 
-    def _case(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _case(self, node: exp.Expr, f: Frame) -> pa.Array:
         if isinstance(node, exp.Case):
             ifs, default = node.args.get("ifs") or [], node.args.get("default")
             subject = node.this
@@ -451,7 +390,7 @@ class _Evaluator:
                 cond = self.compare(exp.EQ, a, b)
             else:
                 cond = self._bool(branch.this, frame)
-            hit = _np(cond, False).astype(bool)
+            hit = numpy_values(cond, False).astype(bool)
             if hit.any():
                 rows = np.flatnonzero(hit)
                 parts.append((left[rows], self.value(branch.args["true"],
@@ -463,7 +402,7 @@ class _Evaluator:
                           else pa.nulls(len(left))))
         return self._merge(parts, f.n)
 
-    def _coalesce(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _coalesce(self, node: exp.Expr, f: Frame) -> pa.Array:
         left = np.arange(f.n)
         frame = f
         parts: list[tuple[np.ndarray, pa.Array]] = []
@@ -481,7 +420,7 @@ class _Evaluator:
             parts.append((left, pa.nulls(len(left))))
         return self._merge(parts, f.n)
 
-    def _extreme(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _extreme(self, node: exp.Expr, f: Frame) -> pa.Array:
         """greatest / least: nulls skipped, NaN the largest number."""
         values = [self.value(a, f) for a in [node.this, *node.expressions]]
         types = {v.type for v in values} - {pa.null()}
@@ -491,7 +430,7 @@ class _Evaluator:
             return pa.nulls(f.n)
         if target == TIME:
             values = [self._micros(v).cast(TIME) if v.type == DATE else v for v in values]
-        values = [_cast(v, target) for v in values]
+        values = [as_type(v, target) for v in values]
         op = exp.GT if isinstance(node, exp.Greatest) else exp.LT
         out = values[0]
         for v in values[1:]:
@@ -500,50 +439,51 @@ class _Evaluator:
             out = pc.if_else(take, v, out)
         return out
 
-    def _nullif(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _nullif(self, node: exp.Expr, f: Frame) -> pa.Array:
         value = self.value(node.this, f)
         a, b = self._comparable(value, self.value(node.expression, f), node.this,
                                 node.expression)
         same = pc.fill_null(self.compare(exp.EQ, a, b), False)
         return pc.if_else(same, pa.nulls(f.n, value.type), value)
 
-    def _concat(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _concat(self, node: exp.Expr, f: Frame) -> pa.Array:
         a, b = self.value(node.this, f), self.value(node.expression, f)
         a, b = (x.cast(STRING) for x in (a, b))
         return pc.binary_join_element_wise(a, b, "", null_handling="emit_null")
 
     # -- casts ---------------------------------------------------------------------------
 
-    def _cast(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _cast(self, node: exp.Expr, f: Frame) -> pa.Array:
         value = self.value(node.this, f)
         target = CASTS[node.args["to"].this]
         safe = isinstance(node, exp.TryCast)
         if value.type == pa.null():
-            return pa.nulls(f.n, _type_of(target))
+            return pa.nulls(f.n, arrow_type(target))
         if target == "int64":
             if value.type == FLOAT:
                 return self._to_integer(value, safe)
             return value.cast(INT)
         if target == "float64":
-            return _cast(value, FLOAT)
+            return as_type(value, FLOAT)
         if target == "bool":
             if value.type == BOOL:
                 return value
-            return _from_np(_np(value, 0) != 0, _valid(value), BOOL)
+            return from_numpy(numpy_values(value, 0) != 0, valid_rows(value), BOOL)
         if target == "string":
             if value.type == BOOL:
                 return pc.if_else(value, "true", "false")
             return value.cast(STRING)
         if target == "date":
             if value.type == TIME:
-                return _from_np(np.floor_divide(_np(value.cast(INT), 0), _US_PER_DAY).astype(
-                    np.int32), _valid(value), pa.int32()).cast(DATE)
+                days = np.floor_divide(numpy_values(value.cast(INT), 0), US_PER_DAY)
+                return from_numpy(days.astype(np.int32), valid_rows(value),
+                                  pa.int32()).cast(DATE)
             return value
         return self._micros(value).cast(TIME)
 
     def _to_integer(self, value: pa.Array, safe: bool) -> pa.Array:
-        v = _np(value, 0.0)
-        ok = _valid(value)
+        v = numpy_values(value, 0.0)
+        ok = valid_rows(value)
         with np.errstate(all="ignore"):
             rounded = np.rint(v)  # half to even, as DuckDB's nearbyint
         fits = np.isfinite(rounded) & (rounded >= -9.223372036854775808e18) & (
@@ -552,103 +492,18 @@ class _Evaluator:
             bad = v[ok & ~fits][0]
             raise self.fail(f"{bad} is out of range for an integer")
         keep = ok & fits
-        return _from_np(np.where(keep, rounded, 0).astype(np.int64), keep, INT)
+        return from_numpy(np.where(keep, rounded, 0).astype(np.int64), keep, INT)
 
     # -- functions -----------------------------------------------------------------------
 
-    def _function(self, node: exp.Expr, f: _Frame) -> pa.Array:
+    def _function(self, node: exp.Expr, f: Frame) -> pa.Array:
         value = self.value(node.this, f)
         if value.type == pa.null():
-            return pa.nulls(f.n, _FUNCTION_RESULT.get(type(node), FLOAT))
-        return _FUNCTIONS[type(node)](self, node, value, f)
+            return pa.nulls(f.n, FUNCTION_RESULT.get(type(node), FLOAT))
+        return FUNCTIONS[type(node)](self, node, value, f)
 
 
-def _abs(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-    return ev._checked(pc.abs_checked, v) if v.type == INT else pc.abs(v)
-
-
-def _sign(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-    x = _np(v, 0)
-    with np.errstate(all="ignore"):
-        out = np.where(np.isnan(x.astype(float)), 0, np.sign(x)).astype(np.int64)
-    return _from_np(out, _valid(v), INT)
-
-
-def _float(fn: Callable[[pa.Array], pa.Array]) -> Callable[..., pa.Array]:
-    def apply(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-        return fn(_cast(v, FLOAT))
-    return apply
-
-
-def _text(fn: Callable[..., pa.Array], arg: str | None = None) -> Callable[..., pa.Array]:
-    def apply(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-        if arg is None:
-            return fn(v)
-        pattern = node.args[arg]
-        if isinstance(pattern, exp.Null):
-            return pa.nulls(f.n, BOOL)
-        return fn(v, str(pattern.this))
-    return apply
-
-
-def _time(fn: Callable[[pa.Array], pa.Array]) -> Callable[..., pa.Array]:
-    def apply(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-        time = ev._micros(v).cast(TIME) if v.type == DATE else v
-        return fn(time).cast(INT)
-    return apply
-
-
-def _trunc(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-    time = ev._micros(v).cast(TIME) if v.type == DATE else v
-    unit = node.args["unit"].name.lower()
-    return pc.floor_temporal(time, unit=unit, week_starts_monday=True)
-
-
-def _isnan(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-    return pc.is_nan(_cast(v, FLOAT))
-
-
-def _isinf(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-    return pc.is_inf(_cast(v, FLOAT))
-
-
-def _regexp(ev: _Evaluator, node: exp.Expr, v: pa.Array, f: _Frame) -> pa.Array:
-    pattern = node.expression
-    if isinstance(pattern, exp.Null):
-        return pa.nulls(f.n, BOOL)
-    try:
-        return pc.match_substring_regex(v, str(pattern.this))
-    except pa.ArrowInvalid as exc:
-        raise ev.fail(f"an invalid regular expression ({exc})") from None
-
-
-_FUNCTIONS: dict[type[exp.Expr], Callable[..., pa.Array]] = {
-    exp.Abs: _abs, exp.Sign: _sign,
-    exp.Floor: _float(pc.floor), exp.Ceil: _float(pc.ceil), exp.Sqrt: _float(pc.sqrt),
-    exp.Ln: _float(pc.ln), exp.Exp: _float(pc.exp),
-    exp.IsNan: _isnan, exp.IsInf: _isinf,
-    exp.Lower: _text(pc.utf8_lower), exp.Upper: _text(pc.utf8_upper),
-    exp.Length: _text(lambda v: pc.utf8_length(v).cast(INT)),
-    exp.StartsWith: _text(pc.starts_with, "expression"),
-    exp.Contains: _text(pc.match_substring, "expression"),
-    exp.RegexpLike: _regexp,
-    exp.Hour: _time(pc.hour), exp.Minute: _time(pc.minute), exp.Second: _time(pc.second),
-    exp.Day: _time(pc.day), exp.DayOfMonth: _time(pc.day), exp.Month: _time(pc.month),
-    exp.Year: _time(pc.year), exp.Quarter: _time(pc.quarter),
-    exp.DayOfWeek: _time(lambda t: pc.day_of_week(t, count_from_zero=True, week_start=7)),
-    exp.DayOfWeekIso: _time(lambda t: pc.day_of_week(t, count_from_zero=False,
-                                                     week_start=1)),
-    exp.DayOfYear: _time(pc.day_of_year),
-    exp.TimestampTrunc: _trunc, exp.DateTrunc: _trunc,
-}
-_FUNCTION_RESULT: dict[type[exp.Expr], pa.DataType] = {
-    exp.Sign: INT, exp.IsNan: BOOL, exp.IsInf: BOOL, exp.Lower: STRING, exp.Upper: STRING,
-    exp.Length: INT, exp.StartsWith: BOOL, exp.Contains: BOOL, exp.RegexpLike: BOOL,
-    exp.TimestampTrunc: TIME, exp.DateTrunc: TIME, **{k: INT for k in (
-        exp.Hour, exp.Minute, exp.Second, exp.Day, exp.DayOfMonth, exp.Month, exp.Year,
-        exp.Quarter, exp.DayOfWeek, exp.DayOfWeekIso, exp.DayOfYear)}}
-
-_HANDLERS: dict[type[exp.Expr], Callable[[_Evaluator, exp.Expr, _Frame], pa.Array]] = {
+_HANDLERS: dict[type[exp.Expr], Callable[[_Evaluator, exp.Expr, Frame], pa.Array]] = {
     exp.Literal: _Evaluator._literal, exp.Null: _Evaluator._null,
     exp.Boolean: _Evaluator._boolean, exp.Column: _Evaluator._column,
     exp.Paren: _Evaluator._paren, exp.Neg: _Evaluator._negative,
@@ -664,5 +519,5 @@ _HANDLERS: dict[type[exp.Expr], Callable[[_Evaluator, exp.Expr, _Frame], pa.Arra
     exp.Coalesce: _Evaluator._coalesce, exp.Greatest: _Evaluator._extreme,
     exp.Least: _Evaluator._extreme, exp.Nullif: _Evaluator._nullif,
     exp.DPipe: _Evaluator._concat, exp.Cast: _Evaluator._cast, exp.TryCast: _Evaluator._cast,
-    **{k: _Evaluator._function for k in _FUNCTIONS},
+    **{k: _Evaluator._function for k in FUNCTIONS},
 }
