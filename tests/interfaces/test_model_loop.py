@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import confluens
-from confluens.datagen import FraudSimulation, write_fraud_dataset
 from tests.interfaces.cli_helpers import invoke
+from tests.lifecycle.fraud_project import fraud_project
 
 pytest.importorskip("lightgbm")
 pytest.importorskip("mlflow")
@@ -29,16 +29,8 @@ CONFLUENS = str(Path(sys.executable).with_name("confluens"))
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("loop")
-    confluens.init(root, template="fraud")
-    write_fraud_dataset(root / "data", FraudSimulation(n_customers=120, n_terminals=200,
-                                                       n_days=50, seed=11))
-    with confluens.open(root) as p:
-        p.apply()
-        p.ingest("transactions")
-        p.ingest("fraud_labels")
-        p.materialize()
-    return root
+    return fraud_project(tmp_path_factory.mktemp("loop"), customers=120, terminals=200,
+                         days=50, seed=11, materialize=True)
 
 
 def test_train_registers_promote_serves_the_champion(project: Path) -> None:

@@ -12,23 +12,16 @@ import pyarrow.parquet as pq
 import pytest
 
 import confluens
-from confluens.datagen import FraudSimulation, write_fraud_dataset
 from tests.interfaces.cli_helpers import invoke
+from tests.lifecycle.fraud_project import fraud_project
 
 pytest.importorskip("lightgbm")
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("fraud")
-    confluens.init(root, template="fraud")
-    write_fraud_dataset(root / "data", FraudSimulation(n_customers=150, n_terminals=300,
-                                                       n_days=60, seed=3))
-    with confluens.open(root) as p:
-        p.apply()
-        p.ingest("transactions")
-        p.ingest("fraud_labels")
-    return root
+    return fraud_project(tmp_path_factory.mktemp("fraud"), customers=150, terminals=300,
+                         days=60, seed=3)
 
 
 def test_train_uses_each_label_once_known_and_records_lineage(project: Path) -> None:
