@@ -18,7 +18,8 @@ The tree::
     ├── MissingExtraError           an optional dependency is not installed
     ├── UserCodeError               user code (a check function, a UDF) raised
     └── StorageError                the offline store or metadata store failed
-        └── ConcurrentWriteError    another writer holds the table's lock
+        ├── ConcurrentWriteError    another writer holds the table's lock
+        └── CheckpointConflictError another stream processor committed this checkpoint
 
 Every message names the thing, the rule, the value received and the fix, in that
 order, so a user can act on it without reading a traceback:
@@ -35,6 +36,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "CheckpointConflictError",
     "ConcurrentWriteError",
     "ConfigError",
     "ConfluensError",
@@ -154,3 +156,8 @@ class StorageError(ConfluensError):
 
 class ConcurrentWriteError(StorageError):
     """Another process is writing the same table."""
+
+
+class CheckpointConflictError(StorageError):
+    """A stream processor's commit found another commit in its place: a second
+    processor (or a stale one) consumes the same partitions. Nothing was written."""

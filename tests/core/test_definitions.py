@@ -70,8 +70,14 @@ BAD: list[tuple[str, Callable[[], object], str, object, str]] = [
      ["a", "a"], "once"),
     ("entity named global", lambda: Entity("global", keys=["region_id"]), "reserved for "
      "the entity of views without one", "global", "FeatureView(name, None, source"),
-    ("stream kind", lambda: StreamBinding("kafka", "t"), "kind must be one of", "kafka",
-     "pick one"),
+    ("stream kind", lambda: StreamBinding("Kafka!", "t"), "kind must be a connector name",
+     "Kafka!", "'log'"),
+    ("stream partitions", lambda: StreamBinding("log", "t", key="k", partitions=0),
+     "partitions must be a whole number", 0, "partitions=4"),
+    ("stream partitions without key", lambda: StreamBinding("log", "t", partitions=2),
+     "needs a key", 2, "key="),
+    ("stream lateness", lambda: StreamBinding("log", "t", allowed_lateness="soon"),
+     "whole number and a unit", "soon", "'15m'"),
 ]
 
 

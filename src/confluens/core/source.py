@@ -18,6 +18,7 @@ got 'ts'. Fix: use one of ['a'], or add 'ts' to the schema.
 from __future__ import annotations
 
 import codecs
+import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,30 +34,90 @@ from confluens.core.time_rules import (
     TimeRange,
     parse_time_range,
 )
+from confluens.core.windows import Duration
 from confluens.errors import DefinitionError
 
 __all__ = ["Source", "StreamBinding"]
 
-_STREAM_KINDS = ("mqtt", "redis", "nats", "http", "log")
+_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
+_DEFAULT_MAX_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class StreamBinding:
-    """Where a source's live records arrive: a connector kind and its topic/stream/subject."""
+    """Where a source's live records arrive, and how they are partitioned.
+
+    - ``kind``: the stream connector: ``log`` (the embedded log, the default: durable,
+      file-backed, no server), ``redis`` (Redis Streams), ``nats`` (NATS JetStream),
+      ``mqtt`` (devices publish to an MQTT topic pattern; QoS 1) or ``http`` (records
+      pushed to the HTTP API). Which kinds are installed is checked when a processor
+      starts; the core keeps only the name.
+    - ``topic``: the log's topic, Redis stream, NATS subject or MQTT topic pattern.
+    - ``key``: the column whose value picks a message's partition (one key's records
+      stay in order in one partition); None: one partition.
+    - ``partitions``: how many partitions the stream has (processors share them).
+    - ``allowed_lateness``: how far behind the processor's watermark (the latest event
+      time it has accepted) a record's event time may be; a later one goes to
+      quarantine with rule ``late``. None (the default): no record is too late.
+    - ``max_message_bytes``: a longer message goes to quarantine as ``oversized``.
+
+    >>> StreamBinding("redis", "tx", key="customer_id", partitions=4).spec()["partitions"]
+    4
+    """
 
     kind: str
     topic: str
+    key: str | None = None
+    partitions: int = 1
+    allowed_lateness: Duration | None = None
+    max_message_bytes: int = _DEFAULT_MAX_BYTES
 
-    def __post_init__(self) -> None:
-        if self.kind not in _STREAM_KINDS:
-            raise DefinitionError("StreamBinding", f"kind must be one of {list(_STREAM_KINDS)}",
-                                  got=self.kind, fix="pick one of those connector kinds")
-        if not isinstance(self.topic, str) or not self.topic:
-            raise DefinitionError("StreamBinding", "topic must be a non-empty string",
-                                  got=self.topic, fix="name the topic, stream or subject")
+    def __init__(self, kind: str, topic: str, *, key: str | None = None, partitions: int = 1,
+                 allowed_lateness: Duration | str | None = None,
+                 max_message_bytes: int = _DEFAULT_MAX_BYTES) -> None:
+        set_ = object.__setattr__
+        where = f"StreamBinding({kind!r}, {topic!r})"
+        if not isinstance(kind, str) or not _KIND.match(kind):
+            raise DefinitionError(where, "kind must be a connector name in lower case",
+                                  got=kind, fix="use 'log', 'redis', 'nats', 'mqtt' or 'http'")
+        if not isinstance(topic, str) or not topic:
+            raise DefinitionError(where, "topic must be a non-empty string",
+                                  got=topic, fix="name the topic, stream or subject")
+        if key is not None and (not isinstance(key, str) or not key):
+            raise DefinitionError(where, "key must name a column", got=key,
+                                  fix="pass key='customer_id', or leave it out")
+        if not isinstance(partitions, int) or isinstance(partitions, bool) or not (
+                1 <= partitions <= 1024):
+            raise DefinitionError(where, "partitions must be a whole number from 1 to 1024",
+                                  got=partitions, fix="pass e.g. partitions=4")
+        if partitions > 1 and key is None:
+            raise DefinitionError(where, "a stream with several partitions needs a key",
+                                  got=partitions, fix="pass key='<entity column>'")
+        if not isinstance(max_message_bytes, int) or max_message_bytes < 64:
+            raise DefinitionError(where, "max_message_bytes must be a whole number of at "
+                                  "least 64", got=max_message_bytes,
+                                  fix="pass e.g. max_message_bytes=1_048_576")
+        set_(self, "kind", kind)
+        set_(self, "topic", topic)
+        set_(self, "key", key)
+        set_(self, "partitions", partitions)
+        set_(self, "allowed_lateness", None if allowed_lateness is None else Duration.parse(
+            allowed_lateness, f"{where} allowed_lateness"))
+        set_(self, "max_message_bytes", max_message_bytes)
 
     def spec(self) -> dict[str, Any]:
-        return {"kind": self.kind, "topic": self.topic}
+        """Kind and topic, then only the settings that differ from their defaults (so
+        a binding written before they existed keeps its definition hash)."""
+        out: dict[str, Any] = {"kind": self.kind, "topic": self.topic}
+        if self.key is not None:
+            out["key"] = self.key
+        if self.partitions != 1:
+            out["partitions"] = self.partitions
+        if self.allowed_lateness is not None:
+            out["allowed_lateness"] = str(self.allowed_lateness)
+        if self.max_message_bytes != _DEFAULT_MAX_BYTES:
+            out["max_message_bytes"] = self.max_message_bytes
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +227,8 @@ class Source:
         if self.stream is not None and not isinstance(self.stream, StreamBinding):
             raise DefinitionError(self._where, "stream must be a StreamBinding", got=self.stream,
                                   fix="pass stream=StreamBinding('mqtt', 'sensors/#')")
+        if self.stream is not None and self.stream.key is not None:
+            self._column("stream key", self.stream.key)
         rules: set[str] = set()
         for check in self.checks:
             if not isinstance(check, Check):

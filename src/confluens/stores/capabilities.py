@@ -2,8 +2,8 @@
 by asking it (``store.capabilities``) rather than by trying and catching.
 
 >>> sorted(StoreCapability)  # doctest: +NORMALIZE_WHITESPACE
-[<StoreCapability.EXPIRY: 'expiry'>, <StoreCapability.REPLACE: 'replace'>,
- <StoreCapability.THREADS: 'threads'>]
+[<StoreCapability.CHECKPOINT: 'checkpoint'>, <StoreCapability.EXPIRY: 'expiry'>,
+ <StoreCapability.REPLACE: 'replace'>, <StoreCapability.THREADS: 'threads'>]
 """
 
 from __future__ import annotations
@@ -19,3 +19,4 @@ class StoreCapability(StrEnum):
     REPLACE = "replace"  # offline: replace and replace_partitions (a FeatureTableStore)
     EXPIRY = "expiry"  # online: honours ttl_seconds, reading the time from its `clock`
     THREADS = "threads"  # online: one store object shared by several threads
+    CHECKPOINT = "checkpoint"  # online: commit(...) writes state and a checkpoint atomically

@@ -25,10 +25,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from confluens.errors import CheckpointConflictError
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.metadata import IngestRun, MetadataStore, QuarantineBatch
 from confluens.stores.offline import FeatureTableStore, OfflineStore
 from confluens.stores.online import OnlineStore
+from confluens.stores.online.checkpoint import Checkpoint, CheckpointStore
 
 __all__ = ["METADATA_CHECKS", "OFFLINE_CHECKS", "ONLINE_CHECKS", "StoreCheck",
            "check_metadata_store", "check_offline_store", "check_online_store", "checks_for"]
@@ -306,6 +308,34 @@ def check_online_threads(store: OnlineStore) -> None:
     assert not failures, f"concurrent use failed: {failures[:2]!r}"
 
 
+def check_online_checkpoint(store: CheckpointStore) -> None:
+    """``commit`` writes state and checkpoint together, in sequence; a commit out of
+    sequence (a second or stale processor) raises CheckpointConflictError and writes
+    nothing, and consumers are independent."""
+    assert store.checkpoint("cp_a") is None, "no checkpoint before the first commit"
+    first = Checkpoint("cp_a", 1, {0: "5"}, {"watermark_us": 10})
+    store.commit(first, [("cp_v", {"k1": b"1", "k2": b"2"}), ("cp_w", {"k1": b"w"})])
+    assert store.checkpoint("cp_a") == first
+    assert store.read_many([("cp_v", ["k1", "k2"]), ("cp_w", ["k1"])]) == [[b"1", b"2"], [b"w"]]
+    for stale in (first, Checkpoint("cp_a", 3, {0: "9"})):
+        try:
+            store.commit(stale, [("cp_v", {"k1": b"lost"})])
+        except CheckpointConflictError:
+            pass
+        else:
+            raise AssertionError(f"commit of seq {stale.seq} after seq 1 must conflict")
+    assert store.read("cp_v", ["k1"]) == [b"1"], "a refused commit writes nothing"
+    assert store.checkpoint("cp_a") == first, "a refused commit keeps the checkpoint"
+    second = first.following({1: "2"}, {"watermark_us": 20})
+    store.commit(second, [("cp_v", {"k1": b"one"})])
+    assert store.checkpoint("cp_a") == Checkpoint("cp_a", 2, {0: "5", 1: "2"},
+                                                  {"watermark_us": 20})
+    assert store.read("cp_v", ["k1", "k2"]) == [b"one", b"2"]
+    store.commit(Checkpoint("cp_b", 1, {0: "x-1"}), [])
+    assert store.checkpoint("cp_b") == Checkpoint("cp_b", 1, {0: "x-1"})
+    assert store.checkpoint("cp_a") == second, "consumers are independent"
+
+
 ONLINE_CHECKS = (
     StoreCheck("location", check_online_location),
     StoreCheck("read_write", check_online_read_write),
@@ -314,6 +344,8 @@ ONLINE_CHECKS = (
     StoreCheck("replace", check_online_replace),
     StoreCheck("expiry", check_online_expiry, frozenset({StoreCapability.EXPIRY})),
     StoreCheck("threads", check_online_threads, frozenset({StoreCapability.THREADS})),
+    StoreCheck("checkpoint", check_online_checkpoint,
+               frozenset({StoreCapability.CHECKPOINT})),
 )
 
 

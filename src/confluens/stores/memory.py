@@ -21,9 +21,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from confluens.errors import CheckpointConflictError
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.metadata import AppliedDefinition, IngestRun, QuarantineBatch
 from confluens.stores.metadata.sql import spec_hash
+from confluens.stores.online.checkpoint import Checkpoint, StateWrite
 
 __all__ = ["MemoryMetadataStore", "MemoryOnlineStore"]
 
@@ -36,6 +38,7 @@ class MemoryOnlineStore:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
         self._state: dict[str, dict[str, tuple[bytes, float | None]]] = {}
+        self._checkpoints: dict[str, Checkpoint] = {}
         self._lock = threading.Lock()
 
     @property
@@ -73,6 +76,26 @@ class MemoryOnlineStore:
     def clear(self, view: str) -> None:
         with self._lock:
             self._state.pop(view, None)
+
+    def checkpoint(self, consumer: str) -> Checkpoint | None:
+        with self._lock:
+            return self._checkpoints.get(consumer)
+
+    def commit(self, checkpoint: Checkpoint, writes: Sequence[StateWrite], *,
+               ttl_seconds: float | None = None) -> None:
+        expires = None if ttl_seconds is None else self.clock() + ttl_seconds
+        with self._lock:
+            stored = self._checkpoints.get(checkpoint.consumer)
+            seq = 0 if stored is None else stored.seq
+            if seq != checkpoint.seq - 1:
+                raise CheckpointConflictError(
+                    f"stream consumer '{checkpoint.consumer}'",
+                    f"a commit must follow the stored checkpoint {seq}", got=checkpoint.seq,
+                    fix="run one processor per consumer and partition")
+            for view, items in writes:
+                self._state.setdefault(view, {}).update(
+                    {key: (bytes(value), expires) for key, value in items.items()})
+            self._checkpoints[checkpoint.consumer] = checkpoint
 
     def close(self) -> None:
         """Nothing to release; the state stays readable."""

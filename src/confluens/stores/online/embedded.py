@@ -13,7 +13,9 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import quote
 
+from confluens.errors import CheckpointConflictError
 from confluens.stores.capabilities import StoreCapability
+from confluens.stores.online.checkpoint import Checkpoint, StateWrite
 
 __all__ = ["EmbeddedOnlineStore"]
 
@@ -22,6 +24,13 @@ CREATE TABLE IF NOT EXISTS online (
     view TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, expires_at REAL,
     PRIMARY KEY (view, key)
 ) WITHOUT ROWID
+"""
+
+
+_CHECKPOINTS = """
+CREATE TABLE IF NOT EXISTS checkpoints (
+    consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL, value TEXT NOT NULL
+)
 """
 
 
@@ -60,6 +69,7 @@ class EmbeddedOnlineStore:
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA synchronous=NORMAL")
             self._con.execute(_SCHEMA)
+            self._con.execute(_CHECKPOINTS)
         self._cursor = self._con.cursor()  # reused by point reads
         # one connection and cursor per store object: threads sharing it take turns
         self._lock = threading.RLock()
@@ -91,6 +101,32 @@ class EmbeddedOnlineStore:
     def clear(self, view: str) -> None:
         with self._lock:
             self._clear_unlocked(view)
+
+    def checkpoint(self, consumer: str) -> Checkpoint | None:
+        with self._lock:
+            try:
+                row = self._con.execute("SELECT value FROM checkpoints WHERE consumer = ?",
+                                        (consumer,)).fetchone()
+            except sqlite3.OperationalError:  # a read-only file from before checkpoints
+                return None
+        return None if row is None else Checkpoint.from_json(consumer, row[0])
+
+    def commit(self, checkpoint: Checkpoint, writes: Sequence[StateWrite], *,
+               ttl_seconds: float | None = None) -> None:
+        """One SQLite transaction: the state writes and the checkpoint, or neither."""
+        expires = None if ttl_seconds is None else self.clock() + ttl_seconds
+        with self._lock, self._transaction():
+            row = self._con.execute("SELECT seq FROM checkpoints WHERE consumer = ?",
+                                    (checkpoint.consumer,)).fetchone()
+            stored = 0 if row is None else int(row[0])
+            if stored != checkpoint.seq - 1:
+                raise _conflict(checkpoint, stored)
+            for view, items in writes:
+                self._con.executemany(
+                    "INSERT OR REPLACE INTO online (view, key, value, expires_at) "
+                    "VALUES (?,?,?,?)", [(view, k, v, expires) for k, v in items.items()])
+            self._con.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
+                              (checkpoint.consumer, checkpoint.seq, checkpoint.to_json()))
 
     def _write_unlocked(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:
@@ -158,3 +194,11 @@ class EmbeddedOnlineStore:
             self._con.execute("ROLLBACK")
             raise
         self._con.execute("COMMIT")
+
+
+def _conflict(checkpoint: Checkpoint, stored: int) -> CheckpointConflictError:
+    return CheckpointConflictError(
+        f"stream consumer '{checkpoint.consumer}'",
+        f"a commit must follow the stored checkpoint {stored}", got=checkpoint.seq,
+        fix="run one processor per consumer and partition; restart this one to resume "
+        "from the stored checkpoint")

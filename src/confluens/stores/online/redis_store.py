@@ -16,7 +16,8 @@ class RedisOnlineStore:
     """One Redis string per (view, key), under a namespace; TTL by Redis expiry, at the
     instant ``clock() + ttl_seconds`` (``clock``: seconds since the epoch; Redis >= 6.2)."""
 
-    capabilities = frozenset(StoreCapability) - {StoreCapability.REPLACE}
+    capabilities = frozenset(StoreCapability) - {StoreCapability.REPLACE,
+                                                 StoreCapability.CHECKPOINT}
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", namespace: str = "confluens",
                  *, clock: Callable[[], float] = time.time) -> None:
