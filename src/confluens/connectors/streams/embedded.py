@@ -8,7 +8,7 @@ created; opening it with another number is refused.
 
 >>> import tempfile, pathlib
 >>> log = EmbeddedLog(pathlib.Path(tempfile.mkdtemp()) / "tx.log", "tx", partitions=2)
->>> log.append([("a", b'{"x": 1}'), ("b", b'{"x": 2}'), ("a", b'{"x": 3}')])
+>>> log.append([("a", b'{"x": 1}'), ("d", b'{"x": 2}'), ("a", b'{"x": 3}')])
 3
 >>> [m.payload for m in log.read(partition_of("a", 2), None, 10)]
 [b'{"x": 1}', b'{"x": 3}']
