@@ -1,0 +1,174 @@
+"""Streams in a project: ``stream`` (run the processors), ``replay`` and ``status``.
+
+``run`` starts one :class:`~confluens.project.stream.processor.SourceProcessor` per
+source bound to a stream (or per source named), over the partitions this worker owns
+(``worker=(i, n)``: partitions p with p % n == i), and processes batches round robin
+until stopped, or, with ``until_idle``, until no owned partition has messages left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Event
+
+from confluens.core import Source
+from confluens.errors import InputError, ProjectError
+from confluens.project.registration import Registration
+from confluens.project.store_factory import ProjectStores
+from confluens.project.stream.batch_ids import consumer_of
+from confluens.project.stream.logs import open_log, require_binding
+from confluens.project.stream.processor import BatchResult, SourceProcessor, StreamStores
+from confluens.project.stream.replay import ReplaySpeed, replay_file
+from confluens.project.stream.stats import StreamStats
+from confluens.stores.capabilities import StoreCapability
+from confluens.stores.online.checkpoint import CheckpointStore
+
+__all__ = ["PartitionStatus", "StreamService"]
+
+OnBatch = Callable[[str, BatchResult], None]
+
+
+@dataclass(frozen=True)
+class PartitionStatus:
+    """Where one partition of a source's stream stands."""
+
+    source: str
+    partition: int
+    position: str | None  # the last message consumed (None: none yet)
+    last: str | None  # the last message in the log
+    stats: StreamStats
+
+    @property
+    def caught_up(self) -> bool:
+        return self.position == self.last
+
+
+class StreamService:
+    def __init__(self, registration: Registration, stores: ProjectStores) -> None:
+        self.registration = registration
+        self.stores = stores
+
+    def _sources(self, names: Sequence[str]) -> list[Source]:
+        definitions = self.registration.definitions
+        if names:
+            chosen = [definitions.source(n) for n in names]
+            for source in chosen:
+                require_binding(source)
+            return chosen
+        bound = [s for s in definitions.sources if s.stream is not None]
+        if not bound:
+            raise InputError("stream", "no source is bound to a stream", got=[],
+                             fix="declare stream=StreamBinding('log', '<topic>') on a source "
+                             "and run `confluens apply`")
+        return bound
+
+    def _online(self) -> CheckpointStore:
+        online = self.stores.online
+        if StoreCapability.CHECKPOINT not in online.capabilities:
+            raise ProjectError(f"online store {online.location}", "a stream processor "
+                               "commits its state with its checkpoint, which this store "
+                               "cannot do", got=sorted(online.capabilities),
+                               fix="use [online] store = 'embedded' or 'redis'")
+        return online  # type: ignore[return-value]
+
+    def processor(self, source: Source, *, worker: tuple[int, int] = (0, 1)) -> SourceProcessor:
+        self.registration.applied_version(source)
+        views = [v for v in self.registration.definitions.feature_views
+                 if v.source.name == source.name]
+        log = open_log(self.stores.config, source)
+        i, n = _check_worker(worker)
+        stores = StreamStores(self.stores.offline, self.stores.quarantine,
+                              self.stores.metadata, self._online(),
+                              self.stores.config.online_ttl_seconds)
+        return SourceProcessor(source, views, log, stores,
+                               partitions=[p for p in range(log.partitions) if p % n == i])
+
+    def run(self, sources: Sequence[str] = (), *, worker: tuple[int, int] = (0, 1),
+            batch_size: int = 20_000, poll_ms: int = 100, until_idle: bool = False,
+            max_seconds: float | None = None, stop: Event | None = None,
+            on_batch: OnBatch | None = None) -> dict[str, ProcessedTotals]:
+        """Process the sources' streams (see the module docstring); the totals."""
+        stop = stop or Event()
+        processors = [self.processor(s, worker=worker) for s in self._sources(sources)]
+        totals = {p.source.name: ProcessedTotals() for p in processors}
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        try:
+            while not stop.is_set():
+                busy = False
+                for proc in processors:
+                    result = proc.step(batch_size=batch_size)
+                    if result is not None:
+                        busy = True
+                        totals[proc.source.name].add(result)
+                        if on_batch is not None:
+                            on_batch(proc.source.name, result)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if not busy:
+                    if until_idle:
+                        break
+                    stop.wait(poll_ms / 1000)
+        finally:
+            for proc in processors:
+                proc.close()
+                proc.log.close()
+        return totals
+
+    def replay(self, source: str, path: str | Path, *, speed: str | None = None,
+               limit: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> int:
+        """Publish the records of ``path`` into ``source``'s stream (replay.py)."""
+        src = self.registration.definitions.source(source)
+        require_binding(src)
+        pace = ReplaySpeed.parse(speed)
+        log = open_log(self.stores.config, src)
+        try:
+            return replay_file(log, src, self.stores.config.path(path), speed=pace,
+                               limit=limit, progress=progress)
+        finally:
+            log.close()
+
+    def status(self, sources: Sequence[str] = ()) -> list[PartitionStatus]:
+        """Every partition of every bound source: position, log end, counts, lags."""
+        online = self._online()
+        out = []
+        for source in self._sources(sources):
+            log = open_log(self.stores.config, source)
+            try:
+                for p in range(log.partitions):
+                    cp = online.checkpoint(consumer_of(source.name, p))
+                    out.append(PartitionStatus(
+                        source.name, p, None if cp is None else cp.positions.get(p),
+                        log.last(p), StreamStats.from_state({} if cp is None else cp.state)))
+            finally:
+                log.close()
+        return out
+
+
+@dataclass
+class ProcessedTotals:
+    """What one ``run`` processed of one source."""
+
+    batches: int = 0
+    rows_in: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+
+    def add(self, result: BatchResult) -> None:
+        self.batches += 1
+        self.rows_in += result.counts.rows_in
+        self.accepted += result.counts.accepted
+        self.quarantined += result.counts.quarantined
+        self.duplicates += result.counts.duplicates
+
+
+def _check_worker(worker: tuple[int, int]) -> tuple[int, int]:
+    i, n = worker
+    if n < 1 or not 0 <= i < n:
+        raise InputError("--worker", "must be I/N with 0 <= I < N", got=f"{i}/{n}",
+                         fix="number the workers from 0, e.g. --worker 0/2 and --worker 1/2")
+    return i, n
