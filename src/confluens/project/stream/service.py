@@ -19,6 +19,7 @@ from confluens.errors import InputError, ProjectError
 from confluens.project.registration import Registration
 from confluens.project.store_factory import ProjectStores
 from confluens.project.stream.batch_ids import consumer_of
+from confluens.project.stream.freshness import ViewFreshness, view_freshness
 from confluens.project.stream.logs import open_log, require_binding
 from confluens.project.stream.processor import BatchResult, SourceProcessor, StreamStores
 from confluens.project.stream.replay import ReplaySpeed, replay_file
@@ -145,6 +146,18 @@ class StreamService:
                         log.last(p), StreamStats.from_state({} if cp is None else cp.state)))
             finally:
                 log.close()
+        return out
+
+
+    def freshness(self, sources: Sequence[str] = ()) -> list[ViewFreshness]:
+        """Each view of each bound source: lag, throughput and its freshness SLA."""
+        partitions = self.status(sources)
+        out = []
+        for view in self.registration.definitions.feature_views:
+            mine = [(s.stats, not s.caught_up) for s in partitions
+                    if s.source == view.source.name]
+            if mine:
+                out.append(view_freshness(view, mine))
         return out
 
 
