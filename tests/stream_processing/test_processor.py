@@ -62,7 +62,8 @@ def test_every_record_is_stored_once_and_counts_reconcile(
         expected = pq.read_table(streamed.path(data)).num_rows
         assert streamed.count(source) == expected
         (status,) = [s for s in streamed.stream_status() if s.source == source]
-        assert status.caught_up and status.position == str(expected)
+        assert status.caught_up
+        assert status.position == str(expected)
         assert (status.stats.rows_in, status.stats.accepted) == (expected, expected)
 
 
@@ -94,8 +95,10 @@ def test_bad_messages_go_to_quarantine_with_reason_and_position_and_the_stream_g
             "reason"].lower()
         assert "lots" in by_position[3]["reason"]
         assert by_position[4]["rule"] == "not_null:customer_id"
-        assert by_position[5]["rule"] == "encoding" and "0xff" in by_position[5]["reason"]
-        assert by_position[6]["rule"] == "oversized" and "400" in by_position[6]["reason"]
+        assert by_position[5]["rule"] == "encoding"
+        assert "0xff" in by_position[5]["reason"]
+        assert by_position[6]["rule"] == "oversized"
+        assert "400" in by_position[6]["reason"]
         assert all("partition 0 positions 1..8" in r["input"] for r in quarantined)
         row = project.online_features("customer_spending", ["7"],
                                       at=datetime(2024, 1, 6, tzinfo=UTC))[0]
@@ -120,10 +123,11 @@ def test_late_records_beyond_the_allowed_lateness_go_to_quarantine_and_others_co
         totals = project.stream(["transactions"], until_idle=True)["transactions"]
         assert (totals.accepted, totals.quarantined) == (1, 1)
         (late,) = project.quarantine("transactions").to_pylist()
-        assert late["rule"] == "late" and "1h" in late["reason"] and late["position"] == 4
+        assert (late["rule"], late["position"]) == ("late", 4)
+        assert "1h" in late["reason"]
         at = datetime(2024, 1, 5, 13, tzinfo=UTC)
         row = project.online_features("customer_spending", ["7"], at=at)[0]
-        assert row["customer_nb_tx_1d"] == 3 and row["customer_avg_amount_1d"] == 20.0
+        assert (row["customer_nb_tx_1d"], row["customer_avg_amount_1d"]) == (3, 20.0)
         assert compare(["7"], [dict(row)],
                        batch_values(project, "customer_spending", ["7"], at)) == []
 
@@ -140,7 +144,7 @@ def test_a_restarted_processor_resumes_from_its_checkpoint(tmp_path: Path) -> No
         project.replay("transactions", "data/transactions/transactions.parquet")
         rest = project.stream(["transactions"], until_idle=True)["transactions"]
         total = project.count("transactions")
-        assert rest.duplicates == 300 and rest.accepted == total - 300
+        assert (rest.duplicates, rest.accepted) == (300, total - 300)
         keys = entities(project, "customer_spending")
         assert compare(keys, online_values(project, "customer_spending", keys, AFTER),
                        batch_values(project, "customer_spending", keys, AFTER)) == []
