@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from confluens.errors import InputError
 from confluens.interfaces.cli.context import (
     PathText,
     err,
@@ -38,8 +39,8 @@ __all__ = ["replay", "status", "stream"]
 def _worker(text: str) -> tuple[int, int]:
     i, sep, n = text.partition("/")
     if not sep or not i.isdigit() or not n.isdigit():
-        raise click.BadParameter(f"{text!r} is not I/N; write e.g. 0/2 for the first of "
-                                 "two workers", param_hint="--worker")
+        raise InputError("--worker", "must be I/N, this worker's number and how many "
+                         "there are", got=text, fix="write e.g. 0/2 for the first of two")
     return int(i), int(n)
 
 
@@ -62,7 +63,9 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 
 def _ms(us: int | None) -> str:
-    return "-" if us is None else f"{us / 1000:,.1f} ms"
+    if us is None:
+        return "-"
+    return f"{us / 1000:,.1f}ms" if us < 10_000_000 else f"{us / 1e6:,.0f}s"
 
 
 @click.command()
@@ -165,9 +168,9 @@ def status(sources: tuple[str, ...], project_dir: str) -> None:
         partitions = project.stream_status(list(sources))
         views = project.streams.freshness(list(sources))
     table = Table(title="streams", title_justify="left")
-    for name in ("source", "partition", "consumed", "log end", "accepted", "quarantined",
-                 "duplicates", "watermark"):
-        table.add_column(name, justify="right" if name not in ("source",) else "left")
+    for name in ("source", "p", "consumed", "log end", "accepted", "quarant.", "dupl.",
+                 "watermark (UTC)"):
+        table.add_column(name, justify="left" if name == "source" else "right")
     for p in partitions:
         s = p.stats
         watermark = "-" if s.watermark_us is None else _time(s.watermark_us)
@@ -176,21 +179,21 @@ def status(sources: tuple[str, ...], project_dir: str) -> None:
                       f"{s.duplicates:,}", watermark)
     out.print(table)
     fresh = Table(title="freshness per feature view", title_justify="left")
-    for name in ("view", "source", "lag p50", "lag p99", "events/s", "last commit", "SLA",
-                 "status"):
-        fresh.add_column(name, justify="left" if name in ("view", "source", "status")
-                         else "right")
-    breached = False
+    for name in ("view", "lag p50", "lag p99", "events/s", "committed", "SLA", "state"):
+        fresh.add_column(name, justify="left" if name in ("view", "state") else "right")
+    breaches = []
     for v in views:
-        state = ("[red]BREACH[/]: " + escape(v.breach) if v.breach else
-                 "behind" if v.behind else "caught up")
-        breached = breached or v.breach is not None
-        fresh.add_row(escape(v.view), escape(v.source), _ms(v.lag_p50_us), _ms(v.lag_p99_us),
+        state = ("[red]BREACH[/]" if v.breach else "behind" if v.behind else "caught up")
+        if v.breach:
+            breaches.append(f"[red]BREACH[/] {escape(v.view)}: {escape(v.breach)}")
+        fresh.add_row(escape(v.view), _ms(v.lag_p50_us), _ms(v.lag_p99_us),
                       "-" if v.events_per_second is None else f"{v.events_per_second:,.0f}",
-                      "-" if v.since_commit_us is None else f"{v.since_commit_us / 1e6:,.1f}s ago",
+                      "-" if v.since_commit_us is None else f"{v.since_commit_us / 1e6:,.0f}s ago",
                       "-" if v.sla_us is None else f"{v.sla_us / 1e6:g}s", state)
     out.print(fresh)
-    if breached:
+    for line in breaches:
+        out.print(line, soft_wrap=True)
+    if breaches:
         err.print("a freshness SLA is breached")
         raise SystemExit(1)
 
@@ -198,4 +201,5 @@ def status(sources: tuple[str, ...], project_dir: str) -> None:
 def _time(us: int) -> str:
     from datetime import UTC, datetime, timedelta
 
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).isoformat()
+    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+    return at.strftime("%Y-%m-%d %H:%M:%S")
