@@ -97,7 +97,11 @@ class RedisStreamLog:
         except ValueError as exc:
             raise InputError(f"Redis stream log '{topic}'", "the URL must be a Redis URL",
                              got=url, fix=f"use redis://host:port/db ({exc})") from None
-        stored = self._call("open", self._record_partitions)
+        try:
+            stored = self._call("open", self._record_partitions)
+        except BaseException:
+            self.close()
+            raise
         if stored != partitions:
             self.close()
             raise InputError(f"Redis stream log '{topic}' at {self.location}",
@@ -152,10 +156,21 @@ class RedisStreamLog:
     # -- Redis commands, each run by _call ----------------------------------------------
 
     def _record_partitions(self) -> int:
+        """The partition count stored for the topic (this one if it is new); keys of
+        another type under the streams' names are refused here, since they would make
+        an append's MULTI/EXEC fail half-way."""
         pipe = self._redis.pipeline(transaction=True)
         pipe.hsetnx(self._meta, "partitions", self.partitions)
         pipe.hget(self._meta, "partitions")
-        _, stored = pipe.execute()
+        for stream in self._streams:
+            pipe.type(stream)
+        _, stored, *types = pipe.execute()
+        others = {s: t.decode() for s, t in zip(self._streams, types, strict=True)
+                  if t not in (b"stream", b"none")}
+        if others:
+            raise InputError(f"Redis stream log '{self.topic}' at {self.location}",
+                             "its streams' names must hold streams", got=others,
+                             fix="rename or delete those keys, or choose another topic")
         return int(stored)
 
     def _append(self, entries: list[tuple[int, dict[str, bytes]]]) -> None:
