@@ -32,9 +32,10 @@ def _free_port() -> int:
 class RedisServer:
     """A ``redis-server`` of our own: AOF on (entries survive a restart), no RDB."""
 
-    def __init__(self, binary: str, port: int, folder: Path) -> None:
+    def __init__(self, binary: str, port: int, folder: Path, *extra: str) -> None:
         self.command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                        "--appendonly", "yes", "--dir", str(folder), "--logfile", ""]
+                        "--appendonly", "yes", "--dir", str(folder), "--logfile", "",
+                        *extra]
         self.url = f"redis://127.0.0.1:{port}/0"
         self.process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
@@ -163,3 +164,20 @@ def test_a_server_away_longer_than_the_budget_is_a_storage_error(
     with pytest.raises(StorageError, match="open: the connection is lost"):
         RedisStreamLog(server.url, "tx", reconnect=policy, sleep=sleep)
     log.close()
+
+
+def test_a_refused_password_is_not_retried(redis_server_binary: str, tmp_path: Path) -> None:
+    server = RedisServer(redis_server_binary, _free_port(), tmp_path, "--requirepass", "s3")
+    waits: list[float] = []
+    try:
+        server.start()
+        with pytest.raises(StorageError, match="Redis refused the command") as raised:
+            RedisStreamLog(server.url.replace("redis://", "redis://:wrong@"), "tx",
+                           sleep=waits.append)
+        assert waits == [], "a wrong password is not a lost connection"
+        assert "wrong" not in str(raised.value), "the message never shows a password"
+        log = RedisStreamLog(server.url.replace("redis://", "redis://:s3@"), "tx")
+        assert "s3" not in log.location
+        log.close()
+    finally:
+        server.kill()

@@ -31,7 +31,7 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class Reconnect:
     """How a log retries a call that lost its connection (the defaults ride out a
-    broker restart of about ten seconds)."""
+    broker restart of about nine seconds)."""
 
     attempts: int = 10
     first_delay_s: float = 0.05

@@ -12,7 +12,8 @@ partitions, and opening the topic with another number is refused.
   then carry that clock's milliseconds, never before a stream's last ID).
 - ``append`` sends every message in one MULTI/EXEC: all of them are appended, or none.
 - ``read`` is an XRANGE after the position (exclusive); when that finds nothing and
-  ``wait_ms`` is set, an XREAD BLOCK returns as soon as a message arrives.
+  ``wait_ms`` is set, an XREAD BLOCK waits for a message, and as soon as one arrives
+  the XRANGE runs again.
 - A call that loses its connection (a restart, a network blip) reconnects and is
   retried with exponential backoff (:class:`Reconnect`); when the server stays away
   longer than the policy allows, the call raises ``StorageError``. A retried
@@ -138,10 +139,11 @@ class RedisStreamLog:
         stream = self._streams[partition]
         entries = self._call("read", self._redis.xrange, stream,
                              "-" if after is None else f"({after}", "+", limit)
-        if not entries and wait_ms > 0:
-            found = self._call("read", self._redis.xread, {stream: after or "0-0"}, limit,
-                               wait_ms)
-            entries = found[0][1] if found else []
+        if not entries and wait_ms > 0 and self._call(
+                "read", self._redis.xread, {stream: after or "0-0"}, 1, wait_ms):
+            # something arrived: read it as above (one reply shape, RESP2 or RESP3)
+            entries = self._call("read", self._redis.xrange, stream,
+                                 "-" if after is None else f"({after}", "+", limit)
         return [self._message(partition, entry_id, fields) for entry_id, fields in entries]
 
     def last(self, partition: int) -> str | None:
@@ -205,7 +207,9 @@ class RedisStreamLog:
     def _last_generated_ms(pipe: Any, stream: str) -> int:
         if not pipe.exists(stream):
             return 0
-        return _published_us(pipe.xinfo_stream(stream)["last-generated-id"]) // 1000
+        info = pipe.xinfo_stream(stream)
+        last = info.get("last-generated-id") or info[b"last-generated-id"]  # RESP2 | RESP3
+        return _published_us(last) // 1000
 
     def _message(self, partition: int, entry_id: bytes, fields: dict[bytes, bytes],
                  ) -> Message:
