@@ -110,8 +110,9 @@ def test_a_key_of_another_type_is_refused_when_the_log_opens(redis_url: str, cli
 
 
 def test_a_url_that_is_not_redis_is_an_input_error() -> None:
-    with pytest.raises(InputError, match="the URL must be a Redis URL"):
-        RedisStreamLog("http://127.0.0.1/", "tx")
+    with pytest.raises(InputError, match="the URL must be a Redis URL") as raised:
+        RedisStreamLog("http://user:pw123@127.0.0.1/", "tx")
+    assert "pw123" not in str(raised.value), "the message never shows a password"
 
 
 def test_partitions_and_topic_are_checked() -> None:

@@ -58,6 +58,15 @@ def _published_us(entry_id: bytes) -> int:
     return int(entry_id.split(b"-", 1)[0]) * 1000
 
 
+def _without_password(url: str) -> str:
+    """``url`` fit to show: a password in it becomes ``***``.
+
+    >>> _without_password("redis://:s3cret@db.internal:6379/0")
+    'redis://:***@db.internal:6379/0'
+    """
+    return re.sub(r"(//[^:@/]*:)[^@/]*@", r"\1***@", url)
+
+
 def _fields(key: str | None, payload: bytes) -> dict[str, bytes]:
     if key is None:
         return {"payload": bytes(payload)}
@@ -97,7 +106,8 @@ class RedisStreamLog:
                 url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=connect_timeout_s)
         except ValueError as exc:
             raise InputError(f"Redis stream log '{topic}'", "the URL must be a Redis URL",
-                             got=url, fix=f"use redis://host:port/db ({exc})") from None
+                             got=_without_password(url),
+                             fix=f"use redis://host:port/db ({exc})") from None
         try:
             stored = self._call("open", self._record_partitions)
         except BaseException:
