@@ -51,7 +51,7 @@ def open_log(config: ProjectConfig, source: Source) -> StreamLog:
     """The log the processor reads ``source``'s records from (see the table above)."""
     binding = require_binding(source)
     if binding.kind == "redis":
-        from confluens.connectors.streams.redis_streams import (  # type: ignore[import-not-found]
+        from confluens.connectors.streams.redis_streams import (
             RedisStreamLog,
         )
 
