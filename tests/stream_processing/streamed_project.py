@@ -26,9 +26,13 @@ SOURCES = {"customer_spending": "transactions", "terminal_risk": "fraud_labels"}
 
 def streamed_project(root: Path, *, customers: int = 60, terminals: int = 90, days: int = 12,
                      seed: int = 1, kind: str = "log", toml: str = "",
-                     binding: str = "") -> Path:
-    """The fraud template with both sources bound to streams of ``kind``; ``binding``
-    adds keyword arguments to each StreamBinding (e.g. ``allowed_lateness='1d'``)."""
+                     binding: str = "", partitions: int = 1, topic: str | None = None,
+                     ) -> Path:
+    """The fraud template with both sources bound to streams of ``kind`` (topics
+    ``<topic>-tx`` and ``<topic>-labels``, ``topic`` defaulting to the folder name);
+    ``binding`` adds keyword arguments to each StreamBinding (e.g.
+    ``allowed_lateness='1d'``); ``partitions`` > 1 partitions transactions by customer
+    and labels by terminal."""
     confluens.init(root, template="fraud")
     write_fraud_dataset(root / "data", FraudSimulation(n_customers=customers,
                                                        n_terminals=terminals, n_days=days,
@@ -36,10 +40,12 @@ def streamed_project(root: Path, *, customers: int = 60, terminals: int = 90, da
     definitions = root / "definitions.py"
     text = definitions.read_text().replace("    TimeSplit,\n",
                                            "    TimeSplit,\n    StreamBinding,\n")
-    topic = root.name
-    extra = f", {binding}" if binding else ""
-    for batch, stream in (("data/transactions/*.parquet", f"{topic}-tx"),
-                          ("data/labels/*.parquet", f"{topic}-labels")):
+    topic = topic or root.name
+    for batch, stream, key in (("data/transactions/*.parquet", f"{topic}-tx", "customer_id"),
+                               ("data/labels/*.parquet", f"{topic}-labels", "terminal_id")):
+        extra = f", {binding}" if binding else ""
+        if partitions > 1:
+            extra += f", key='{key}', partitions={partitions}"
         text = text.replace(f'    batch="{batch}",', f'    batch="{batch}",\n'
                             f'    stream=StreamBinding("{kind}", "{stream}"{extra}),')
     definitions.write_text(text)

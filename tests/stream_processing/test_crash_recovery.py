@@ -17,7 +17,7 @@ import pytest
 
 import confluens
 from confluens.connectors.streams import EmbeddedLog
-from confluens.core.system_columns import INGESTED_AT, RUN
+from confluens.core.system_columns import INGESTED_AT
 from confluens.project.stream.logs import embedded_log_path
 from confluens.stores.online import EmbeddedOnlineStore
 
@@ -47,8 +47,8 @@ def _outcome(root: Path) -> dict[str, Any]:
     with confluens.open(root) as project:
         stored = {}
         for source in ("transactions", "fraud_labels"):
-            table = project.table(source)
-            table = table.drop_columns([c for c in (INGESTED_AT, RUN) if c in table.column_names])
+            table = project.table(source)  # the records, without the system columns
+            assert INGESTED_AT not in table.column_names
             stored[source] = sorted(json.dumps(r, default=str, sort_keys=True)
                                     for r in table.to_pylist())
         quarantine = sorted((r["position"], r["rule"], r["record"])
