@@ -51,13 +51,11 @@ def _project(work: Path, data: Path, name: str, kind: str, redis: bool) -> Path:
     confluens.init(root, template="fraud")
     shutil.rmtree(root / "data", ignore_errors=True)
     shutil.copytree(data, root / "data")
-    text = (root / "definitions.py").read_text().replace(
-        "    TimeSplit,\n", "    TimeSplit,\n    StreamBinding,\n")
+    text = (root / "definitions.py").read_text()
     topic = f"bench{uuid.uuid4().hex[:8]}"
-    for batch, stream in (("data/transactions/*.parquet", f"{topic}-tx"),
-                          ("data/labels/*.parquet", f"{topic}-labels")):
-        text = text.replace(f'    batch="{batch}",', f'    batch="{batch}",\n'
-                            f'    stream=StreamBinding("{kind}", "{stream}"),')
+    for name, stream in (("transactions", f"{topic}-tx"), ("fraud_labels", f"{topic}-labels")):
+        text = text.replace(f'stream=StreamBinding("log", "{name}"),',
+                            f'stream=StreamBinding("{kind}", "{stream}"),')
     (root / "definitions.py").write_text(text)
     if redis:
         config = root / "confluens.toml"

@@ -10,6 +10,8 @@ rm -rf "$DEMO"
 confluens init "$DEMO" --template fraud
 cd "$DEMO"
 confluens generate fraud data --days "$DAYS"
+# the last day's transactions are kept aside: they arrive live, through the stream
+python "$REPO/scripts/demo_split_day.py" data/transactions/transactions.parquet data/live.parquet
 confluens apply
 confluens ingest transactions
 confluens ingest fraud_labels
@@ -30,6 +32,15 @@ echo "== materialize again: only what the late batch can change is recomputed ==
 confluens materialize
 confluens features get customer_spending 1 2 3
 confluens features get terminal_risk 10 20
+echo
+echo "== live: the last day's transactions replayed through the stream (at 5000x) =="
+confluens replay transactions data/live.parquet --speed "${CONFLUENS_DEMO_SPEED:-5000x}" &
+REPLAY=$!
+confluens stream transactions --max-seconds "${CONFLUENS_DEMO_STREAM_SECONDS:-25}"
+wait "$REPLAY"
+confluens stream transactions --until-idle
+confluens status
+confluens features get customer_spending 1 2 3
 echo
 echo "== a point-in-time training set for the data's last week =="
 confluens spine transactions --last 7d --out spine.parquet

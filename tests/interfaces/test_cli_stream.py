@@ -67,6 +67,11 @@ def test_a_source_without_a_stream_is_refused_with_the_fix(tmp_path: Path) -> No
     from tests.interfaces.cli_helpers import make_fraud_project
 
     folder = make_fraud_project(tmp_path / "plain", ingest=False)
+    definitions = folder / "definitions.py"
+    text = definitions.read_text()
+    for name in ("transactions", "fraud_labels"):
+        text = text.replace(f'stream=StreamBinding("log", "{name}"),', "")
+    definitions.write_text(text)
     assert invoke("apply", folder=folder)[0] == 0
     code, out = invoke("stream", "--until-idle", folder=folder)
     assert code == 2, out

@@ -38,16 +38,16 @@ def streamed_project(root: Path, *, customers: int = 60, terminals: int = 90, da
                                                        n_terminals=terminals, n_days=days,
                                                        seed=seed, start=START))
     definitions = root / "definitions.py"
-    text = definitions.read_text().replace("    TimeSplit,\n",
-                                           "    TimeSplit,\n    StreamBinding,\n")
+    text = definitions.read_text()
     topic = topic or root.name
-    for batch, stream, key in (("data/transactions/*.parquet", f"{topic}-tx", "customer_id"),
-                               ("data/labels/*.parquet", f"{topic}-labels", "terminal_id")):
+    for name, stream, key in (("transactions", f"{topic}-tx", "customer_id"),
+                              ("fraud_labels", f"{topic}-labels", "terminal_id")):
         extra = f", {binding}" if binding else ""
         if partitions > 1:
             extra += f", key='{key}', partitions={partitions}"
-        text = text.replace(f'    batch="{batch}",', f'    batch="{batch}",\n'
-                            f'    stream=StreamBinding("{kind}", "{stream}"{extra}),')
+        bound = f'stream=StreamBinding("log", "{name}"),'
+        assert bound in text, "the template binds its sources to the embedded log"
+        text = text.replace(bound, f'stream=StreamBinding("{kind}", "{stream}"{extra}),')
     definitions.write_text(text)
     if toml:
         with (root / "confluens.toml").open("a") as f:
