@@ -132,9 +132,9 @@ class StreamProcessor:
                 store.update(state.blobs(touched, watermark))
                 if rng.random() < 0.2:
                     state.forget(touched)  # loaded back from the store when next touched
-            for i, (key, at) in enumerate(wanted):
+            for i, (values, at) in enumerate(wanted):
                 if at == mark:
-                    answers[i] = _read(compiled, store.get(entity_key(key)), at, what)
+                    answers[i] = _read(compiled, store.get(entity_key(values)), at, what)
         rows = [{"__point": i, **answers[i]} for i in range(len(wanted))]
         return pa.Table.from_pylist(rows)
 

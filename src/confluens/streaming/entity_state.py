@@ -28,7 +28,8 @@ after ``h`` minus the longest delay + window, those not yet known at h, and the
 events that a count window or a ``latest`` value may still take
 (``streaming/retention.py``). Pruning again at every batch keeps exactly what one
 pruning of the entity's whole history at the latest watermark keeps, in any arrival
-order (the horizons only grow: a lower one is taken as the entity's last). Reads at
+order. The horizon never goes back: a lower one is taken as the latest given before
+or found in a loaded value (materialize's latest event time, say). Reads at
 or after h are exact. Reads before h are exact from the entity's earliest exact read
 time on (``streaming/exact_reads.py``), computed as materialize computes it, from
 the latest left-out event ever (kept in the stored value, so a stored state adopted
@@ -91,7 +92,8 @@ def _micros(column: pa.ChunkedArray) -> list[Any]:
     """A time column as microseconds since the epoch (an int64 column as it is)."""
     if pa.types.is_timestamp(column.type):
         column = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
-    return column.to_pylist()
+    values: list[Any] = column.to_pylist()
+    return values
 
 
 class ViewState:
@@ -107,6 +109,7 @@ class ViewState:
         value_kinds(plan)  # types the view's expressions now
         self._held: dict[str, bytes | None] = {}  # stored values (None: no events)
         self._open: dict[str, HeldEvents] = {}  # touched since the last blobs()
+        self._horizon: int | None = None  # the latest horizon given or loaded
 
     def __len__(self) -> int:
         """How many entities are held."""
@@ -129,8 +132,8 @@ class ViewState:
             raise InputError(f"{self._what}, entity {key}", "has events not written yet, "
                              "which loading its stored state would discard", got=key,
                              fix="call blobs() for it first, or load only missing() keys")
-        if blob is not None:
-            open_state(blob, self._what)  # refuses a value of another release now
+        if blob is not None:  # refuses a value of another release now
+            self._advance(open_state(blob, self._what).horizon)
         self._held[key] = blob
 
     def forget(self, keys: Iterable[str]) -> None:
@@ -163,8 +166,8 @@ class ViewState:
         table = derive_and_filter(bind(plan), batch, self._flags)
         t = self._required(_micros(table.column(plan.event_time)), plan.event_time)
         ties = self._ties(self._required(table.column(plan.tie).to_pylist(), plan.tie))
-        known = t if plan.known_at is None else [
-            ti if k is None else k
+        known = t if plan.known_at is None else [  # null or early: known at its time
+            ti if k is None or k < ti else k
             for ti, k in zip(t, _micros(table.column(plan.known_at)), strict=True)]
         versions = None if plan.version is None else [
             OLDEST if v is None else v for v in _micros(table.column(plan.version))]
@@ -181,7 +184,9 @@ class ViewState:
         return set(rows)
 
     def blobs(self, keys: Iterable[str], horizon_us: int) -> dict[str, bytes]:
-        """Each entity's stored value, pruned at ``horizon_us`` (the watermark)."""
+        """Each entity's stored value, pruned at ``horizon_us`` (the watermark; a
+        horizon below one given before, or below a loaded value's, is taken as that)."""
+        horizon_us = self._advance(horizon_us)
         out: dict[str, bytes] = {}
         for key in dict.fromkeys(keys):
             held = self._open.pop(key, None)
@@ -196,6 +201,11 @@ class ViewState:
                 held = self._opened(key)
             out[key] = self._held[key] = held.seal(self.plan, horizon_us)
         return out
+
+    def _advance(self, horizon: int) -> int:
+        if self._horizon is None or horizon > self._horizon:
+            self._horizon = horizon
+        return self._horizon
 
     def _opened(self, key: str) -> HeldEvents:
         blob = self._held.pop(key)

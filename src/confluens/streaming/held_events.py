@@ -93,7 +93,7 @@ class HeldEvents:
         self.t.extend(new.t[i] for i in take)
         if self.versions is not None and new.versions is not None:
             self.versions.extend(new.versions[i] for i in take)
-        self.ties.extend(new.ties[i] for i in take)  # type: ignore[misc]
+        self.ties.extend(new.ties[i] for i in take)
         self.known.extend(new.known[i] for i in take)
         for name, column in self.values.items():
             column.extend(new.values[name][i] for i in take)

@@ -92,9 +92,13 @@ def encode_entity(plan: ViewPlan, t: Sequence[int], versions: Sequence[int] | No
                   horizon: int) -> bytes:
     """One entity's value: its kept events (in event order; ``versions`` None when the
     source has none), the latest left-out event's time and the horizon they were
-    pruned at, with the earliest exact read time they give."""
+    pruned at, with the earliest exact read time they give. A known-at time before
+    the event's time is written as the event's time (an event counts from its time on
+    either way)."""
     low = lower(plan)
     kinds = value_kinds(plan)
+    # known before its time is known at its time: every rule reads them alike
+    known = [k if k > ti else ti for ti, k in zip(t, known, strict=True)]
     every: dict[str | None, Sequence[bool]] = {None: [True] * len(t)}
     every.update(passes)
     earliest = earliest_exact(low, left_out, t, known, every, horizon)
