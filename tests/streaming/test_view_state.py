@@ -263,12 +263,14 @@ def test_the_processor_says_what_it_needs() -> None:
     with pytest.raises(InputError, match="must be loaded") as info:
         state.add(tx([1], [0]))
     assert info.value.got == ['["a"]']
-    with pytest.raises(SchemaMismatchError, match="every column") as lacking:
-        state.add(tx([1], [0]).drop_columns(["v"]))
-    assert lacking.value.got == ["v"]
+    for call in (state.add, state.keys_of):
+        with pytest.raises(SchemaMismatchError, match="every column") as lacking:
+            call(tx([1], [0]).drop_columns(["v"]))
+        assert lacking.value.got == ["v"]
     with pytest.raises(InputError, match="is not held"):
         state.blobs(['["b"]'], 0)
     state.load('["a"]', None)
+    assert state.blobs(['["a"]'], 0) == {}, "no event, nothing to write"
     assert state.missing(['["a"]', '["b"]', '["b"]']) == ['["b"]']
     state.add(tx([1], [0]))
     with pytest.raises(InputError, match="not written yet"):

@@ -39,7 +39,8 @@ written after any sequence of loads, batches and prunes equals the one ``conflue
 materialize`` writes for the same events at the same horizon, byte for byte.
 
 **Memory.** Between batches an entity costs its stored value (one ``bytes``) and its
-key in a dict: about 150 bytes plus the packed events, per event 8 bytes of time, 4
+key in a dict: about 250 bytes (the value's envelope, header and column directory,
+the ``bytes`` object, the key and its dict slot), plus per event 8 bytes of time, 4
 bytes plus the id's text, 8 bytes of version (versioned sources), 8 bytes of known-at
 time (only while some held event is known after its time), per aggregated column 8
 bytes (1 for booleans; 4 plus the text for strings) and a null byte if any is null,
@@ -117,6 +118,7 @@ class ViewState:
 
     def keys_of(self, batch: pa.Table) -> list[str]:
         """Each row's entity key in the online store (``stored_state.entity_key``)."""
+        self._check_columns(batch)
         if not self.plan.keys:
             return [entity_key([])] * batch.num_rows
         columns = [batch.column(k).to_pylist() for k in self.plan.keys]
@@ -148,13 +150,6 @@ class ViewState:
         """Merge a micro-batch of the source's accepted events (any order; ids already
         held are skipped); returns the keys of the entities it touches."""
         plan = self.plan
-        lacking = [c for c in dict.fromkeys((*plan.columns, plan.tie))
-                   if c not in batch.column_names]
-        if lacking:
-            raise SchemaMismatchError(f"micro-batch of {self._what}", "must hold every "
-                                      "column of the source and its id", got=lacking,
-                                      fix="pass the source's accepted events as they are "
-                                      "stored")
         keys = self.keys_of(batch)
         unloaded = self.missing(keys)
         if unloaded:
@@ -185,7 +180,8 @@ class ViewState:
 
     def blobs(self, keys: Iterable[str], horizon_us: int) -> dict[str, bytes]:
         """Each entity's stored value, pruned at ``horizon_us`` (the watermark; a
-        horizon below one given before, or below a loaded value's, is taken as that)."""
+        horizon below one given before, or below a loaded value's, is taken as that).
+        An entity loaded without a value that got no event since has none to write."""
         horizon_us = self._advance(horizon_us)
         out: dict[str, bytes] = {}
         for key in dict.fromkeys(keys):
@@ -195,12 +191,24 @@ class ViewState:
                     raise InputError(f"{self._what}, entity {key}", "is not held",
                                      got=key, fix="load(key, its stored value) first")
                 blob = self._held[key]
-                if blob is not None and horizon_us <= open_state(blob, self._what).horizon:
+                if blob is None:
+                    continue
+                if horizon_us <= open_state(blob, self._what).horizon:
                     out[key] = blob  # pruned at this horizon or a later one already
                     continue
                 held = self._opened(key)
             out[key] = self._held[key] = held.seal(self.plan, horizon_us)
         return out
+
+    def _check_columns(self, batch: pa.Table) -> None:
+        plan = self.plan
+        lacking = [c for c in dict.fromkeys((*plan.columns, plan.tie))
+                   if c not in batch.column_names]
+        if lacking:
+            raise SchemaMismatchError(f"micro-batch of {self._what}", "must hold every "
+                                      "column of the source and its id", got=lacking,
+                                      fix="pass the source's accepted events as they are "
+                                      "stored")
 
     def _advance(self, horizon: int) -> int:
         if self._horizon is None or horizon > self._horizon:
