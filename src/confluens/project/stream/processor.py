@@ -51,7 +51,7 @@ from confluens.stores.metadata import MetadataStore, QuarantineBatch
 from confluens.stores.offline import OfflineStore
 from confluens.stores.online.checkpoint import Checkpoint, CheckpointStore, StateWrite
 from confluens.stores.quarantine import QUARANTINE_SCHEMA, QuarantineFiles
-from confluens.streaming.entity_state import ViewState
+from confluens.streaming import ViewState
 
 __all__ = ["BatchResult", "SourceProcessor", "StreamStores"]
 
