@@ -73,10 +73,11 @@ and per filter 1 byte. An entity a batch touches is unpacked into Python lists u
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from confluens.errors import InputError, SchemaMismatchError
 from confluens.plan.expressions import bind
@@ -97,6 +98,28 @@ def _micros(column: pa.ChunkedArray) -> list[Any]:
     return values
 
 
+_NEEDS_ESCAPE = r'[^\x20\x21\x23-\x5b\x5d-\x7e]'  # what JSON would escape in a string
+
+
+def _plain_keys(batch: pa.Table, keys: Sequence[str]) -> list[str] | None:
+    """``entity_key`` of each row, vectorised, for one key column of strings that JSON
+    writes as they are, or of integers; None where that does not apply (the caller
+    then encodes row by row)."""
+    if len(keys) != 1:
+        return None
+    column = batch.column(keys[0])
+    if column.null_count:
+        return None
+    if pa.types.is_integer(column.type):
+        text = pc.cast(column, pa.string())
+        return pc.binary_join_element_wise("[", text, "]", "").to_pylist()  # type: ignore[no-any-return]
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        return None
+    if pc.any(pc.match_substring_regex(column, _NEEDS_ESCAPE)).as_py():
+        return None
+    return pc.binary_join_element_wise('["', column, '"]', "").to_pylist()  # type: ignore[no-any-return]
+
+
 class ViewState:
     """The per-entity window state of one view's plan in a stream processor."""
 
@@ -111,6 +134,7 @@ class ViewState:
         self._held: dict[str, bytes | None] = {}  # stored values (None: no events)
         self._open: dict[str, HeldEvents] = {}  # touched since the last blobs()
         self._horizon: int | None = None  # the latest horizon given or loaded
+        self._last_keys: tuple[pa.Table, list[str]] | None = None
 
     def __len__(self) -> int:
         """How many entities are held."""
@@ -118,11 +142,19 @@ class ViewState:
 
     def keys_of(self, batch: pa.Table) -> list[str]:
         """Each row's entity key in the online store (``stored_state.entity_key``)."""
+        if self._last_keys is not None and self._last_keys[0] is batch:
+            return self._last_keys[1]  # the processor asks for a batch's keys, then adds it
         self._check_columns(batch)
+        plain = _plain_keys(batch, self.plan.keys) if self.plan.keys else None
         if not self.plan.keys:
-            return [entity_key([])] * batch.num_rows
-        columns = [batch.column(k).to_pylist() for k in self.plan.keys]
-        return [entity_key(values) for values in zip(*columns, strict=True)]
+            keys = [entity_key([])] * batch.num_rows
+        elif plain is not None:
+            keys = plain
+        else:
+            columns = [batch.column(k).to_pylist() for k in self.plan.keys]
+            keys = [entity_key(values) for values in zip(*columns, strict=True)]
+        self._last_keys = (batch, keys)
+        return keys
 
     def missing(self, keys: Iterable[str]) -> list[str]:
         """The keys, each once, whose state is not held: ``load`` them before ``add``."""

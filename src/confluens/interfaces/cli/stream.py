@@ -73,7 +73,7 @@ def _ms(us: int | None) -> str:
 @click.option("--worker", "worker_text", default="0/1", show_default=True,
               help="I/N: this process takes the partitions p with p % N == I (run N "
               "workers to share a partitioned stream).")
-@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=20_000,
+@click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=100_000,
               show_default=True, help="The most messages of one partition per batch.")
 @click.option("--until-idle", is_flag=True, help="Stop once every stream is consumed.")
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=None,
@@ -117,7 +117,10 @@ def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_id
     for source, t in totals.items():
         out.print(f"{escape(source)}: {t.rows_in:,} records in {t.batches:,} batches: "
                   f"{t.accepted:,} accepted, {t.quarantined:,} quarantined, "
-                  f"{t.duplicates:,} duplicates ({t.rows_in / took if took else 0:,.0f}/s)")
+                  f"{t.duplicates:,} duplicates")
+    records = sum(t.rows_in for t in totals.values())
+    out.print(f"{records:,} records in {took:.1f}s ({records / took if took else 0:,.0f}/s, "
+              "start-up included)")
 
 
 @click.command()

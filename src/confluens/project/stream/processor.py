@@ -135,7 +135,7 @@ class SourceProcessor:
 
     # -- one batch -----------------------------------------------------------------
 
-    def step(self, *, batch_size: int = 20_000, wait_ms: int = 0) -> BatchResult | None:
+    def step(self, *, batch_size: int = 100_000, wait_ms: int = 0) -> BatchResult | None:
         """Process the next batch of the next partition that has messages (round
         robin); None when no owned partition has any (after waiting ``wait_ms``)."""
         for _ in range(len(self.partitions)):

@@ -88,7 +88,7 @@ class StreamService:
                                partitions=[p for p in range(log.partitions) if p % n == i])
 
     def run(self, sources: Sequence[str] = (), *, worker: tuple[int, int] = (0, 1),
-            batch_size: int = 20_000, poll_ms: int = 100, until_idle: bool = False,
+            batch_size: int = 100_000, poll_ms: int = 100, until_idle: bool = False,
             max_seconds: float | None = None, stop: Event | None = None,
             on_batch: OnBatch | None = None) -> dict[str, ProcessedTotals]:
         """Process the sources' streams (see the module docstring); the totals."""
