@@ -109,10 +109,14 @@ def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_id
                             stats.lag_quantile(0.99))
             live.update(line())
 
+        def on_outage(source: str, error: Exception, pause: float) -> None:
+            err.print(f"[yellow]{escape(source)}: {escape(str(error))}[/]\n"
+                      f"resuming from the last checkpoint in {pause:.0f}s", soft_wrap=True)
+
         started = time.monotonic()
         totals = project.stream(list(sources), worker=worker, batch_size=batch_size,
                                 until_idle=until_idle, max_seconds=max_seconds, stop=stop,
-                                on_batch=on_batch)
+                                on_batch=on_batch, on_outage=on_outage)
     took = time.monotonic() - started
     for source, t in totals.items():
         out.print(f"{escape(source)}: {t.rows_in:,} records in {t.batches:,} batches: "

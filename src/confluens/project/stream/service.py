@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
 
 from confluens.core import Source
-from confluens.errors import InputError, ProjectError
+from confluens.errors import InputError, ProjectError, StorageError
 from confluens.project.registration import Registration
 from confluens.project.store_factory import ProjectStores
 from confluens.project.stream.batch_ids import consumer_of
@@ -30,6 +31,7 @@ from confluens.stores.online.checkpoint import CheckpointStore
 __all__ = ["PartitionStatus", "StreamService"]
 
 OnBatch = Callable[[str, BatchResult], None]
+OnOutage = Callable[[str, StorageError, float], None]  # source, error, pause (s)
 
 
 @dataclass(frozen=True)
@@ -84,38 +86,72 @@ class StreamService:
         stores = StreamStores(self.stores.offline, self.stores.quarantine,
                               self.stores.metadata, self._online(),
                               self.stores.config.online_ttl_seconds)
-        return SourceProcessor(source, views, log, stores,
-                               partitions=[p for p in range(log.partitions) if p % n == i])
+        try:
+            return SourceProcessor(source, views, log, stores, partitions=[
+                p for p in range(log.partitions) if p % n == i])
+        except BaseException:
+            log.close()
+            raise
 
     def run(self, sources: Sequence[str] = (), *, worker: tuple[int, int] = (0, 1),
             batch_size: int = 100_000, poll_ms: int = 100, until_idle: bool = False,
             max_seconds: float | None = None, stop: Event | None = None,
-            on_batch: OnBatch | None = None) -> dict[str, ProcessedTotals]:
-        """Process the sources' streams (see the module docstring); the totals."""
+            on_batch: OnBatch | None = None, on_outage: OnOutage | None = None,
+            ) -> dict[str, ProcessedTotals]:
+        """Process the sources' streams (see the module docstring); the totals.
+
+        A broker or store that cannot be reached (``StorageError``, after the log's own
+        reconnect attempts) does not end the run: the source's processor is dropped,
+        and rebuilt from its checkpoint after a growing pause (1 s up to 30 s), so the
+        batch in hand is read and judged again and nothing is lost or counted twice.
+        ``on_outage(source, error, pause)`` hears of each such pause.
+        """
         stop = stop or Event()
-        processors = [self.processor(s, worker=worker) for s in self._sources(sources)]
-        totals = {p.source.name: ProcessedTotals() for p in processors}
+        chosen = self._sources(sources)
+        processors: dict[str, SourceProcessor | None] = {s.name: None for s in chosen}
+        totals = {s.name: ProcessedTotals() for s in chosen}
+        pauses = {s.name: 0.0 for s in chosen}
+        retry_at = {s.name: 0.0 for s in chosen}
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         try:
             while not stop.is_set():
                 busy = False
-                for proc in processors:
-                    result = proc.step(batch_size=batch_size)
+                for source in chosen:
+                    if time.monotonic() < retry_at[source.name]:
+                        busy = True  # not idle: a source is waiting for its broker
+                        continue
+                    try:
+                        proc = processors[source.name]
+                        if proc is None:
+                            proc = processors[source.name] = self.processor(source,
+                                                                            worker=worker)
+                        result = proc.step(batch_size=batch_size)
+                    except StorageError as exc:
+                        _drop(processors, source.name)
+                        pause = pauses[source.name] = min(30.0, max(1.0, 2 * pauses[
+                            source.name]))
+                        retry_at[source.name] = time.monotonic() + pause
+                        if on_outage is not None:
+                            on_outage(source.name, exc, pause)
+                        busy = True
+                        continue
+                    pauses[source.name] = 0.0
                     if result is not None:
                         busy = True
-                        totals[proc.source.name].add(result)
+                        totals[source.name].add(result)
                         if on_batch is not None:
-                            on_batch(proc.source.name, result)
+                            on_batch(source.name, result)
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 if not busy:
                     if until_idle:
                         break
                     stop.wait(poll_ms / 1000)
+                elif any(p is None for p in processors.values()):
+                    stop.wait(min(poll_ms, 200) / 1000)
         finally:
-            for proc in processors:
-                proc.close()
-                proc.log.close()
+            for name in list(processors):
+                _drop(processors, name)
         return totals
 
     def replay(self, source: str, path: str | Path, *, speed: str | None = None,
@@ -177,6 +213,17 @@ class ProcessedTotals:
         self.accepted += result.counts.accepted
         self.quarantined += result.counts.quarantined
         self.duplicates += result.counts.duplicates
+
+
+def _drop(processors: dict[str, SourceProcessor | None], name: str) -> None:
+    """Close a source's processor and its log (a broken one: quietly) and forget it."""
+    proc = processors.get(name)
+    processors[name] = None
+    if proc is None:
+        return
+    for close in (proc.close, proc.log.close):
+        with suppress(Exception):  # closing what a broker outage may have broken
+            close()
 
 
 def _check_worker(worker: tuple[int, int]) -> tuple[int, int]:
