@@ -1,8 +1,9 @@
-"""Move the last day of a transactions file into another file (the demo's live day).
+"""Move the last day of a transactions (or labels) file into another file: the demo's
+live day.
 
 Usage: python scripts/demo_split_day.py ALL.parquet LIVE.parquet
-ALL keeps every transaction before the last UTC day; LIVE gets that day's, which the
-demo then replays through the stream.
+ALL keeps every record whose tx_datetime is before the last UTC day; LIVE gets that
+day's, which the demo then replays through the stream.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def main(all_path: str, live_path: str) -> None:
     live = pc.greater_equal(times, pc.cast(cut, times.type))  # type: ignore[arg-type]
     pq.write_table(table.filter(live), live_path)
     pq.write_table(table.filter(pc.invert(live)), all_path)
-    print(f"kept {pc.sum(live).as_py():,} transactions of {cut.date()} for the live replay")
+    print(f"kept {pc.sum(live).as_py():,} records of {cut.date()} for the live replay")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ from confluens.streaming.stored_state import (
 )
 
 __all__ = ["STATE_FORMAT", "FeatureRows", "FeatureVector", "decode_state", "entity_key",
-           "online_state", "read_online", "read_online_views"]
+           "online_state", "read_online", "read_online_at", "read_online_views"]
 
 
 class FeatureRows(list[dict[str, Any]]):
@@ -205,6 +205,30 @@ def read_online_views(requests: Sequence[tuple[FeatureView, Sequence[Sequence[An
                 raise _too_early(view, key, at, state.earliest)
             rows.append(evaluate_compiled(compiled, unpack_events(state.packed, what), at_us))
         out.append(FeatureRows(rows, [b is not None for b in found], keys))
+    return out
+
+
+def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
+                   times_us: Sequence[int]) -> list[dict[str, Any] | None]:
+    """The features of ``view`` for each (entity, time in µs): one store round trip for
+    the distinct entities, each evaluated at its row's time; None where the entity's
+    state does not answer exactly at that time (stream scoring of late events)."""
+    texts = [entity_key(k) for k in keys]
+    distinct = list(dict.fromkeys(texts))
+    (found,) = online.read_many([(view.name, distinct)])
+    compiled = compile_plan(_plan(view))
+    what = f"feature view '{view.name}'"
+    opened: dict[str, tuple[int, Any]] = {}
+    for key, blob in zip(distinct, found, strict=True):
+        if blob is None:
+            opened[key] = (-(2**63), _EMPTY)
+        else:
+            state = open_state(blob, what)
+            opened[key] = (state.earliest, unpack_events(state.packed, what))
+    out: list[dict[str, Any] | None] = []
+    for key, at in zip(texts, times_us, strict=True):
+        earliest, events = opened[key]
+        out.append(None if at < earliest else evaluate_compiled(compiled, events, at))
     return out
 
 

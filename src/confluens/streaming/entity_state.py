@@ -85,6 +85,7 @@ from confluens.plan.expressions.evaluate_python import derive_and_filter
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import OLDEST
 from confluens.streaming.held_events import HeldEvents, Tie, held_rows
+from confluens.streaming.held_reads import features_at
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
 
 __all__ = ["ViewState"]
@@ -209,6 +210,26 @@ class ViewState:
                 held = self._open[key] = self._opened(key)
             held.merge(held_rows(at, t, versions, ties, known, values, passes))
         return set(rows)
+
+    def features_at(self, keys: Sequence[str], times: Sequence[int],
+                    ) -> list[dict[str, Any] | None]:
+        """The view's features for each (entity key, time in µs), over the events held
+        now, with those added since the last ``blobs`` (see held_reads.py); None where
+        the held events do not answer exactly at that time."""
+        out: list[dict[str, Any] | None] = [None] * len(keys)
+        by_key: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            by_key.setdefault(key, []).append(i)
+        for key, rows in by_key.items():
+            held = self._open.get(key)
+            if held is None:
+                blob = self._held.get(key)
+                held = (HeldEvents.empty(self.plan) if blob is None
+                        else HeldEvents.opened(self.plan, blob, self._integer_ties))
+            for i, values in zip(rows, features_at(self.plan, held,
+                                                   [times[i] for i in rows]), strict=True):
+                out[i] = values
+        return out
 
     def blobs(self, keys: Iterable[str], horizon_us: int) -> dict[str, bytes]:
         """Each entity's stored value, pruned at ``horizon_us`` (the watermark; a

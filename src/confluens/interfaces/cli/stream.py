@@ -78,10 +78,24 @@ def _ms(us: int | None) -> str:
 @click.option("--until-idle", is_flag=True, help="Stop once every stream is consumed.")
 @click.option("--max-seconds", type=click.FloatRange(min=0), default=None,
               help="Stop after this many seconds.")
+@click.option("--score", "score_models", multiple=True, metavar="MODEL",
+              help="Score each event as it arrives with MODEL (repeat for several); "
+              "predictions go to the prediction log.")
+@click.option("--alias", default="champion", show_default=True,
+              help="The registry alias (or version) of the models to score with.")
+@click.option("--score-source", default=None, metavar="SOURCE",
+              help="The source whose events are scored (default: the one bound source "
+              "other than the model's labels).")
+@click.option("--alert-threshold", type=float, default=None,
+              help="Append every score at or above this to the alerts log.")
+@click.option("--alerts", "alerts_topic", default="alerts", show_default=True,
+              help="The embedded log topic alerts go to.")
 @project_option
 @reports_errors
 def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_idle: bool,
-           max_seconds: float | None, project_dir: str) -> None:
+           max_seconds: float | None, score_models: tuple[str, ...], alias: str,
+           score_source: str | None, alert_threshold: float | None, alerts_topic: str,
+           project_dir: str) -> None:
     """Consume SOURCES' streams (default: every source bound to one) into the stores.
 
     Each record is checked as in batch ingest (rejects go to quarantine with their
@@ -91,13 +105,21 @@ def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_id
     """
     from rich.live import Live
 
+    from confluens.project.stream.service import ScoringSpec
+
     worker = _worker(worker_text)
+    scoring = [ScoringSpec(m, alias, score_source, alert_threshold,
+                           alerts_topic if alert_threshold is not None else None)
+               for m in score_models]
     seen: dict[str, tuple[int, int, float | None, int | None]] = {}
+    alerts = [0]
 
     def line() -> str:
         parts = [f"{escape(s)}: {n:,} records ({q:,} quarantined), "
                  + (f"{eps:,.0f}/s" if eps else "-") + f", lag p99 {_ms(p99)}"
                  for s, (n, q, eps, p99) in sorted(seen.items())]
+        if scoring:
+            parts.append(f"{alerts[0]:,} alerts")
         return "streaming " + ("; ".join(parts) or "(waiting for messages)")
 
     with open_project(project_dir) as project, _stop_on_signals() as stop, \
@@ -107,6 +129,7 @@ def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_id
             stats = result.stats
             seen[source] = (stats.rows_in, stats.quarantined, stats.events_per_second,
                             stats.lag_quantile(0.99))
+            alerts[0] += result.scored.alerts
             live.update(line())
 
         def on_outage(source: str, error: Exception, pause: float) -> None:
@@ -116,12 +139,13 @@ def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_id
         started = time.monotonic()
         totals = project.stream(list(sources), worker=worker, batch_size=batch_size,
                                 until_idle=until_idle, max_seconds=max_seconds, stop=stop,
-                                on_batch=on_batch, on_outage=on_outage)
+                                on_batch=on_batch, on_outage=on_outage, scoring=scoring)
     took = time.monotonic() - started
     for source, t in totals.items():
         out.print(f"{escape(source)}: {t.rows_in:,} records in {t.batches:,} batches: "
                   f"{t.accepted:,} accepted, {t.quarantined:,} quarantined, "
-                  f"{t.duplicates:,} duplicates")
+                  f"{t.duplicates:,} duplicates"
+                  + (f"; {t.scored:,} scored, {t.alerts:,} alerts" if scoring else ""))
     records = sum(t.rows_in for t in totals.values())
     out.print(f"{records:,} records in {took:.1f}s ({records / took if took else 0:,.0f}/s, "
               "start-up included)")

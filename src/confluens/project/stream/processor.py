@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -46,6 +46,7 @@ from confluens.ingest.stage import Stage
 from confluens.plan import plan_view
 from confluens.project.stream.batch_ids import BatchId, consumer_of
 from confluens.project.stream.messages import split_messages
+from confluens.project.stream.scoring import ScoredBatch, StreamScorer
 from confluens.project.stream.stats import StreamStats
 from confluens.stores.metadata import MetadataStore, QuarantineBatch
 from confluens.stores.offline import OfflineStore
@@ -71,6 +72,7 @@ class BatchResult:
     position: str
     counts: ChunkCounts
     stats: StreamStats
+    scored: ScoredBatch = field(default_factory=lambda: ScoredBatch(0, 0, 0))  # scorers
 
 
 def _now_us() -> int:
@@ -81,7 +83,8 @@ class SourceProcessor:
     """Processes the ``partitions`` of ``source``'s stream ``log`` into the stores."""
 
     def __init__(self, source: Source, views: Sequence[FeatureView], log: StreamLog,
-                 stores: StreamStores, *, partitions: Sequence[int] | None = None) -> None:
+                 stores: StreamStores, *, partitions: Sequence[int] | None = None,
+                 scorers: Sequence[StreamScorer] = ()) -> None:
         assert source.stream is not None
         self.source = source
         self.binding = source.stream
@@ -91,6 +94,8 @@ class SourceProcessor:
         self.partitions = list(range(log.partitions) if partitions is None else partitions)
         _check_copartitioned(source, self.views, log.partitions)
         self.states = {v.name: ViewState(plan_view(v)) for v in self.views}
+        self.scorers = list(scorers)
+        self._scored: list[ScoredBatch] = []
         self.checkpoints: dict[int, Checkpoint] = {}
         self.stats: dict[int, StreamStats] = {}
         self._redo: dict[int, BatchId] = {}
@@ -171,6 +176,7 @@ class SourceProcessor:
             latest = _max_us(accepted[self.source.event_time])
             stats.watermark_us = latest if stats.watermark_us is None else max(
                 stats.watermark_us, latest)
+        self._scored = []
         writes = self._state_writes(accepted, stats.watermark_us)
         now = _now_us()
         stats.add_lags([now - m.published_us for m in messages])
@@ -180,7 +186,10 @@ class SourceProcessor:
         new = cp.following({p: messages[-1].position}, stats.to_state())
         self.stores.online.commit(new, writes, ttl_seconds=self.stores.ttl_seconds)
         self.checkpoints[p] = new
-        return BatchResult(p, messages[-1].position, counts, stats)
+        scored = ScoredBatch(sum(b.scored for b in self._scored),
+                             sum(b.unscorable for b in self._scored),
+                             sum(b.alerts for b in self._scored))
+        return BatchResult(p, messages[-1].position, counts, stats, scored)
 
     def _store_records(self, bid: BatchId, messages: Sequence[Message],
                        stats: StreamStats) -> tuple[ChunkCounts, pa.Table]:
@@ -220,9 +229,11 @@ class SourceProcessor:
             dict(counts.rules), "pending", datetime.now(UTC)))
 
     def _state_writes(self, accepted: pa.Table, horizon_us: int | None) -> list[StateWrite]:
+        """Merge the accepted events into each view's state, score them (with the
+        batch's own events merged, before pruning), then prune and encode."""
         if not accepted.num_rows or horizon_us is None:
             return []
-        writes: list[StateWrite] = []
+        touched: dict[str, set[str]] = {}
         for view in self.views:
             state = self.states[view.name]
             missing = state.missing(state.keys_of(accepted))
@@ -230,9 +241,11 @@ class SourceProcessor:
                 (blobs,) = self.stores.online.read_many([(view.name, missing)])
                 for key, blob in zip(missing, blobs, strict=True):
                     state.load(key, blob)
-            touched = state.add(accepted)
-            writes.append((view.name, state.blobs(touched, horizon_us)))
-        return writes
+            touched[view.name] = state.add(accepted)
+        for scorer in self.scorers:
+            self._scored.append(scorer.score(accepted, self.states, self.stores.online))
+        return [(view.name, self.states[view.name].blobs(touched[view.name], horizon_us))
+                for view in self.views]
 
 
 def _max_us(column: pa.ChunkedArray) -> int:

@@ -9,29 +9,47 @@ until stopped, or, with ``until_idle``, until no owned partition has messages le
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
 
+from confluens.connectors.streams import EmbeddedLog, StreamLog
 from confluens.core import Source
 from confluens.errors import InputError, ProjectError, StorageError
+from confluens.lifecycle.trained import LoadedModel
 from confluens.project.registration import Registration
 from confluens.project.store_factory import ProjectStores
 from confluens.project.stream.batch_ids import consumer_of
 from confluens.project.stream.freshness import ViewFreshness, view_freshness
-from confluens.project.stream.logs import open_log, require_binding
+from confluens.project.stream.logs import embedded_log_path, open_log, require_binding
 from confluens.project.stream.processor import BatchResult, SourceProcessor, StreamStores
 from confluens.project.stream.replay import ReplaySpeed, replay_file
+from confluens.project.stream.scoring import StreamScorer
 from confluens.project.stream.stats import StreamStats
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.online.checkpoint import CheckpointStore
 
-__all__ = ["PartitionStatus", "StreamService"]
+__all__ = ["PartitionStatus", "ProcessedTotals", "ScoringSpec", "StreamService"]
 
 OnBatch = Callable[[str, BatchResult], None]
 OnOutage = Callable[[str, StorageError, float], None]  # source, error, pause (s)
+ModelLoader = Callable[[str, str], LoadedModel]  # (name, alias) -> the loaded model
+
+
+@dataclass(frozen=True)
+class ScoringSpec:
+    """Score a stream with a model: ``model`` at registry ``alias``, on ``source``'s
+    events (None: the one bound source that carries the model's entity keys, other
+    than its labels source); scores at or above ``threshold`` are appended as alerts to
+    the embedded log topic ``alerts`` (when both are given)."""
+
+    model: str
+    alias: str = "champion"
+    source: str | None = None
+    threshold: float | None = None
+    alerts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +95,8 @@ class StreamService:
                                fix="use [online] store = 'embedded' or 'redis'")
         return online  # type: ignore[return-value]
 
-    def processor(self, source: Source, *, worker: tuple[int, int] = (0, 1)) -> SourceProcessor:
+    def processor(self, source: Source, *, worker: tuple[int, int] = (0, 1),
+                  scorers: Sequence[StreamScorer] = ()) -> SourceProcessor:
         self.registration.applied_version(source)
         views = [v for v in self.registration.definitions.feature_views
                  if v.source.name == source.name]
@@ -88,7 +107,7 @@ class StreamService:
                               self.stores.config.online_ttl_seconds)
         try:
             return SourceProcessor(source, views, log, stores, partitions=[
-                p for p in range(log.partitions) if p % n == i])
+                p for p in range(log.partitions) if p % n == i], scorers=scorers)
         except BaseException:
             log.close()
             raise
@@ -97,6 +116,7 @@ class StreamService:
             batch_size: int = 100_000, poll_ms: int = 100, until_idle: bool = False,
             max_seconds: float | None = None, stop: Event | None = None,
             on_batch: OnBatch | None = None, on_outage: OnOutage | None = None,
+            scoring: Sequence[ScoringSpec] = (), models: ModelLoader | None = None,
             ) -> dict[str, ProcessedTotals]:
         """Process the sources' streams (see the module docstring); the totals.
 
@@ -105,9 +125,74 @@ class StreamService:
         and rebuilt from its checkpoint after a growing pause (1 s up to 30 s), so the
         batch in hand is read and judged again and nothing is lost or counted twice.
         ``on_outage(source, error, pause)`` hears of each such pause.
+
+        ``scoring`` scores events as they arrive (scoring.py), with models loaded by
+        ``models(name, alias)``; predictions go to the prediction log.
         """
         stop = stop or Event()
         chosen = self._sources(sources)
+        with self._scorers(chosen, scoring, models) as scorers:
+            return self._run(chosen, scorers, worker=worker, batch_size=batch_size,
+                             poll_ms=poll_ms, until_idle=until_idle,
+                             max_seconds=max_seconds, stop=stop, on_batch=on_batch,
+                             on_outage=on_outage)
+
+    @contextmanager
+    def _scorers(self, chosen: Sequence[Source], scoring: Sequence[ScoringSpec],
+                 models: ModelLoader | None) -> Iterator[dict[str, list[StreamScorer]]]:
+        """The scorers of each source, with the prediction log running around them."""
+        if not scoring:
+            yield {}
+            return
+        if models is None:
+            raise InputError("scoring", "needs a way to load models", got=None,
+                             fix="pass models=lambda name, alias: registry.load(name, alias)")
+        from confluens.lifecycle.serve import PredictionLog
+        from confluens.project.serving import prediction_store
+
+        config = self.stores.config
+        out: dict[str, list[StreamScorer]] = {}
+        alert_logs: list[StreamLog] = []
+        with PredictionLog(prediction_store(config.store_root)) as log:
+            try:
+                for spec in scoring:
+                    model = models(spec.model, spec.alias)
+                    source = self._scored_source(spec, chosen)
+                    alerts = None
+                    if spec.alerts is not None:
+                        alerts = EmbeddedLog(embedded_log_path(config, spec.alerts),
+                                             spec.alerts)
+                        alert_logs.append(alerts)
+                    scorer = StreamScorer(self.registration.definitions, model, source,
+                                          alerts=alerts, threshold=spec.threshold)
+                    scorer.log = log.writer(model.name, {
+                        c: ("int64" if source.schema[c].dtype.value == "int64" else "string")
+                        for c in scorer.key_columns})
+                    out.setdefault(source.name, []).append(scorer)
+                yield out
+            finally:
+                for alert_log in alert_logs:
+                    alert_log.close()
+
+    def _scored_source(self, spec: ScoringSpec, chosen: Sequence[Source]) -> Source:
+        names = [s.name for s in chosen]
+        if spec.source is not None:
+            if spec.source not in names:
+                raise InputError("--score-source", "must be one of the sources streamed",
+                                 got=spec.source, fix=f"use one of {names}")
+            return next(s for s in chosen if s.name == spec.source)
+        label = self.registration.definitions.model(spec.model).label_source
+        candidates = [s for s in chosen if s.name != label]
+        if len(candidates) != 1:
+            raise InputError(f"scoring with model '{spec.model}'", "needs the source to "
+                             "score named", got=[s.name for s in candidates],
+                             fix="pass --score-source SOURCE")
+        return candidates[0]
+
+    def _run(self, chosen: Sequence[Source], scorers: Mapping[str, list[StreamScorer]], *,
+             worker: tuple[int, int], batch_size: int, poll_ms: int, until_idle: bool,
+             max_seconds: float | None, stop: Event, on_batch: OnBatch | None,
+             on_outage: OnOutage | None) -> dict[str, ProcessedTotals]:
         processors: dict[str, SourceProcessor | None] = {s.name: None for s in chosen}
         totals = {s.name: ProcessedTotals() for s in chosen}
         pauses = {s.name: 0.0 for s in chosen}
@@ -123,8 +208,8 @@ class StreamService:
                     try:
                         proc = processors[source.name]
                         if proc is None:
-                            proc = processors[source.name] = self.processor(source,
-                                                                            worker=worker)
+                            proc = processors[source.name] = self.processor(
+                                source, worker=worker, scorers=scorers.get(source.name, ()))
                         result = proc.step(batch_size=batch_size)
                     except StorageError as exc:
                         _drop(processors, source.name)
@@ -206,6 +291,8 @@ class ProcessedTotals:
     accepted: int = 0
     quarantined: int = 0
     duplicates: int = 0
+    scored: int = 0  # events scored by the run's models (scoring)
+    alerts: int = 0
 
     def add(self, result: BatchResult) -> None:
         self.batches += 1
@@ -213,6 +300,8 @@ class ProcessedTotals:
         self.accepted += result.counts.accepted
         self.quarantined += result.counts.quarantined
         self.duplicates += result.counts.duplicates
+        self.scored += result.scored.scored
+        self.alerts += result.scored.alerts
 
 
 def _drop(processors: dict[str, SourceProcessor | None], name: str) -> None:
