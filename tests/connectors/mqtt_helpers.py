@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -67,6 +68,17 @@ def all_messages(log: StreamLog) -> list[Message]:
             out += batch
             after = batch[-1].position
     return out
+
+
+def wait_for_payloads(log: StreamLog, expected: set[bytes], timeout_s: float) -> list[Message]:
+    """Wait until ``log`` holds every payload of ``expected`` (a bridge's ``landed``
+    counts copies too, so it cannot tell); return the log's messages."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        messages = all_messages(log)
+        if expected <= {m.payload for m in messages} or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.05)
 
 
 class FailingLog:
