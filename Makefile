@@ -8,13 +8,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint unit services bench clean
 
-$(STAMP): pyproject.toml
-	@echo "== creating $(VENV) and installing confluens with its dev, postgres, redis, models, river and serve extras"
-	@echo "   (duckdb, pyarrow, pandas, sqlalchemy, sqlglot, psycopg, redis, pytest, ruff, mypy..."
+$(STAMP): pyproject.toml Makefile
+	@echo "== creating $(VENV) and installing confluens with its dev, postgres, redis, mqtt, nats, models, river and serve extras"
+	@echo "   (duckdb, pyarrow, pandas, sqlalchemy, sqlglot, psycopg, redis, paho-mqtt, nats-py, pytest, ruff, mypy..."
 	@echo "   from the package index; this happens once and takes a minute or two)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev,postgres,redis,models,river,serve]'
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[dev,postgres,redis,mqtt,nats,models,river,serve]'
 	@echo "== installed: $$($(BIN)/python -m pip list 2>/dev/null | wc -l) packages in $(VENV);" \
 	      "run 'source $(VENV)/bin/activate' to put confluens on PATH"
 	touch $(STAMP)
@@ -25,7 +25,7 @@ demo: $(STAMP)
 test: $(STAMP) services lint unit
 
 services:
-	bash scripts/services.sh postgres redis
+	bash scripts/services.sh postgres redis mosquitto nats
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks

@@ -60,6 +60,22 @@ def redis_server_binary() -> str:
 
 
 @pytest.fixture(scope="session")
+def nats_url() -> str:
+    """A NATS server with JetStream on loopback (or $CONFLUENS_TEST_NATS_URL)."""
+    if not port_open("127.0.0.1", 4222):
+        unavailable("NATS JetStream on 127.0.0.1:4222")
+    return os.environ.get("CONFLUENS_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> str:
+    """An MQTT broker (Mosquitto) on loopback (or $CONFLUENS_TEST_MQTT_URL)."""
+    if not port_open("127.0.0.1", 1883):
+        unavailable("Mosquitto (MQTT) on 127.0.0.1:1883")
+    return os.environ.get("CONFLUENS_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> str:
     """A SQLAlchemy URL of the loopback PostgreSQL (or $CONFLUENS_TEST_POSTGRES_URL)."""
     url = os.environ.get("CONFLUENS_TEST_POSTGRES_URL",
