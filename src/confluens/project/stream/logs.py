@@ -59,7 +59,7 @@ def open_log(config: ProjectConfig, source: Source) -> StreamLog:
                                               partitions=binding.partitions)
         return redis_log
     if binding.kind == "nats":
-        from confluens.connectors.streams.nats_jetstream import NatsLog  # type: ignore[import-not-found]
+        from confluens.connectors.streams.nats_jetstream import NatsLog
 
         nats_log: StreamLog = NatsLog(config.nats_url, binding.topic,
                                       partitions=binding.partitions)

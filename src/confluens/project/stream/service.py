@@ -131,11 +131,39 @@ class StreamService:
         """
         stop = stop or Event()
         chosen = self._sources(sources)
-        with self._scorers(chosen, scoring, models) as scorers:
+        with self._scorers(chosen, scoring, models) as scorers, self._bridges(chosen):
             return self._run(chosen, scorers, worker=worker, batch_size=batch_size,
                              poll_ms=poll_ms, until_idle=until_idle,
                              max_seconds=max_seconds, stop=stop, on_batch=on_batch,
                              on_outage=on_outage)
+
+    @contextmanager
+    def _bridges(self, chosen: Sequence[Source]) -> Iterator[None]:
+        """An MQTT bridge for each source bound to an ``mqtt`` stream, landing the
+        devices' messages in the source's embedded log while the processors run."""
+        config = self.stores.config
+        bridges = []
+        try:
+            for source in chosen:
+                binding = source.stream
+                if binding is None or binding.kind != "mqtt":
+                    continue
+                from confluens.connectors.streams.mqtt_bridge import MqttBridge
+
+                log = EmbeddedLog(embedded_log_path(config, binding.topic), binding.topic,
+                                  partitions=binding.partitions)
+                key = None if binding.key is None else source.schema[binding.key].input_name
+                bridge = MqttBridge(config.mqtt_url, binding.topic, log, key_field=key,
+                                    client_id=f"confluens-{config.name}-{source.name}")
+                bridges.append((bridge, log))
+                bridge.start()
+            yield
+        finally:
+            for bridge, log in bridges:
+                try:
+                    bridge.stop()
+                finally:
+                    log.close()
 
     @contextmanager
     def _scorers(self, chosen: Sequence[Source], scoring: Sequence[ScoringSpec],
