@@ -4,6 +4,7 @@ does, on the embedded log and on Redis Streams with the Redis online store."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -73,9 +74,10 @@ def _run_one_then_two(one: Path, two: Path) -> None:
     done = subprocess.run(_command(one), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     workers = [subprocess.Popen(_command(two, "--worker", f"{i}/2"), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True) for i in range(2)]
-    for worker in workers:
-        out, err = worker.communicate(timeout=600)
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "CONFLUENS_DEBUG": "1"}) for i in range(2)]
+    outputs = [worker.communicate(timeout=600) for worker in workers]  # both end first
+    for worker, (out, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err
         assert "accepted" in out
 

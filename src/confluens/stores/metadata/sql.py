@@ -92,8 +92,12 @@ class SqlMetadataStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        sqlite = url.startswith("sqlite")
         try:
-            self.engine = sa.create_engine(database_url(url))
+            # SQLite: wait up to 30 s for another process's write (stream workers and
+            # ingests share one file), not the driver's 5 s
+            self.engine = sa.create_engine(database_url(url), **(
+                {"connect_args": {"timeout": 30}} if sqlite else {}))
         except NoSuchModuleError:
             raise ConfigError("metadata url", "names a database dialect SQLAlchemy does not "
                               "know", got=url, fix="use sqlite:///path or "
