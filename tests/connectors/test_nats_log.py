@@ -220,9 +220,9 @@ def test_arguments_are_checked(open_log, nats_url, topic):
 def test_a_message_larger_than_max_payload_is_refused_before_sending(open_log):
     log = open_log()
     with pytest.raises(InputError, match="max_payload"):
-        log.append([("k", b"x" * (2 * 1024 * 1024))])
-    log.append([("k", b"small")])  # the connection is still fine
-    assert [m.payload for m in log.read(0, None, 5)] == [b"small"]
+        log.append([("k", b"x" * (log.max_payload + 200))])
+    log.append([("k", b"small"), ("k" * 100, b"y" * log.max_payload)])  # still connected
+    assert [len(m.payload) for m in log.read(0, None, 5)] == [5, log.max_payload]
 
 
 def test_no_server_is_a_storage_error_naming_the_fix():
