@@ -84,7 +84,7 @@ class NatsLog:
     ``timeout_s`` bounds one request to the server; ``reconnect_attempts`` and
     ``reconnect_wait_s`` the client's reconnection after the connection drops."""
 
-    def __init__(self, url: str = "nats://127.0.0.1:4222", topic: str = "", *,
+    def __init__(self, url: str, topic: str, *,
                  partitions: int = 1, timeout_s: float = 5.0, reconnect_attempts: int = 20,
                  reconnect_wait_s: float = 0.5) -> None:
         if partitions < 1:
