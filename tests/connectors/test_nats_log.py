@@ -196,6 +196,30 @@ def test_a_stream_name_shared_by_two_topics_is_refused(open_log, topic):
         open_log(name=other)
 
 
+def test_subjects_held_by_another_stream_are_refused(open_log, nats_url, topic):
+    import asyncio
+
+    import nats
+
+    async def squat() -> None:  # a stream of someone else's on this topic's subjects
+        nc = await nats.connect(nats_url)
+        await nc.jsm().add_stream(name=f"other_{topic.replace('.', '_')}",
+                                  subjects=[f"{topic}.0"])
+        await nc.close()
+
+    async def unsquat() -> None:
+        nc = await nats.connect(nats_url)
+        await nc.jsm().delete_stream(f"other_{topic.replace('.', '_')}")
+        await nc.close()
+
+    asyncio.run(squat())
+    try:
+        with pytest.raises(InputError, match="another stream holds these subjects"):
+            open_log()
+    finally:
+        asyncio.run(unsquat())
+
+
 @pytest.mark.parametrize("bad", ["", "a b", "tx.*", "tx.>", "tx..y", ".tx"])
 def test_a_topic_must_be_a_subject_without_wildcards(nats_url, bad):
     with pytest.raises(InputError, match="must be a NATS subject") as info:

@@ -175,8 +175,14 @@ class NatsLog:
                 duplicate_window=_DUPLICATE_WINDOW_S)
             try:
                 info = await jsm.add_stream(config)
-            except errors.BadRequestError:
-                info = await jsm.stream_info(self.stream)  # created meanwhile, or overlaps
+            except errors.BadRequestError as refused:
+                try:  # another client created it meanwhile?
+                    info = await jsm.stream_info(self.stream)
+                except errors.NotFoundError:
+                    raise InputError(self._thing, "the server must accept its stream "
+                                     f"'{self.stream}' with the subjects {self.topic}.<p>",
+                                     got=refused.description, fix="choose another topic "
+                                     "(another stream holds these subjects)") from None
         except (errors.ServiceUnavailableError, nats.errors.NoRespondersError):
             raise StorageError(self._thing, "the server must have JetStream enabled",
                                got="no JetStream API", fix="start nats-server with -js "
