@@ -208,6 +208,8 @@ class MqttBridge:
         loop runs in a thread of its own). An append that fails ends the run with its
         error; the messages of that batch stay unacknowledged, so the broker delivers
         them again to the next run."""
+        with self._state:
+            self._refused = None
         client = self._client()
         client.connect_async(self._host, self._port, keepalive=self.keepalive_s,
                              clean_start=False, properties=self._connect_properties())
