@@ -20,6 +20,7 @@ from benchmarks import (
     online,
     serving,
     snapshot,
+    streaming,
     training,
 )
 from benchmarks.harness import Figure
@@ -27,7 +28,7 @@ from benchmarks.harness import Figure
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
           "materialize": materialize.run, "online": online.run, "datagen": datagen.run,
           "snapshot": snapshot.run, "cli": cli.run, "expressions": expressions.run,
-          "serving": serving.run}
+          "serving": serving.run, "stream": streaming.run, "stream-lag": streaming.run_lag}
 
 
 def main() -> None:

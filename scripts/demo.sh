@@ -10,26 +10,16 @@ rm -rf "$DEMO"
 confluens init "$DEMO" --template fraud
 cd "$DEMO"
 confluens generate fraud data --days "$DAYS"
+# the last day's transactions (and their labels) are kept aside: they arrive live,
+# through the streams
+python "$REPO/scripts/demo_split_day.py" data/transactions/transactions.parquet data/live.parquet
+python "$REPO/scripts/demo_split_day.py" data/labels/labels.parquet data/live_labels.parquet
 confluens apply
 confluens ingest transactions
 confluens ingest fraud_labels
 echo
 echo "== features: the handbook's 15, per transaction and online =="
 confluens materialize
-echo
-echo "== a late batch with real-world mistakes (data/late_batch.csv) =="
-confluens ingest transactions data/late_batch.csv
-confluens quarantine list transactions
-echo
-echo "== the same batch again: nothing is added =="
-confluens ingest transactions data/late_batch.csv
-echo
-confluens show transactions --where "tx_amount > 1000" --limit 5
-echo
-echo "== materialize again: only what the late batch can change is recomputed =="
-confluens materialize
-confluens features get customer_spending 1 2 3
-confluens features get terminal_risk 10 20
 echo
 echo "== a point-in-time training set for the data's last week =="
 confluens spine transactions --last 7d --out spine.parquet
@@ -40,6 +30,33 @@ echo "== train the fraud model (the handbook's protocol), logged and registered 
 confluens train fraud_model
 confluens models promote fraud_model 1 --reason "demo: the first trained model"
 confluens models history fraud_model
+echo
+echo "== live: the last day's transactions replayed through the stream, scored by the champion =="
+confluens replay transactions data/live.parquet --speed "${CONFLUENS_DEMO_SPEED:-5000x}" &
+REPLAY=$!
+confluens stream transactions --score fraud_model --alert-threshold 0.5 \
+  --max-seconds "${CONFLUENS_DEMO_STREAM_SECONDS:-25}"
+wait "$REPLAY"
+confluens stream transactions --score fraud_model --alert-threshold 0.5 --until-idle
+echo "== ... and the day's fraud labels, as they are reported =="
+confluens replay fraud_labels data/live_labels.parquet
+confluens stream fraud_labels --until-idle
+confluens status
+confluens features get customer_spending 1 2 3
+echo
+echo "== a late batch with real-world mistakes (data/late_batch.csv) =="
+confluens ingest transactions data/late_batch.csv
+confluens quarantine list transactions
+echo
+echo "== the same batch again: nothing is added =="
+confluens ingest transactions data/late_batch.csv
+echo
+confluens show transactions --where "tx_amount > 1000" --limit 5
+echo
+echo "== materialize: only what the stream and the late batch changed is recomputed =="
+confluens materialize
+confluens features get customer_spending 1 2 3
+confluens features get terminal_risk 10 20
 echo
 echo "== serve the champion over HTTP, with features from the online store =="
 confluens serve --model fraud_model --port "$PORT" &

@@ -8,6 +8,7 @@ they fail instead: in CI nothing that needs a real backend may silently skip.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -47,6 +48,15 @@ def redis_url() -> str:
     if not port_open("127.0.0.1", 6379):
         unavailable("Redis on 127.0.0.1:6379")
     return os.environ.get("CONFLUENS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    """The ``redis-server`` program, for tests that run a Redis of their own (restarts)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        unavailable("redis-server on PATH")
+    return str(binary)
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,14 @@ from confluens.core.expressions import check_expression
 from confluens.core.global_entity import GLOBAL
 from confluens.core.names import check_column, check_name
 from confluens.core.source import Source
-from confluens.core.windows import FOREVER, MAX_EVENTS, MAX_SPAN, EventsWindow, TimeWindow
+from confluens.core.windows import (
+    FOREVER,
+    MAX_EVENTS,
+    MAX_SPAN,
+    Duration,
+    EventsWindow,
+    TimeWindow,
+)
 from confluens.errors import DefinitionError
 
 __all__ = ["KEY_TYPES", "Feature", "FeatureView"]
@@ -45,7 +52,9 @@ class FeatureView:
     """Features of ``entity`` from the events of ``source``.
 
     ``derive`` adds per-event columns (SQL expressions over the source's columns and
-    earlier derived ones) that features may aggregate or filter on.
+    earlier derived ones) that features may aggregate or filter on. ``freshness`` is
+    the view's freshness SLA: how long after an event reaches its stream the view's
+    online values may take to include it (``confluens status`` flags a breach).
     """
 
     name: str
@@ -54,10 +63,11 @@ class FeatureView:
     features: tuple[Feature, ...]
     derive: tuple[tuple[str, str], ...] = ()
     description: str = ""
+    freshness: Duration | None = None
 
     def __init__(self, name: str, entity: Entity | None, source: Source,
                  features: Sequence[Feature], *, derive: Mapping[str, str] | None = None,
-                 description: str = "") -> None:
+                 description: str = "", freshness: Duration | str | None = None) -> None:
         set_ = object.__setattr__
         set_(self, "name", check_name("FeatureView", name))
         set_(self, "entity", GLOBAL if entity is None else entity)  # None: no key columns
@@ -65,6 +75,8 @@ class FeatureView:
         set_(self, "features", tuple(features))
         set_(self, "derive", tuple((derive or {}).items()))
         set_(self, "description", description)
+        set_(self, "freshness", None if freshness is None else Duration.parse(
+            freshness, f"FeatureView '{name}' freshness"))
         self._validate()
 
     @property
@@ -189,7 +201,12 @@ class FeatureView:
         raise KeyError(name)
 
     def spec(self) -> dict[str, Any]:
-        return {"kind": "feature_view", "name": self.name, "entity": self.entity.name,
-                "source": self.source.name, "derive": dict(self.derive),
-                "features": [f.spec() for f in self.features],
-                "description": self.description}
+        """The definition; ``freshness`` only when set (a view without one keeps the
+        hash it had before the setting existed)."""
+        out = {"kind": "feature_view", "name": self.name, "entity": self.entity.name,
+               "source": self.source.name, "derive": dict(self.derive),
+               "features": [f.spec() for f in self.features],
+               "description": self.description}
+        if self.freshness is not None:
+            out["freshness"] = str(self.freshness)
+        return out

@@ -18,15 +18,7 @@ from datetime import UTC, datetime
 from confluens.connectors.chunk import RawChunk
 from confluens.core import Source
 from confluens.duckdb_session import connect
-from confluens.errors import SchemaMismatchError
-from confluens.ingest.classify import typed_select, verdict_select
-from confluens.ingest.custom import run_custom_checks
-from confluens.ingest.dedup import (
-    identity_select,
-    requarantined_select,
-    status_select,
-    unique_fails_select,
-)
+from confluens.ingest.judge import judge_chunk
 from confluens.ingest.recovery import settle, this_process
 from confluens.ingest.result import ChunkCounts
 from confluens.ingest.stage import Stage
@@ -95,38 +87,15 @@ class Ingestion:
 
     def _chunk(self, stage: Stage, source: Source, chunk: RawChunk,
                run: IngestRun) -> ChunkCounts:
-        con = stage.con
-        rows_in = chunk.load(con, "raw")
-        raw_types = stage.raw_types("raw")
-        stage.raw_names = list(raw_types)
-        missing = [f.input_name for f in source.schema if f.input_name not in raw_types]
-        if missing and not chunk.per_record_columns:
-            raise SchemaMismatchError(
-                f"input {chunk.label} for source '{source.name}'",
-                f"lacks the schema's columns {missing}", got=sorted(raw_types),
-                fix="add those columns to the input, or map a differently named column with "
-                "Field(name, type, raw='Name In File')")
-        stage.create("typed", typed_select(source, raw_types), timezone=source.timezone)
-        custom = run_custom_checks(con, source, "typed", "custom")
-        stage.create("verdict", verdict_select(source, custom), kind="VIEW")
-        stage.create("identified", identity_select(source, list(raw_types)), kind="VIEW")
-        stage.create("final", status_select("identified", "stored"))
-        stage.mark_conflicts(source)
-        for check in stage.uniques:
-            stage.apply_unique(check, unique_fails_select("final", check.column,
-                                                          stage.seen_table(check)))
-        stage.update_status(requarantined_select("final", "pending"), "duplicate")
-
-        counts = stage.counts(rows_in)
-        quarantined = stage.quarantined(chunk.label)
+        judged = judge_chunk(stage, source, chunk)
+        counts, quarantined = judged.counts, judged.quarantined
         if quarantined.num_rows:
             batch_id = f"{run.run_id}-{uuid.uuid4().hex[:6]}"
             path = self.quarantine.write(source.name, batch_id, quarantined)
             self.metadata.add_quarantine(QuarantineBatch(
                 batch_id, run.run_id, source.name, path, quarantined.num_rows,
                 dict(counts.rules), "pending", datetime.now(UTC)))
-        accepted = stage.accepted()
-        self.offline.append(source.name, accepted, run_id=run.run_id,
+        self.offline.append(source.name, judged.accepted, run_id=run.run_id,
                             partition_by=source.event_time)
         stage.remember(quarantined)
         assert counts.reconciles, counts

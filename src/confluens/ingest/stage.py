@@ -157,6 +157,18 @@ class Stage:
             expression=lit("' was seen before"), safe=True)
         self._reject(fails, check.rule, reason)
 
+    def reject_late(self, event_time: str, before_us: int, allowed: str) -> None:
+        """Records not yet rejected whose event time is before ``before_us`` go to
+        quarantine as ``late`` (a stream's allowed lateness behind its watermark)."""
+        late = exp.select(exp.column("__row")).from_(table_ref("final")).where(exp.and_(
+            exp.column("__status").eq(lit("new")),
+            exp.LT(this=func("epoch_us", col(event_time)), expression=lit(before_us))))
+        reason = exp.DPipe(this=exp.DPipe(
+            this=lit(f"late: {event_time} "), expression=exp.cast(col(event_time), "VARCHAR"),
+            safe=True), expression=lit(f" is more than {allowed} behind the stream's "
+                                       "watermark"), safe=True)
+        self._reject(late, "late", reason)
+
     # -- results ---------------------------------------------------------------------
 
     def counts(self, rows_in: int) -> ChunkCounts:

@@ -39,6 +39,7 @@ _KNOWN = {
     "storage": {"root", "metadata_url"},
     "online": {"store", "redis_url", "ttl"},
     "models": {"tracking_uri", "registry_uri", "experiment"},
+    "streams": {"redis_url", "nats_url", "mqtt_url"},
 }
 _ONLINE_STORES = ("embedded", "redis")
 _METADATA_DIALECTS = ("sqlite", "postgresql")
@@ -58,6 +59,9 @@ class ProjectConfig:
     tracking_uri: str = ""  # MLflow tracking; default sqlite:///<store root>/mlflow.db
     registry_uri: str = ""  # MLflow model registry; default: the tracking URI
     experiment: str = ""  # MLflow experiment of the project's runs; default: its name
+    streams_redis_url: str = "redis://127.0.0.1:6379/0"  # Redis Streams; default: [online]'s
+    nats_url: str = "nats://127.0.0.1:4222"
+    mqtt_url: str = "mqtt://127.0.0.1:1883"
 
     def path(self, path: str | Path) -> Path:
         """A path as every command reads it: a relative one starts at the project root
@@ -110,14 +114,19 @@ class ProjectConfig:
             ttl = Duration.parse(online["ttl"], where=f"{CONFIG_FILE} [online] ttl").seconds
         name = _text(project, "project", "name", root.name)
         tracking, registry = _models_uris(raw.get("models", {}), store_root, root)
+        streams = raw.get("streams", {})
+        redis_url = _text(online, "online", "redis_url", "redis://127.0.0.1:6379/0")
         return cls(root=root, name=name,
                    definitions=root / _text(project, "project", "definitions",
                                             "definitions.py"),
                    store_root=store_root, metadata_url=sqlite_url_under(url, root),
                    online_store=store,
-                   redis_url=_text(online, "online", "redis_url", "redis://127.0.0.1:6379/0"),
+                   redis_url=redis_url,
                    online_ttl_seconds=ttl, tracking_uri=tracking, registry_uri=registry,
-                   experiment=_text(raw.get("models", {}), "models", "experiment", name))
+                   experiment=_text(raw.get("models", {}), "models", "experiment", name),
+                   streams_redis_url=_text(streams, "streams", "redis_url", redis_url),
+                   nats_url=_text(streams, "streams", "nats_url", "nats://127.0.0.1:4222"),
+                   mqtt_url=_text(streams, "streams", "mqtt_url", "mqtt://127.0.0.1:1883"))
 
 
 def _check_layout(raw: dict[str, Any]) -> None:

@@ -57,7 +57,8 @@ class SourceData:
 
 def _spec_hash(view: FeatureView) -> str:
     """The definition, and the online state's format: a change of either rebuilds."""
-    body = json.dumps({"spec": view.spec(), "state": STATE_FORMAT}, sort_keys=True,
+    spec = {k: v for k, v in view.spec().items() if k != "freshness"}  # not the values'
+    body = json.dumps({"spec": spec, "state": STATE_FORMAT}, sort_keys=True,
                       default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 

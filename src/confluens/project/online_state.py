@@ -5,8 +5,10 @@ time on (see plan/retention.py), packed as columns (streaming/packed.py). A read
 unpacks them and evaluates every window at the time of the read
 (streaming/window_events.py), so values decay as time passes.
 
-Each entity's value is an envelope, a marker byte and the earliest time (µs) from
-which its state answers exactly, then the packed events. That time is the very past
+Each entity's value is an envelope (streaming/stored_state.py: the earliest time, in
+µs, from which its state answers exactly, the latest left-out event's time and the
+horizon), then the packed events; a stream processor writes the same values
+(streaming/entity_state.py). The earliest time (streaming/exact_reads.py) is the very past
 when no event of the entity was left out. When some were, with L the latest left-out
 event's time, it is the latest of: L plus the longest delay + window (from then on no
 time window reaches a left-out event), and for each event-count window Events(n)
@@ -18,8 +20,6 @@ A read before it is refused, never answered wrongly.
 
 from __future__ import annotations
 
-import json
-import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,26 +30,27 @@ import sqlglot.expressions as exp
 
 from confluens.core import FeatureView
 from confluens.duckdb_session import connect
-from confluens.errors import InputError, ProjectError
+from confluens.errors import InputError
 from confluens.plan import plan_view
-from confluens.plan.ir import LoweredPlan, ViewPlan, lower
+from confluens.plan.ir import ViewPlan
 from confluens.plan.retention import compile_retained, filters_of, value_columns
 from confluens.plan.user_sql import blame
+from confluens.plan.version import VERSION
 from confluens.project.instants import require_zone
 from confluens.sqlx import aliased, col, func, render, same_keys, table_ref
 from confluens.stores.online import OnlineStore
-from confluens.streaming import EntityEvents, compile_plan, evaluate_compiled
-from confluens.streaming.packed import FORMAT, PackedEvents, pack_events, unpack_events
+from confluens.streaming import compile_plan, evaluate_compiled
+from confluens.streaming.packed import PackedEvents, pack_events, unpack_events
+from confluens.streaming.stored_state import (
+    STATE_FORMAT,
+    decode_state,
+    encode_entity,
+    entity_key,
+    open_state,
+)
 
 __all__ = ["STATE_FORMAT", "FeatureRows", "FeatureVector", "decode_state", "entity_key",
-           "online_state", "read_online", "read_online_views"]
-
-_ENVELOPE = struct.Struct("<Bq")  # marker, earliest exact read time (µs)
-_MARKER = 0xE1
-_MARKER_BYTE = bytes([_MARKER])
-_ANY_TIME = -(2**63)
-# the packed format and the envelope: a change of either rebuilds on the next materialize
-STATE_FORMAT = f"{FORMAT}e1"
+           "online_state", "read_online", "read_online_at", "read_online_views"]
 
 
 class FeatureRows(list[dict[str, Any]]):
@@ -78,14 +79,6 @@ class FeatureVector(dict[str, Any]):
     def __init__(self, values: dict[str, Any], missing: Sequence[str]) -> None:
         super().__init__(values)
         self.missing = list(missing)
-
-
-_KEYS = json.JSONEncoder(default=str, separators=(",", ":"))
-
-
-def entity_key(values: Sequence[Any]) -> str:
-    """An entity's key in the online store: its key values as a JSON list."""
-    return _KEYS.encode(list(values))
 
 
 def online_state(plan: ViewPlan, files: list[str], *,
@@ -131,93 +124,37 @@ def _left_out(plan: ViewPlan, con: duckdb.DuckDBPyConnection,
     return {entity_key(row[:-1]): row[-1] for row in con.sql(render(query)).fetchall()}
 
 
-def _earliest(low: LoweredPlan, latest: int | None, t: list[int], known: list[int],
-              passes: dict[str | None, list[bool]], horizon: int) -> int:
-    """From when an entity's state answers exactly, given the time of its latest
-    left-out event (None: none) and its kept events (see the module docstring)."""
-    if latest is None:
-        return _ANY_TIME
-    bounds: list[int] = []
-    if low.reach_us is not None:  # no time window reaches the left-out events from then on
-        bounds.append(latest + low.reach_us)
-    for (where, delay), n in low.count_windows.items():
-        # from when n kept events after the left-out ones are visible: the n latest
-        # visible events are then all kept ones
-        visible = sorted(max(k, ti + delay) for ti, k, ok in zip(t, known, passes[where],
-                                                               strict=True)
-                         if ti > latest and ok)
-        bounds.append(visible[n - 1] if len(visible) >= n else horizon)
-    return min(max(bounds), horizon)
-
-
-def _kind(dtype: pa.DataType) -> str:
-    """The packed type of an Arrow type (streaming/packed.py)."""
-    if pa.types.is_boolean(dtype):
-        return "?"
-    if pa.types.is_signed_integer(dtype) or dtype in (pa.uint8(), pa.uint16(), pa.uint32()):
-        return "q"
-    if pa.types.is_floating(dtype):
-        return "d"
-    if pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
-        return "s"
-    return "j"
-
-
 def _encode(plan: ViewPlan, rows: pa.Table, *, dropped: dict[str, int] | None = None,
             horizon: int = 0) -> dict[str, bytes]:
-    """Rows ordered by entity, then (time, tie), as one packed state per entity, each in
-    its envelope (``dropped``: see ``_left_out``; None: nothing left out)."""
+    """Rows ordered by entity, then event order, as one stored value per entity
+    (``streaming/stored_state.py``; ``dropped``: see ``_left_out``; None: nothing left
+    out)."""
     columns = value_columns(plan)
     filters = filters_of(plan)
-    low = lower(plan)
-    kinds = {c: _kind(rows.schema.field(c).type) for c in columns}
     data = rows.to_pydict()
     keys = ([entity_key(k) for k in zip(*[data[k] for k in plan.keys], strict=True)]
             if plan.keys else [entity_key([])] * rows.num_rows)
     t, tie, known = data["__t"], data["__tie"], data["__k"]
+    versions = None if plan.version is None else data[VERSION]
     out: dict[str, bytes] = {}
     start = 0
     for end in range(1, len(keys) + 1):
         if end < len(keys) and keys[end] == keys[start]:
             continue
         part = slice(start, end)
-        latest = (dropped or {}).get(keys[start])
-        earliest = _ANY_TIME
-        if latest is not None:
-            passes: dict[str | None, list[bool]] = {None: [True] * (end - start)}
-            passes.update({w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
-            earliest = _earliest(low, latest, t[part], known[part], passes, horizon)
-        out[keys[start]] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
-            t[part], tie[part], known[part],
-            {c: (kinds[c], data[c][part]) for c in columns},
-            {w: data[f"__f{j}"][part] for j, w in enumerate(filters)})
+        out[keys[start]] = encode_entity(
+            plan, t[part], None if versions is None else versions[part], tie[part],
+            known[part], {c: data[c][part] for c in columns},
+            {w: data[f"__f{j}"][part] for j, w in enumerate(filters)},
+            left_out=(dropped or {}).get(keys[start]), horizon=horizon)
         start = end
     # an entity whose every event is left out still gets a state (no events, and the
     # earliest exact read time): an incremental update must replace its older state
-    empty: dict[str, list[bool]] = {w: [] for w in filters}
-    none_pass: dict[str | None, list[bool]] = {None: []}
-    none_pass.update(empty)
     for key, latest in (dropped or {}).items():
         if key not in out:
-            earliest = _earliest(low, latest, [], [], none_pass, horizon)
-            out[key] = _ENVELOPE.pack(_MARKER, earliest) + pack_events(
-                [], [], [], {c: (kinds[c], []) for c in columns}, empty)
-    return out
-
-
-def decode_state(blob: bytes | None, view: str = "?") -> EntityEvents:
-    """An entity's stored state as ``EntityEvents`` (None: no state, no events)."""
-    if blob is None:
-        return EntityEvents()
-    if blob[:1] == _MARKER_BYTE:  # a stored value; bare packed events are read as such
-        blob = blob[_ENVELOPE.size:]
-    packed = unpack_events(blob, f"feature view '{view}'")
-    flags = [frozenset(w for w in packed.filters if packed.passes(w)[i])
-             for i in range(packed.n)]
-    out = EntityEvents(t=list(packed.t), tie=packed.tie, known=list(packed.known),
-                       values={c: list(packed.column(c)) for c in packed.columns},
-                       flags=flags)
-    out.late = any(k > t for k, t in zip(out.known, out.t, strict=True))
+            out[key] = encode_entity(plan, [], None if versions is None else [], [], [],
+                                     {c: [] for c in columns}, {w: [] for w in filters},
+                                     left_out=latest, horizon=horizon)
     return out
 
 
@@ -235,16 +172,6 @@ def _plan(view: FeatureView) -> ViewPlan:
             _PLANS.clear()
         cached = _PLANS[id(view)] = (view, plan_view(view))
     return cached[1]
-
-
-def _opened(blob: bytes, what: str) -> tuple[int, bytes]:
-    """An entity's stored value: (earliest exact read time in µs, packed events)."""
-    if blob[:1] != _MARKER_BYTE or len(blob) < _ENVELOPE.size:
-        unpack_events(blob, what)  # the state of an older release: says what to do
-        raise ProjectError(f"online state of {what}", "was written by an earlier release",
-                           got="no read-time envelope",
-                           fix="run `confluens materialize` to rebuild it")
-    return _ENVELOPE.unpack_from(blob)[1], blob[_ENVELOPE.size:]
 
 
 def read_online(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
@@ -273,11 +200,35 @@ def read_online_views(requests: Sequence[tuple[FeatureView, Sequence[Sequence[An
             if blob is None:
                 rows.append(evaluate_compiled(compiled, _EMPTY, at_us))
                 continue
-            earliest, packed = _opened(blob, what)
-            if at_us < earliest:
-                raise _too_early(view, key, at, earliest)
-            rows.append(evaluate_compiled(compiled, unpack_events(packed, what), at_us))
+            state = open_state(blob, what)
+            if at_us < state.earliest:
+                raise _too_early(view, key, at, state.earliest)
+            rows.append(evaluate_compiled(compiled, unpack_events(state.packed, what), at_us))
         out.append(FeatureRows(rows, [b is not None for b in found], keys))
+    return out
+
+
+def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
+                   times_us: Sequence[int]) -> list[dict[str, Any] | None]:
+    """The features of ``view`` for each (entity, time in µs): one store round trip for
+    the distinct entities, each evaluated at its row's time; None where the entity's
+    state does not answer exactly at that time (stream scoring of late events)."""
+    texts = [entity_key(k) for k in keys]
+    distinct = list(dict.fromkeys(texts))
+    (found,) = online.read_many([(view.name, distinct)])
+    compiled = compile_plan(_plan(view))
+    what = f"feature view '{view.name}'"
+    opened: dict[str, tuple[int, Any]] = {}
+    for key, blob in zip(distinct, found, strict=True):
+        if blob is None:
+            opened[key] = (-(2**63), _EMPTY)
+        else:
+            state = open_state(blob, what)
+            opened[key] = (state.earliest, unpack_events(state.packed, what))
+    out: list[dict[str, Any] | None] = []
+    for key, at in zip(texts, times_us, strict=True):
+        earliest, events = opened[key]
+        out.append(None if at < earliest else evaluate_compiled(compiled, events, at))
     return out
 
 

@@ -10,6 +10,7 @@ attribute and built over the same definitions and stores:
 - ``training_sets``: ``training_set`` and ``spine`` (training_sets.py);
 - ``materialization``: ``materialize`` (materialization.py);
 - ``online_reads``: ``online_features`` and ``online_vector`` (online_reads.py);
+- ``streams``: ``stream``, ``replay`` and ``stream_status`` (stream/service.py);
 - ``stores``: the stores, built from confluens.toml on first use (store_factory.py).
 
 >>> import confluens, tempfile
@@ -50,6 +51,7 @@ from confluens.project.online_state import FeatureRows, FeatureVector
 from confluens.project.records import RecordsService
 from confluens.project.registration import Registration
 from confluens.project.store_factory import ProjectStores
+from confluens.project.stream import PartitionStatus, ProcessedTotals, StreamService
 from confluens.project.training_sets import TrainingSetService
 from confluens.stores.metadata import IngestRun, MetadataStore
 from confluens.stores.offline import FeatureTableStore, OfflineStore
@@ -92,6 +94,7 @@ class Project:
         self.training_sets = TrainingSetService(self.registration, self.stores)
         self.materialization = MaterializeService(self.registration, self.stores)
         self.online_reads = OnlineReads(self.registration, self.stores)
+        self.streams = StreamService(self.registration, self.stores)
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"
@@ -243,3 +246,23 @@ class Project:
         """One feature vector across views, in one store round trip; see
         OnlineReads.online_vector."""
         return self.online_reads.online_vector(keys, at=at, full_names=full_names)
+
+    def stream(self, sources: Sequence[str] = (), **options: Any,
+               ) -> dict[str, ProcessedTotals]:
+        """Run the stream processors of ``sources`` (default: every source bound to a
+        stream); see StreamService.run for the options (worker, until_idle, scoring
+        with models from the project's registry, ...)."""
+        if options.get("scoring") and "models" not in options:
+            options["models"] = lambda name, alias: self.registry.load(name, alias)
+        return self.streams.run(sources, **options)
+
+    def replay(self, source: str, path: str | Path, *, speed: str | None = None,
+               limit: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> int:
+        """Publish the records of a file into ``source``'s stream in event-time order
+        (``speed``: e.g. "100x"; default as fast as possible); returns how many."""
+        return self.streams.replay(source, path, speed=speed, limit=limit, progress=progress)
+
+    def stream_status(self, sources: Sequence[str] = ()) -> list[PartitionStatus]:
+        """Each partition of each bound source: position, counts, lag and throughput."""
+        return self.streams.status(sources)

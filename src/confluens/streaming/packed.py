@@ -4,25 +4,31 @@ Columns, not rows, packed with :mod:`struct` (little-endian). A read parses a fi
 header, looks its directory up in a small cache (the entities of a view share a few
 directories), unpacks the event times, and unpacks other values only when an
 aggregation asks for them, and then only the slice it aggregates
-(:class:`PackedEvents` is the evaluator's ``EventColumns``). Layout, format 1::
+(:class:`PackedEvents` is the evaluator's ``EventColumns``). Layout, format 2::
 
-    header     magic 0xC5 (u8), format 1 (u8), flags (u8: 1 = some event became known
+    header     magic 0xC5 (u8), format 2 (u8), flags (u8: 1 = some event became known
                after its time), n events (u32), latest known-at time (i64),
                directory length (u32)
     directory  JSON: {"c": [[column, type, has nulls], ...], "f": [filter, ...]}
-    offsets    u32 each: known-at times (0 if none), ties, then per column its null
-               mask (0 if none) and its values, then per filter its flags
-    times      n x i64, ascending (events are in (time, tie) order)
+    offsets    u32 each: known-at times (0 if none), ties, versions (0 if none), then
+               per column its null mask (0 if none) and its values, then per filter
+               its flags
+    times      n x i64, ascending (events are in (time, version, tie) order)
     known-at   n x i64, with flag 1 only
     ties       u32 byte length, n x u32 lengths, UTF-8 text
+    versions   n x i64, for sources with a version column (``plan/version.py``: a
+               null version is ``OLDEST``)
     columns    [n x u8 null mask, 1 = null], values: ``q`` n x i64, ``d`` n x f64,
                ``?`` n x u8, ``s`` as ties, ``j`` u32 byte length and a JSON list
                (other types, written as text where JSON has none). A null's slot
                holds 0 or "".
     filters    n x u8, 1 = the event passes
 
-The JSON state of earlier releases starts with ``{``, never 0xC5: reading it raises
-``ProjectError`` asking to re-run ``confluens materialize``.
+Format 2 added the versions: a stream processor places a late event among events of
+equal time by (version, tie) (``streaming/entity_state.py``); a read does not need
+them. The JSON state of earlier releases starts with ``{``, never 0xC5: reading it, or
+a state of another format, raises ``ProjectError`` asking to re-run
+``confluens materialize``.
 
 >>> blob = pack_events([1, 5], ["a", "b"], [1, 7], {"v": ("d", [2.5, None])}, {})
 >>> ev = unpack_events(blob, "feature view 'v'")
@@ -42,11 +48,13 @@ from confluens.errors import ProjectError
 __all__ = ["FORMAT", "MAGIC", "TYPES", "PackedEvents", "pack_events", "unpack_events"]
 
 MAGIC = 0xC5
-FORMAT = 1
+FORMAT = 2
 TYPES = ("q", "d", "?", "s", "j")
 _HEADER = struct.Struct("<BBBIqI")
 _U32 = struct.Struct("<I")
 _LATE = 1
+_VERSIONS = 2  # the versions' slot among the offsets
+_FIRST = 3  # the first column's slot
 
 
 def _text(values: Sequence[str]) -> bytes:
@@ -57,16 +65,19 @@ def _text(values: Sequence[str]) -> bytes:
 
 def pack_events(t: Sequence[int], tie: Sequence[str], known: Sequence[int],
                 values: Mapping[str, tuple[str, Sequence[Any]]],
-                filters: Mapping[str, Sequence[Any]]) -> bytes:
-    """Pack one entity's events, sorted by (time, tie).
+                filters: Mapping[str, Sequence[Any]],
+                versions: Sequence[int] | None = None) -> bytes:
+    """Pack one entity's events, sorted by (time, version, tie).
 
     ``values`` maps each column to its type (one of ``TYPES``) and values (None for
-    null); ``filters`` maps each filter text to whether each event passes it.
+    null); ``filters`` maps each filter text to whether each event passes it;
+    ``versions``: each event's version as an int64 (None: the source has none).
     """
     n = len(t)
     late = any(k > e for k, e in zip(known, t, strict=True))
-    sections: list[bytes | None] = [struct.pack(f"<{n}q", *known) if late else None,
-                                    _text(tie)]
+    sections: list[bytes | None] = [
+        struct.pack(f"<{n}q", *known) if late else None, _text(tie),
+        None if versions is None else struct.pack(f"<{n}q", *versions)]
     described = []
     for name, (kind, column) in values.items():
         if kind not in TYPES:
@@ -109,10 +120,12 @@ class _Directory:
     def __init__(self, raw: bytes) -> None:
         parsed = json.loads(raw)
         # name -> (type, index of its mask offset; the values' offset follows it)
-        self.columns = {name: (kind, 2 + 2 * i) for i, (name, kind, _) in enumerate(parsed["c"])}
+        self.columns = {name: (kind, _FIRST + 2 * i)
+                        for i, (name, kind, _) in enumerate(parsed["c"])}
         self.nulls = {name: bool(has) for name, _, has in parsed["c"]}
-        self.filters = {w: 2 + 2 * len(parsed["c"]) + i for i, w in enumerate(parsed["f"])}
-        self.offsets = struct.Struct(f"<{2 + 2 * len(parsed['c']) + len(parsed['f'])}I")
+        self.filters = {w: _FIRST + 2 * len(parsed["c"]) + i
+                        for i, w in enumerate(parsed["f"])}
+        self.offsets = struct.Struct(f"<{_FIRST + 2 * len(parsed['c']) + len(parsed['f'])}I")
 
 
 _DIRECTORIES: dict[bytes, _Directory] = {}
@@ -173,6 +186,12 @@ class PackedEvents:
     @property
     def tie(self) -> list[str]:
         return _unpack_text(self._blob, self._offsets[1], self.n)
+
+    @property
+    def versions(self) -> Sequence[int] | None:
+        """Each event's version (None: the source has no version column)."""
+        at = self._offsets[_VERSIONS]
+        return None if at == 0 else struct.unpack_from(f"<{self.n}q", self._blob, at)
 
     @property
     def columns(self) -> list[str]:

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from confluens import __version__
 from confluens.errors import ConfluensError, InputError, MissingExtraError
 from confluens.lifecycle.serve import ModelService
+from confluens.project.stream.publish import Publisher
 
 try:
     from fastapi import FastAPI
@@ -26,6 +27,7 @@ except ImportError:  # pragma: no cover - the serve extra is missing
     raise MissingExtraError("serving over HTTP", "serve", "fastapi") from None
 
 from confluens.interfaces.api.oip import oip_router
+from confluens.interfaces.api.push import push_router
 from confluens.interfaces.api.responses import error
 from confluens.interfaces.api.v1 import v1_router
 from confluens.interfaces.api.validation import validation_error
@@ -37,29 +39,39 @@ _log = logging.getLogger("confluens.serve")
 DESCRIPTION = """Predictions with fresh features from the online store.
 
 `POST /v1/models/{name}/predict` takes entity keys and request-time fields; the Open
-Inference Protocol v2 endpoints live under `/v2`. Every prediction is logged to the
-project's prediction log. Errors come as `{"error": message, "thing", "rule", "got",
-"fix"}`.
+Inference Protocol v2 endpoints live under `/v2`. `POST /v1/sources/{source}/records`
+appends records to a source's stream (sources bound to an `http` stream). Every
+prediction is logged to the project's prediction log. Errors come as `{"error":
+message, "thing", "rule", "got", "fix"}`.
 """
 
 
-def create_app(service: ModelService) -> FastAPI:
-    """The app serving ``service``'s models; it starts and stops the service (batchers
-    and prediction log) with the server."""
+def create_app(service: ModelService | None = None, *,
+               publisher: Publisher | None = None) -> FastAPI:
+    """The app serving ``service``'s models (it starts and stops the service, batchers
+    and prediction log, with the server) and, with a ``publisher``, taking records
+    pushed into sources' streams (push.py)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await service.start()
+        if service is not None:
+            await service.start()
         try:
             yield
         finally:
-            await service.stop()
+            if service is not None:
+                await service.stop()
+            if publisher is not None:
+                publisher.close()
 
     app = FastAPI(title="confluens", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
     app.state.service = service
-    app.include_router(v1_router(service))
-    app.include_router(oip_router(service))
+    if service is not None:
+        app.include_router(v1_router(service))
+        app.include_router(oip_router(service))
+    if publisher is not None:
+        app.include_router(push_router(publisher))
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(InputError, _input_error)
     app.add_exception_handler(ConfluensError, _not_ready)

@@ -38,6 +38,12 @@ COMMANDS = {
                          "Open Inference Protocol v2) with..."),
     "models": LazyCommand(f"{_CLI}.models:models", "Registered models: list, show, "
                           "promote, roll back, and the alias..."),
+    "stream": LazyCommand(f"{_CLI}.stream:stream", "Consume SOURCES' streams (default: every "
+                          "source bound to one) into the..."),
+    "replay": LazyCommand(f"{_CLI}.stream:replay", "Publish FILE's records into SOURCE's "
+                          "stream in event-time order."),
+    "status": LazyCommand(f"{_CLI}.stream:status", "Where each stream stands: per "
+                          "partition and per feature view, with..."),
     "train": LazyCommand(f"{_CLI}.train:train", "Train MODEL on its point-in-time "
                          "training set and print its test..."),
 }

@@ -69,8 +69,10 @@ def user_models(project: Project, target: str) -> ModelProvider:
               help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
               help="Port to listen on.")
-@click.option("--model", "-m", "names", multiple=True, required=True, metavar="NAME",
+@click.option("--model", "-m", "names", multiple=True, metavar="NAME",
               help="A model to serve (repeat for several).")
+@click.option("--push", is_flag=True, help="Also take records pushed into the sources "
+              "bound to http streams: POST /v1/sources/SOURCE/records.")
 @click.option("--alias", default="champion", show_default=True,
               help="Serve each model's version under this registry alias (or a version "
               "number).")
@@ -82,7 +84,7 @@ def user_models(project: Project, target: str) -> ModelProvider:
 @click.option("--max-wait-ms", default=1.0, show_default=True,
               type=click.FloatRange(0, 100), help="Longest a batch waits for more requests.")
 @reports_errors
-def serve(project_dir: str, host: str, port: int, names: tuple[str, ...],
+def serve(project_dir: str, host: str, port: int, names: tuple[str, ...], push: bool,
           alias: str, provider: str | None, no_log: bool, max_batch: int,
           max_wait_ms: float) -> None:
     """Serve predictions over HTTP (/v1 and the Open Inference Protocol v2) with
@@ -92,30 +94,47 @@ def serve(project_dir: str, host: str, port: int, names: tuple[str, ...],
     """
     from confluens.interfaces.api import create_app, run
     from confluens.project.serving import model_service
+    from confluens.project.stream.publish import Publisher
 
+    if not names and not push:
+        raise InputError("serve", "needs something to serve", got="no --model, no --push",
+                         fix="pass --model NAME (repeat for several), --push, or both")
     project = open_project(project_dir)
-    models = (user_models(project, provider) if provider
-              else registry_models(project, alias))
-    service = model_service(project, names, models, log=not no_log, max_batch=max_batch,
-                            max_wait=max_wait_ms / 1000)
-    service.load()
-    for name, why in service.failed.items():
-        err.print(f"[bold red]not served:[/] {escape(name)}: {escape(why)}", soft_wrap=True)
-    if not service.served:
-        raise InputError("--model", "no model could be loaded", got=list(names),
-                         fix="see the reasons above")
+    service = None
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    served = ", ".join(f"{n} (version {s.model.version})" for n, s in service.served.items())
-    err.print(f"serving {escape(served)} on http://{shown}:{port}\n"
-              f"API docs: http://{shown}:{port}/docs · "
-              f"predict: POST /v1/models/NAME/predict · Open Inference Protocol: /v2 · "
-              f"Ctrl-C to stop", soft_wrap=True)
+    if names:
+        models = (user_models(project, provider) if provider
+                  else registry_models(project, alias))
+        service = model_service(project, names, models, log=not no_log,
+                                max_batch=max_batch, max_wait=max_wait_ms / 1000)
+        service.load()
+        for name, why in service.failed.items():
+            err.print(f"[bold red]not served:[/] {escape(name)}: {escape(why)}",
+                      soft_wrap=True)
+        if not service.served:
+            raise InputError("--model", "no model could be loaded", got=list(names),
+                             fix="see the reasons above")
+        served = ", ".join(f"{n} (version {s.model.version})"
+                           for n, s in service.served.items())
+        err.print(f"serving {escape(served)} on http://{shown}:{port} · predict: "
+                  "POST /v1/models/NAME/predict · Open Inference Protocol: /v2",
+                  soft_wrap=True)
+    publisher = None
+    if push:
+        publisher = Publisher(project.config, project.definitions)
+        if not publisher.sources:
+            raise InputError("--push", "needs a source bound to an http stream", got=[],
+                             fix="declare stream=StreamBinding('http', '<topic>') on a "
+                             "source and run `confluens apply`")
+        err.print(f"taking records for {escape(', '.join(publisher.sources))}: "
+                  f"POST http://{shown}:{port}/v1/sources/SOURCE/records", soft_wrap=True)
+    err.print(f"API docs: http://{shown}:{port}/docs · Ctrl-C to stop", soft_wrap=True)
     try:
-        run(create_app(service), host, port)
+        run(create_app(service, publisher=publisher), host, port)
     except KeyboardInterrupt:  # uvicorn stopped cleanly first, then passes Ctrl-C on
         pass
     finally:
         project.close()
-    logged = service.log.written if service.log is not None else 0
+    logged = service.log.written if service is not None and service.log is not None else 0
     err.print(f"stopped; {logged} prediction(s) logged under "
               f"{escape(str(project.config.store_root / 'predictions'))}", soft_wrap=True)

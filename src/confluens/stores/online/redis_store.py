@@ -1,4 +1,13 @@
-"""The Redis online store (``pip install 'confluens[redis]'``)."""
+"""The Redis online store (``pip install 'confluens[redis]'``).
+
+State is one Redis string per (view, key), ``<namespace>:<view>:<key>``. A stream
+processor's checkpoint is the hash ``<namespace>#checkpoint:<consumer>`` (fields
+``seq`` and ``checkpoint``, the JSON of :class:`Checkpoint`), and ``commit`` is one Lua
+script (``_COMMIT``, loaded once and called by its SHA): Redis runs it with no other
+command in between, so it checks the stored ``seq`` and writes every state value and
+the checkpoint, or, on a mismatch, writes nothing. Its keys and values travel as one
+call however many there are (20,000 values are one script call of 40,000 arguments).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +15,40 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from confluens.errors import MissingExtraError, StorageError
+from confluens.errors import CheckpointConflictError, MissingExtraError, StorageError
 from confluens.stores.capabilities import StoreCapability
+from confluens.stores.online.checkpoint import Checkpoint, StateWrite
 
 __all__ = ["RedisOnlineStore"]
+
+# KEYS[1]: the checkpoint hash; KEYS[2..n]: the state keys.
+# ARGV[1]: the seq the stored checkpoint must have ("0": none stored); ARGV[2]: the new
+# seq; ARGV[3]: the checkpoint's JSON; ARGV[4]: the expiry instant in ms ("": none);
+# ARGV[5..]: the state values, in the order of KEYS[2..].
+# Returns {1, stored seq} when committed, {0, stored seq} when refused (nothing written).
+_COMMIT = """
+local stored = redis.call('HGET', KEYS[1], 'seq') or '0'
+if stored ~= ARGV[1] then
+  return {0, stored}
+end
+local expires = ARGV[4]
+for i = 2, #KEYS do
+  if expires == '' then
+    redis.call('SET', KEYS[i], ARGV[i + 3])
+  else
+    redis.call('SET', KEYS[i], ARGV[i + 3], 'PXAT', expires)
+  end
+end
+redis.call('HSET', KEYS[1], 'seq', ARGV[2], 'checkpoint', ARGV[3])
+return {1, stored}
+"""
 
 
 class RedisOnlineStore:
     """One Redis string per (view, key), under a namespace; TTL by Redis expiry, at the
     instant ``clock() + ttl_seconds`` (``clock``: seconds since the epoch; Redis >= 6.2)."""
 
-    capabilities = frozenset(StoreCapability) - {StoreCapability.REPLACE,
-                                                 StoreCapability.CHECKPOINT}
+    capabilities = frozenset(StoreCapability) - {StoreCapability.REPLACE}
 
     def __init__(self, url: str = "redis://127.0.0.1:6379/0", namespace: str = "confluens",
                  *, clock: Callable[[], float] = time.time) -> None:
@@ -33,6 +64,8 @@ class RedisOnlineStore:
         except redis.RedisError as exc:
             raise StorageError("Redis online store", "cannot connect", got=url,
                                fix=f"start Redis or correct the URL ({exc})") from None
+        self._commit_script = self._redis.register_script(_COMMIT)
+        self._errors: Any = redis
 
     @property
     def location(self) -> str:
@@ -44,10 +77,16 @@ class RedisOnlineStore:
     def _key(self, view: str, key: str) -> str:
         return f"{self.namespace}:{view}:{key}"
 
+    def _checkpoint_key(self, consumer: str) -> str:
+        return f"{self.namespace}#checkpoint:{consumer}"
+
+    def _expires_ms(self, ttl_seconds: float | None) -> int | None:
+        return None if ttl_seconds is None else int((self.clock() + ttl_seconds) * 1000)
+
     def write(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:
         pipe = self._redis.pipeline(transaction=False)
-        expires_ms = None if ttl_seconds is None else int((self.clock() + ttl_seconds) * 1000)
+        expires_ms = self._expires_ms(ttl_seconds)
         for key, value in items.items():
             if expires_ms is None:
                 pipe.set(self._key(view, key), value)
@@ -97,6 +136,40 @@ class RedisOnlineStore:
                 batch = []
         if batch:
             self._redis.delete(*batch)
+
+    def checkpoint(self, consumer: str) -> Checkpoint | None:
+        text = self._redis.hget(self._checkpoint_key(consumer), "checkpoint")
+        return None if text is None else Checkpoint.from_json(consumer, text)
+
+    def commit(self, checkpoint: Checkpoint, writes: Sequence[StateWrite], *,
+               ttl_seconds: float | None = None) -> None:
+        """One script call (see the module's docstring): the state writes and the
+        checkpoint, or, if the stored seq is not ``checkpoint.seq - 1``, neither."""
+        keys = [self._checkpoint_key(checkpoint.consumer)]
+        values: list[str | bytes | int] = []
+        for view, items in writes:
+            for key, value in items.items():
+                keys.append(self._key(view, key))
+                values.append(value)
+        expires_ms = self._expires_ms(ttl_seconds)
+        args = [checkpoint.seq - 1, checkpoint.seq, checkpoint.to_json(),
+                "" if expires_ms is None else expires_ms, *values]
+        try:
+            committed, stored = self._commit_script(keys=keys, args=args)
+        except self._errors.RedisError as exc:
+            raise StorageError(f"Redis online store {self.location}",
+                               f"the commit of stream consumer '{checkpoint.consumer}' "
+                               "failed", got=str(exc),
+                               fix="check that Redis is up and has memory, then restart the "
+                               "processor: it resumes from the stored checkpoint, whether "
+                               "or not this commit landed") from None
+        if not committed:
+            raise CheckpointConflictError(
+                f"stream consumer '{checkpoint.consumer}'",
+                f"a commit must follow the stored checkpoint {int(stored)}",
+                got=checkpoint.seq,
+                fix="run one processor per consumer and partition; restart this one to "
+                "resume from the stored checkpoint")
 
     def close(self) -> None:
         self._redis.close()

@@ -22,6 +22,7 @@ from confluens import (
     Ratio,
     Regex,
     Source,
+    StreamBinding,
     Sum,
     TimeSplit,
 )
@@ -48,6 +49,9 @@ transactions = Source(
         Range("tx_amount", max=5_000, on_fail="warn", name="amount_plausible"),
     ],
     batch="data/transactions/*.parquet",
+    # live records: `confluens replay` or any producer appends to the embedded log,
+    # `confluens stream` processes them (docs/streaming.md)
+    stream=StreamBinding("log", "transactions"),
     description="card payments, one record per transaction",
 )
 
@@ -66,6 +70,7 @@ fraud_labels = Source(
     known_at="reported_at",
     checks=[OneOf("tx_fraud", [0, 1])],
     batch="data/labels/*.parquet",
+    stream=StreamBinding("log", "fraud_labels"),
     description="fraud (1) or genuine (0), known only once reported or confirmed",
 )
 

@@ -1,0 +1,164 @@
+"""Scoring a stream: each accepted event scored by a model as it arrives.
+
+``confluens stream --score MODEL`` attaches a :class:`StreamScorer` to the processor of
+the source whose events the model scores. For each batch, once the events are merged
+into the window state and before the state is pruned and committed, every accepted
+event gets the model's features as of its own time, the same features the HTTP path
+and training sets use:
+
+- features of views over the scored source come from the processor's state, the
+  batch's own events merged in (``ViewState.features_at``): an event sees itself and
+  every earlier one, as a training-set row at its time does;
+- features of other views (e.g. a terminal's fraud rate, from the labels) are read
+  from the online store at the event's time.
+
+One ``predict`` call scores the whole batch. Each prediction is logged to the
+prediction log (``origin`` "stream", the event's fields kept), with an id derived from
+the model version and the event's id, so a batch scored again after a crash logs the
+same ids. An event whose features cannot be answered exactly at its time (a late event
+older than what the state still holds) is counted and not scored. With an alert
+threshold, every score at or above it is appended to an alerts log as a JSON object:
+at least once (again after a crash), each alert carrying the prediction id.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from confluens.connectors.streams import StreamLog
+from confluens.core import Definitions, FeatureView, Source
+from confluens.errors import DefinitionError, InputError
+from confluens.lifecycle.serve import LogWriter, ModelInputs, Scored, ScoreRequest
+from confluens.lifecycle.trained import LoadedModel
+from confluens.project.online_state import read_online_at
+from confluens.project.training import resolve_features
+from confluens.stores.online import OnlineStore
+from confluens.streaming import ViewState
+from confluens.streaming.stored_state import entity_key
+
+__all__ = ["ScoredBatch", "StreamScorer"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_IDS = uuid.UUID("6f1c3f4e-2b8e-4e4b-9a53-7d1f0c6a2e11")  # the namespace of prediction ids
+
+
+@dataclass(frozen=True)
+class ScoredBatch:
+    scored: int
+    unscorable: int  # late events whose features cannot be answered exactly
+    alerts: int
+
+
+@dataclass(frozen=True)
+class _Group:
+    view: FeatureView
+    columns: tuple[str, ...]  # the event's columns holding the view's entity keys
+
+
+class StreamScorer:
+    """Scores ``source``'s accepted events with ``model`` (see the module docstring)."""
+
+    def __init__(self, definitions: Definitions, model: LoadedModel, source: Source, *,
+                 log: LogWriter | None = None, alerts: StreamLog | None = None,
+                 threshold: float | None = None) -> None:
+        self.model = model
+        self.source = source
+        self.inputs = ModelInputs(model.features, model.columns, model=model.name)
+        self.log = log
+        self.alerts = alerts
+        self.threshold = threshold
+        self._groups: list[_Group] = []
+        self._refs: list[tuple[int, str]] = []  # per online input: (group, feature)
+        index: dict[tuple[str, tuple[str, ...]], int] = {}
+        for item in self.inputs.online:
+            (ref,) = resolve_features(definitions, [item])
+            if len(ref.names) != 1:
+                raise DefinitionError(f"model input '{item}'", "names one feature",
+                                      got=ref.names, fix="write 'view:feature' for each")
+            columns = tuple(ref.spine_column(k) for k in ref.view.entity.keys)
+            absent = [c for c in columns if c not in source.schema]
+            if absent:
+                raise InputError(f"model '{model.name}' on source '{source.name}'",
+                                 f"its input '{item}' is keyed by columns the source's "
+                                 "events lack", got=absent,
+                                 fix="score the source whose records carry the model's "
+                                 "entity keys (--score-source)")
+            group = index.setdefault((ref.view.name, columns), len(self._groups))
+            if group == len(self._groups):
+                self._groups.append(_Group(ref.view, columns))
+            self._refs.append((group, ref.names[0]))
+        missing = [f for f in self.inputs.required if f not in source.schema]
+        if missing:
+            raise InputError(f"model '{model.name}' on source '{source.name}'", "its "
+                             "request fields must be columns of the events", got=missing,
+                             fix="score a source that has them")
+        self.key_columns = list(dict.fromkeys(c for g in self._groups for c in g.columns))
+
+    def score(self, events: pa.Table, states: Mapping[str, ViewState],
+              online: OnlineStore) -> ScoredBatch:
+        """Score ``events`` (accepted, merged into ``states``, not yet pruned)."""
+        if events.num_rows == 0:
+            return ScoredBatch(0, 0, 0)
+        times = _micros(events.column(self.source.event_time))
+        values = [self._group_values(g, events, times, states, online) for g in self._groups]
+        ok = [i for i in range(events.num_rows) if all(v[i] is not None for v in values)]
+        if not ok:
+            return ScoredBatch(0, events.num_rows, 0)
+        records = events.select([f.name for f in self.source.schema]).to_pylist()
+        fields = [{name: records[i][name] for name in self.inputs.required} for i in ok]
+        online_rows = [[values[g][i][name] for g, name in self._refs]  # type: ignore[index]
+                       for i in ok]
+        frame, rows = self.inputs.frame(fields, online_rows)
+        scores = self.model.predict(frame)
+        ids = [records[i][self.source.id] if self.source.id else str(records[i]) for i in ok]
+        scored = [Scored(str(uuid.uuid5(_IDS, f"{self.model.name}:{self.model.version}:"
+                                              f"{self.source.name}:{ident}")),
+                         float(score), self.model.name, self.model.version,
+                         _EPOCH + timedelta(microseconds=times[i]), row, ())
+                  for i, ident, row, score in zip(ok, ids, rows, scores, strict=True)]
+        if self.log is not None:
+            self.log([{"scored": s, "keys": {c: records[i][c] for c in self.key_columns},
+                       "request": ScoreRequest({c: records[i][c] for c in self.key_columns},
+                                               _jsonable(records[i]), s.at, "stream")}
+                      for i, s in zip(ok, scored, strict=True)])
+        alerts = 0
+        if self.alerts is not None and self.threshold is not None:
+            raised = [(i, s) for i, s in zip(ok, scored, strict=True)
+                      if s.score >= self.threshold]
+            if raised:
+                alerts = self.alerts.append([(None, _alert(s, records[i], self.source))
+                                             for i, s in raised])
+        return ScoredBatch(len(ok), events.num_rows - len(ok), alerts)
+
+    def _group_values(self, group: _Group, events: pa.Table, times: list[int],
+                      states: Mapping[str, ViewState], online: OnlineStore,
+                      ) -> list[dict[str, Any] | None]:
+        keys = [list(k) for k in zip(*[events.column(c).to_pylist() for c in group.columns],
+                                     strict=True)]
+        state = states.get(group.view.name)
+        if state is not None and group.columns == group.view.entity.keys:
+            return state.features_at([entity_key(k) for k in keys], times)
+        return read_online_at(group.view, online, keys, times)
+
+
+def _micros(column: pa.ChunkedArray) -> list[int]:
+    return column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()  # type: ignore[no-any-return]
+
+
+def _jsonable(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
+
+
+def _alert(scored: Scored, record: Mapping[str, Any], source: Source) -> bytes:
+    return json.dumps({"prediction_id": scored.id, "model": scored.model,
+                       "version": scored.version, "score": scored.score,
+                       "source": source.name, "at": scored.at.isoformat(),
+                       "record": _jsonable(record)}, separators=(",", ":"),
+                      default=str).encode()

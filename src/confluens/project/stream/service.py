@@ -1,0 +1,351 @@
+"""Streams in a project: ``stream`` (run the processors), ``replay`` and ``status``.
+
+``run`` starts one :class:`~confluens.project.stream.processor.SourceProcessor` per
+source bound to a stream (or per source named), over the partitions this worker owns
+(``worker=(i, n)``: partitions p with p % n == i), and processes batches round robin
+until stopped, or, with ``until_idle``, until no owned partition has messages left.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Event
+
+from confluens.connectors.streams import EmbeddedLog, StreamLog
+from confluens.core import Source
+from confluens.errors import InputError, ProjectError, StorageError
+from confluens.lifecycle.trained import LoadedModel
+from confluens.project.registration import Registration
+from confluens.project.store_factory import ProjectStores
+from confluens.project.stream.batch_ids import consumer_of
+from confluens.project.stream.freshness import ViewFreshness, view_freshness
+from confluens.project.stream.logs import embedded_log_path, open_log, require_binding
+from confluens.project.stream.processor import BatchResult, SourceProcessor, StreamStores
+from confluens.project.stream.replay import ReplaySpeed, replay_file
+from confluens.project.stream.scoring import StreamScorer
+from confluens.project.stream.stats import StreamStats
+from confluens.stores.capabilities import StoreCapability
+from confluens.stores.online.checkpoint import CheckpointStore
+
+__all__ = ["PartitionStatus", "ProcessedTotals", "ScoringSpec", "StreamService"]
+
+OnBatch = Callable[[str, BatchResult], None]
+OnOutage = Callable[[str, StorageError, float], None]  # source, error, pause (s)
+ModelLoader = Callable[[str, str], LoadedModel]  # (name, alias) -> the loaded model
+
+
+@dataclass(frozen=True)
+class ScoringSpec:
+    """Score a stream with a model: ``model`` at registry ``alias``, on ``source``'s
+    events (None: the one bound source that carries the model's entity keys, other
+    than its labels source); scores at or above ``threshold`` are appended as alerts to
+    the embedded log topic ``alerts`` (when both are given)."""
+
+    model: str
+    alias: str = "champion"
+    source: str | None = None
+    threshold: float | None = None
+    alerts: str | None = None
+
+
+@dataclass(frozen=True)
+class PartitionStatus:
+    """Where one partition of a source's stream stands."""
+
+    source: str
+    partition: int
+    position: str | None  # the last message consumed (None: none yet)
+    last: str | None  # the last message in the log
+    stats: StreamStats
+
+    @property
+    def caught_up(self) -> bool:
+        return self.position == self.last
+
+
+class StreamService:
+    def __init__(self, registration: Registration, stores: ProjectStores) -> None:
+        self.registration = registration
+        self.stores = stores
+
+    def _sources(self, names: Sequence[str]) -> list[Source]:
+        definitions = self.registration.definitions
+        if names:
+            chosen = [definitions.source(n) for n in names]
+            for source in chosen:
+                require_binding(source)
+            return chosen
+        bound = [s for s in definitions.sources if s.stream is not None]
+        if not bound:
+            raise InputError("stream", "no source is bound to a stream", got=[],
+                             fix="declare stream=StreamBinding('log', '<topic>') on a source "
+                             "and run `confluens apply`")
+        return bound
+
+    def _online(self) -> CheckpointStore:
+        online = self.stores.online
+        if StoreCapability.CHECKPOINT not in online.capabilities:
+            raise ProjectError(f"online store {online.location}", "a stream processor "
+                               "commits its state with its checkpoint, which this store "
+                               "cannot do", got=sorted(online.capabilities),
+                               fix="use [online] store = 'embedded' or 'redis'")
+        return online  # type: ignore[return-value]
+
+    def processor(self, source: Source, *, worker: tuple[int, int] = (0, 1),
+                  scorers: Sequence[StreamScorer] = ()) -> SourceProcessor:
+        self.registration.applied_version(source)
+        views = [v for v in self.registration.definitions.feature_views
+                 if v.source.name == source.name]
+        log = open_log(self.stores.config, source)
+        i, n = _check_worker(worker)
+        stores = StreamStores(self.stores.offline, self.stores.quarantine,
+                              self.stores.metadata, self._online(),
+                              self.stores.config.online_ttl_seconds)
+        try:
+            return SourceProcessor(source, views, log, stores, partitions=[
+                p for p in range(log.partitions) if p % n == i], scorers=scorers)
+        except BaseException:
+            log.close()
+            raise
+
+    def run(self, sources: Sequence[str] = (), *, worker: tuple[int, int] = (0, 1),
+            batch_size: int = 100_000, poll_ms: int = 100, until_idle: bool = False,
+            max_seconds: float | None = None, stop: Event | None = None,
+            on_batch: OnBatch | None = None, on_outage: OnOutage | None = None,
+            scoring: Sequence[ScoringSpec] = (), models: ModelLoader | None = None,
+            ) -> dict[str, ProcessedTotals]:
+        """Process the sources' streams (see the module docstring); the totals.
+
+        A broker or store that cannot be reached (``StorageError``, after the log's own
+        reconnect attempts) does not end the run: the source's processor is dropped,
+        and rebuilt from its checkpoint after a growing pause (1 s up to 30 s), so the
+        batch in hand is read and judged again and nothing is lost or counted twice.
+        ``on_outage(source, error, pause)`` hears of each such pause.
+
+        ``scoring`` scores events as they arrive (scoring.py), with models loaded by
+        ``models(name, alias)``; predictions go to the prediction log.
+        """
+        stop = stop or Event()
+        chosen = self._sources(sources)
+        with self._scorers(chosen, scoring, models) as scorers, self._bridges(chosen):
+            return self._run(chosen, scorers, worker=worker, batch_size=batch_size,
+                             poll_ms=poll_ms, until_idle=until_idle,
+                             max_seconds=max_seconds, stop=stop, on_batch=on_batch,
+                             on_outage=on_outage)
+
+    @contextmanager
+    def _bridges(self, chosen: Sequence[Source]) -> Iterator[None]:
+        """An MQTT bridge for each source bound to an ``mqtt`` stream, landing the
+        devices' messages in the source's embedded log while the processors run."""
+        config = self.stores.config
+        bridges = []
+        try:
+            for source in chosen:
+                binding = source.stream
+                if binding is None or binding.kind != "mqtt":
+                    continue
+                from confluens.connectors.streams.mqtt_bridge import MqttBridge
+
+                log = EmbeddedLog(embedded_log_path(config, binding.topic), binding.topic,
+                                  partitions=binding.partitions)
+                key = None if binding.key is None else source.schema[binding.key].input_name
+                bridge = MqttBridge(config.mqtt_url, binding.topic, log, key_field=key,
+                                    client_id=f"confluens-{config.name}-{source.name}")
+                bridges.append((bridge, log))
+                bridge.start()
+            yield
+        finally:
+            for bridge, log in bridges:
+                try:
+                    bridge.stop()
+                finally:
+                    log.close()
+
+    @contextmanager
+    def _scorers(self, chosen: Sequence[Source], scoring: Sequence[ScoringSpec],
+                 models: ModelLoader | None) -> Iterator[dict[str, list[StreamScorer]]]:
+        """The scorers of each source, with the prediction log running around them."""
+        if not scoring:
+            yield {}
+            return
+        if models is None:
+            raise InputError("scoring", "needs a way to load models", got=None,
+                             fix="pass models=lambda name, alias: registry.load(name, alias)")
+        from confluens.lifecycle.serve import PredictionLog
+        from confluens.project.serving import prediction_store
+
+        config = self.stores.config
+        out: dict[str, list[StreamScorer]] = {}
+        alert_logs: list[StreamLog] = []
+        with PredictionLog(prediction_store(config.store_root)) as log:
+            try:
+                for spec in scoring:
+                    model = models(spec.model, spec.alias)
+                    source = self._scored_source(spec, chosen)
+                    alerts = None
+                    if spec.alerts is not None:
+                        alerts = EmbeddedLog(embedded_log_path(config, spec.alerts),
+                                             spec.alerts)
+                        alert_logs.append(alerts)
+                    scorer = StreamScorer(self.registration.definitions, model, source,
+                                          alerts=alerts, threshold=spec.threshold)
+                    scorer.log = log.writer(model.name, {
+                        c: ("int64" if source.schema[c].dtype.value == "int64" else "string")
+                        for c in scorer.key_columns})
+                    out.setdefault(source.name, []).append(scorer)
+                yield out
+            finally:
+                for alert_log in alert_logs:
+                    alert_log.close()
+
+    def _scored_source(self, spec: ScoringSpec, chosen: Sequence[Source]) -> Source:
+        names = [s.name for s in chosen]
+        if spec.source is not None:
+            if spec.source not in names:
+                raise InputError("--score-source", "must be one of the sources streamed",
+                                 got=spec.source, fix=f"use one of {names}")
+            return next(s for s in chosen if s.name == spec.source)
+        label = self.registration.definitions.model(spec.model).label_source
+        candidates = [s for s in chosen if s.name != label]
+        if len(candidates) != 1:
+            raise InputError(f"scoring with model '{spec.model}'", "needs the source to "
+                             "score named", got=[s.name for s in candidates],
+                             fix="pass --score-source SOURCE")
+        return candidates[0]
+
+    def _run(self, chosen: Sequence[Source], scorers: Mapping[str, list[StreamScorer]], *,
+             worker: tuple[int, int], batch_size: int, poll_ms: int, until_idle: bool,
+             max_seconds: float | None, stop: Event, on_batch: OnBatch | None,
+             on_outage: OnOutage | None) -> dict[str, ProcessedTotals]:
+        processors: dict[str, SourceProcessor | None] = {s.name: None for s in chosen}
+        totals = {s.name: ProcessedTotals() for s in chosen}
+        pauses = {s.name: 0.0 for s in chosen}
+        retry_at = {s.name: 0.0 for s in chosen}
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        try:
+            while not stop.is_set():
+                busy = False
+                for source in chosen:
+                    if time.monotonic() < retry_at[source.name]:
+                        busy = True  # not idle: a source is waiting for its broker
+                        continue
+                    try:
+                        proc = processors[source.name]
+                        if proc is None:
+                            proc = processors[source.name] = self.processor(
+                                source, worker=worker, scorers=scorers.get(source.name, ()))
+                        result = proc.step(batch_size=batch_size)
+                    except StorageError as exc:
+                        _drop(processors, source.name)
+                        pause = pauses[source.name] = min(30.0, max(1.0, 2 * pauses[
+                            source.name]))
+                        retry_at[source.name] = time.monotonic() + pause
+                        if on_outage is not None:
+                            on_outage(source.name, exc, pause)
+                        busy = True
+                        continue
+                    pauses[source.name] = 0.0
+                    if result is not None:
+                        busy = True
+                        totals[source.name].add(result)
+                        if on_batch is not None:
+                            on_batch(source.name, result)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if not busy:
+                    if until_idle:
+                        break
+                    stop.wait(poll_ms / 1000)
+                elif any(p is None for p in processors.values()):
+                    stop.wait(min(poll_ms, 200) / 1000)
+        finally:
+            for name in list(processors):
+                _drop(processors, name)
+        return totals
+
+    def replay(self, source: str, path: str | Path, *, speed: str | None = None,
+               limit: int | None = None,
+               progress: Callable[[int, int], None] | None = None) -> int:
+        """Publish the records of ``path`` into ``source``'s stream (replay.py)."""
+        src = self.registration.definitions.source(source)
+        require_binding(src)
+        pace = ReplaySpeed.parse(speed)
+        log = open_log(self.stores.config, src)
+        try:
+            return replay_file(log, src, self.stores.config.path(path), speed=pace,
+                               limit=limit, progress=progress)
+        finally:
+            log.close()
+
+    def status(self, sources: Sequence[str] = ()) -> list[PartitionStatus]:
+        """Every partition of every bound source: position, log end, counts, lags."""
+        online = self._online()
+        out = []
+        for source in self._sources(sources):
+            log = open_log(self.stores.config, source)
+            try:
+                for p in range(log.partitions):
+                    cp = online.checkpoint(consumer_of(source.name, p))
+                    out.append(PartitionStatus(
+                        source.name, p, None if cp is None else cp.positions.get(p),
+                        log.last(p), StreamStats.from_state({} if cp is None else cp.state)))
+            finally:
+                log.close()
+        return out
+
+
+    def freshness(self, sources: Sequence[str] = ()) -> list[ViewFreshness]:
+        """Each view of each bound source: lag, throughput and its freshness SLA."""
+        partitions = self.status(sources)
+        out = []
+        for view in self.registration.definitions.feature_views:
+            mine = [(s.stats, not s.caught_up) for s in partitions
+                    if s.source == view.source.name]
+            if mine:
+                out.append(view_freshness(view, mine))
+        return out
+
+
+@dataclass
+class ProcessedTotals:
+    """What one ``run`` processed of one source."""
+
+    batches: int = 0
+    rows_in: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    scored: int = 0  # events scored by the run's models (scoring)
+    alerts: int = 0
+
+    def add(self, result: BatchResult) -> None:
+        self.batches += 1
+        self.rows_in += result.counts.rows_in
+        self.accepted += result.counts.accepted
+        self.quarantined += result.counts.quarantined
+        self.duplicates += result.counts.duplicates
+        self.scored += result.scored.scored
+        self.alerts += result.scored.alerts
+
+
+def _drop(processors: dict[str, SourceProcessor | None], name: str) -> None:
+    """Close a source's processor and its log (a broken one: quietly) and forget it."""
+    proc = processors.get(name)
+    processors[name] = None
+    if proc is None:
+        return
+    for close in (proc.close, proc.log.close):
+        with suppress(Exception):  # closing what a broker outage may have broken
+            close()
+
+
+def _check_worker(worker: tuple[int, int]) -> tuple[int, int]:
+    i, n = worker
+    if n < 1 or not 0 <= i < n:
+        raise InputError("--worker", "must be I/N with 0 <= I < N", got=f"{i}/{n}",
+                         fix="number the workers from 0, e.g. --worker 0/2 and --worker 1/2")
+    return i, n

@@ -1,0 +1,286 @@
+"""The window state of one feature view inside a stream processor, per entity.
+
+A stream processor keeps, per entity, the same events the online state keeps
+(``plan/retention.py``): those that can still fall in a window. For each micro-batch
+of a source's accepted events it asks :class:`ViewState` which entities the batch
+touches (:meth:`~ViewState.keys_of`), loads those it does not hold yet from the
+online store (:meth:`~ViewState.missing`, :meth:`~ViewState.load`), merges the batch
+(:meth:`~ViewState.add`), and writes what :meth:`~ViewState.blobs` gives back: each
+touched entity's value, pruned at the watermark, in the format ``confluens
+materialize`` writes (``streaming/stored_state.py``), so ``read_online`` reads it
+unchanged.
+
+**Event order and late events.** Events are held in event order: time, then version
+(a null version first), then id in the id's own order (integer ids as integers).
+Events may arrive in any order, within a batch and across batches: a late event is
+placed among the held ones. One that no window can see any more at the watermark is
+left out at once, as if it had arrived in time.
+
+**Idempotence.** Adding an event whose id the entity holds changes nothing, so a
+batch replayed after a crash (at-least-once delivery) gives the same state. An event
+already left out and replayed is left out again at the next :meth:`~ViewState.blobs`
+(it is behind the same events it was behind before), and the state is again the same.
+(Ids are those of the source's ``id`` column, or the content hash where it has none.)
+
+**Pruning at the watermark.** :meth:`~ViewState.blobs` prunes each entity at the
+watermark h (the latest event time the processor accepted): kept are the events
+after ``h`` minus the longest delay + window, those not yet known at h, and the
+events that a count window or a ``latest`` value may still take
+(``streaming/retention.py``). Pruning again at every batch keeps exactly what one
+pruning of the entity's whole history at the latest watermark keeps, in any arrival
+order. The horizon never goes back: a lower one is taken as the latest given before
+or found in a loaded value (materialize's latest event time, say). Reads at
+or after h are exact. Reads before h are exact from the entity's earliest exact read
+time on (``streaming/exact_reads.py``), computed as materialize computes it, from
+the latest left-out event ever (kept in the stored value, so a stored state adopted
+by :meth:`~ViewState.load` combines with later prunes exactly) and the kept events;
+earlier reads are refused (``InputError``), never answered wrongly. So the value
+written after any sequence of loads, batches and prunes equals the one ``confluens
+materialize`` writes for the same events at the same horizon, byte for byte.
+
+**Memory.** Between batches an entity costs its stored value (one ``bytes``) and its
+key in a dict: about 250 bytes (the value's envelope, header and column directory,
+the ``bytes`` object, the key and its dict slot), plus per event 8 bytes of time, 4
+bytes plus the id's text, 8 bytes of version (versioned sources), 8 bytes of known-at
+time (only while some held event is known after its time), per aggregated column 8
+bytes (1 for booleans; 4 plus the text for strings) and a null byte if any is null,
+and per filter 1 byte. An entity a batch touches is unpacked into Python lists until
+:meth:`~ViewState.blobs` packs it again. :meth:`~ViewState.forget` drops entities
+(they are loaded again when next touched). A ``ViewState`` is not thread-safe.
+
+>>> from datetime import UTC, datetime
+>>> import pyarrow as pa
+>>> from confluens.core import Count, Entity, FeatureView, Source
+>>> from confluens.plan.ir import plan_view
+>>> from confluens.streaming.stored_state import decode_state, open_state
+>>> tx = Source("tx", {"id": "int64", "ts": "timestamp", "c": "string"}, "ts", id="id")
+>>> state = ViewState(plan_view(FeatureView("v", Entity("c", ["c"]), tx,
+...                                          [Count(window="1h")])))
+>>> at = lambda h: datetime(2024, 1, 1, h, tzinfo=UTC)
+>>> batch = pa.table({"id": [2, 1], "c": ["x", "x"], "ts": [at(3), at(1)]})
+>>> keys = state.keys_of(batch)
+>>> for key in state.missing(keys):
+...     state.load(key, None)  # nothing stored yet
+>>> sorted(state.add(batch)), sorted(state.add(batch))  # the replay changes nothing
+(['["x"]'], ['["x"]'])
+>>> hour = 3_600_000_000
+>>> blob = state.blobs(['["x"]'], horizon_us=int(at(3).timestamp()) * 1_000_000)['["x"]']
+>>> decode_state(blob).tie  # the event at 1:00 is out of every window from 3:00 on
+['2']
+>>> (open_state(blob, "v").earliest - 1_000_000 * int(at(0).timestamp())) // hour
+2
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from confluens.errors import InputError, SchemaMismatchError
+from confluens.plan.expressions import bind
+from confluens.plan.expressions.evaluate_python import derive_and_filter
+from confluens.plan.ir import ViewPlan, lower
+from confluens.plan.version import OLDEST
+from confluens.streaming.held_events import HeldEvents, Tie, held_rows
+from confluens.streaming.held_reads import features_at
+from confluens.streaming.stored_state import entity_key, open_state, value_kinds
+
+__all__ = ["ViewState"]
+
+
+def _micros(column: pa.ChunkedArray) -> list[Any]:
+    """A time column as microseconds since the epoch (an int64 column as it is)."""
+    if pa.types.is_timestamp(column.type):
+        column = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
+    values: list[Any] = column.to_pylist()
+    return values
+
+
+_NEEDS_ESCAPE = r'[^\x20\x21\x23-\x5b\x5d-\x7e]'  # what JSON would escape in a string
+
+
+def _plain_keys(batch: pa.Table, keys: Sequence[str]) -> list[str] | None:
+    """``entity_key`` of each row, vectorised, for one key column of strings that JSON
+    writes as they are, or of integers; None where that does not apply (the caller
+    then encodes row by row)."""
+    if len(keys) != 1:
+        return None
+    column = batch.column(keys[0])
+    if column.null_count:
+        return None
+    if pa.types.is_integer(column.type):
+        text = pc.cast(column, pa.string())
+        return pc.binary_join_element_wise("[", text, "]", "").to_pylist()  # type: ignore[no-any-return]
+    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+        return None
+    if pc.any(pc.match_substring_regex(column, _NEEDS_ESCAPE)).as_py():
+        return None
+    return pc.binary_join_element_wise('["', column, '"]', "").to_pylist()  # type: ignore[no-any-return]
+
+
+class ViewState:
+    """The per-entity window state of one view's plan in a stream processor."""
+
+    def __init__(self, plan: ViewPlan) -> None:
+        self.plan = plan
+        low = lower(plan)
+        self._columns = low.value_columns
+        self._flags = {w: f"__f{i}" for i, w in enumerate(low.filters)}
+        self._integer_ties = dict(plan.types).get(plan.tie) == "int64"
+        self._what = f"feature view '{plan.name}'"
+        value_kinds(plan)  # types the view's expressions now
+        self._held: dict[str, bytes | None] = {}  # stored values (None: no events)
+        self._open: dict[str, HeldEvents] = {}  # touched since the last blobs()
+        self._horizon: int | None = None  # the latest horizon given or loaded
+        self._last_keys: tuple[pa.Table, list[str]] | None = None
+
+    def __len__(self) -> int:
+        """How many entities are held."""
+        return len(self._held) + len(self._open)
+
+    def keys_of(self, batch: pa.Table) -> list[str]:
+        """Each row's entity key in the online store (``stored_state.entity_key``)."""
+        if self._last_keys is not None and self._last_keys[0] is batch:
+            return self._last_keys[1]  # the processor asks for a batch's keys, then adds it
+        self._check_columns(batch)
+        plain = _plain_keys(batch, self.plan.keys) if self.plan.keys else None
+        if not self.plan.keys:
+            keys = [entity_key([])] * batch.num_rows
+        elif plain is not None:
+            keys = plain
+        else:
+            columns = [batch.column(k).to_pylist() for k in self.plan.keys]
+            keys = [entity_key(values) for values in zip(*columns, strict=True)]
+        self._last_keys = (batch, keys)
+        return keys
+
+    def missing(self, keys: Iterable[str]) -> list[str]:
+        """The keys, each once, whose state is not held: ``load`` them before ``add``."""
+        return [k for k in dict.fromkeys(keys) if k not in self._held and k not in self._open]
+
+    def load(self, key: str, blob: bytes | None) -> None:
+        """Adopt an entity's stored value (None: nothing stored, no events)."""
+        if key in self._open:
+            raise InputError(f"{self._what}, entity {key}", "has events not written yet, "
+                             "which loading its stored state would discard", got=key,
+                             fix="call blobs() for it first, or load only missing() keys")
+        if blob is not None:  # refuses a value of another release now
+            self._advance(open_state(blob, self._what).horizon)
+        self._held[key] = blob
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Drop entities from memory; they are loaded again when next touched."""
+        for key in keys:
+            if key in self._open:
+                raise InputError(f"{self._what}, entity {key}", "has events not written "
+                                 "yet", got=key, fix="call blobs() for it first")
+            self._held.pop(key, None)
+
+    def add(self, batch: pa.Table) -> set[str]:
+        """Merge a micro-batch of the source's accepted events (any order; ids already
+        held are skipped); returns the keys of the entities it touches."""
+        plan = self.plan
+        keys = self.keys_of(batch)
+        unloaded = self.missing(keys)
+        if unloaded:
+            raise InputError(f"{self._what}, entity {unloaded[0]}", "must be loaded "
+                             "before events are added to it", got=unloaded,
+                             fix="load(key, stored value or None) each of missing(keys)")
+        if not keys:
+            return set()
+        table = derive_and_filter(bind(plan), batch, self._flags)
+        t = self._required(_micros(table.column(plan.event_time)), plan.event_time)
+        ties = self._ties(self._required(table.column(plan.tie).to_pylist(), plan.tie))
+        known = t if plan.known_at is None else [  # null or early: known at its time
+            ti if k is None or k < ti else k
+            for ti, k in zip(t, _micros(table.column(plan.known_at)), strict=True)]
+        versions = None if plan.version is None else [
+            OLDEST if v is None else v for v in _micros(table.column(plan.version))]
+        values = {c: table.column(c).to_pylist() for c in self._columns}
+        passes = {w: table.column(f).to_pylist() for w, f in self._flags.items()}
+        rows: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            rows.setdefault(key, []).append(i)
+        for key, at in rows.items():
+            held = self._open.get(key)
+            if held is None:
+                held = self._open[key] = self._opened(key)
+            held.merge(held_rows(at, t, versions, ties, known, values, passes))
+        return set(rows)
+
+    def features_at(self, keys: Sequence[str], times: Sequence[int],
+                    ) -> list[dict[str, Any] | None]:
+        """The view's features for each (entity key, time in µs), over the events held
+        now, with those added since the last ``blobs`` (see held_reads.py); None where
+        the held events do not answer exactly at that time."""
+        out: list[dict[str, Any] | None] = [None] * len(keys)
+        by_key: dict[str, list[int]] = {}
+        for i, key in enumerate(keys):
+            by_key.setdefault(key, []).append(i)
+        for key, rows in by_key.items():
+            held = self._open.get(key)
+            if held is None:
+                blob = self._held.get(key)
+                held = (HeldEvents.empty(self.plan) if blob is None
+                        else HeldEvents.opened(self.plan, blob, self._integer_ties))
+            for i, values in zip(rows, features_at(self.plan, held,
+                                                   [times[i] for i in rows]), strict=True):
+                out[i] = values
+        return out
+
+    def blobs(self, keys: Iterable[str], horizon_us: int) -> dict[str, bytes]:
+        """Each entity's stored value, pruned at ``horizon_us`` (the watermark; a
+        horizon below one given before, or below a loaded value's, is taken as that).
+        An entity loaded without a value that got no event since has none to write."""
+        horizon_us = self._advance(horizon_us)
+        out: dict[str, bytes] = {}
+        for key in dict.fromkeys(keys):
+            held = self._open.pop(key, None)
+            if held is None:
+                if key not in self._held:
+                    raise InputError(f"{self._what}, entity {key}", "is not held",
+                                     got=key, fix="load(key, its stored value) first")
+                blob = self._held[key]
+                if blob is None:
+                    continue
+                if horizon_us <= open_state(blob, self._what).horizon:
+                    out[key] = blob  # pruned at this horizon or a later one already
+                    continue
+                held = self._opened(key)
+            out[key] = self._held[key] = held.seal(self.plan, horizon_us)
+        return out
+
+    def _check_columns(self, batch: pa.Table) -> None:
+        plan = self.plan
+        lacking = [c for c in dict.fromkeys((*plan.columns, plan.tie))
+                   if c not in batch.column_names]
+        if lacking:
+            raise SchemaMismatchError(f"micro-batch of {self._what}", "must hold every "
+                                      "column of the source and its id", got=lacking,
+                                      fix="pass the source's accepted events as they are "
+                                      "stored")
+
+    def _advance(self, horizon: int) -> int:
+        if self._horizon is None or horizon > self._horizon:
+            self._horizon = horizon
+        return self._horizon
+
+    def _opened(self, key: str) -> HeldEvents:
+        blob = self._held.pop(key)
+        if blob is None:
+            return HeldEvents.empty(self.plan)
+        return HeldEvents.opened(self.plan, blob, self._integer_ties)
+
+    def _required(self, values: list[Any], column: str) -> list[Any]:
+        if None in values:
+            raise InputError(f"micro-batch of {self._what}", f"'{column}' must not be null",
+                             got=None, fix="pass only the source's accepted events")
+        return values
+
+    def _ties(self, ids: list[Any]) -> list[Tie]:
+        if self._integer_ties:
+            return [int(x) for x in ids]
+        return [str(x) for x in ids]

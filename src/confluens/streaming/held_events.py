@@ -1,0 +1,151 @@
+"""One entity's held events while a stream processor changes them: merge, prune, encode.
+
+:class:`HeldEvents` is the unpacked form of an entity's stored value
+(``streaming/stored_state.py``): its kept events as columns in event order (time,
+then version, then id in the id's own order: integer ids compare as integers), the
+time of the latest event ever left out, and the horizon it was last pruned at. A
+processor opens it when a micro-batch touches the entity, :meth:`~HeldEvents.merge`
+adds the batch's events (late ones placed among the held ones; an id already held is
+skipped, so replays change nothing), and :meth:`~HeldEvents.seal` prunes it at the
+watermark (``streaming/retention.py``) and encodes it again. Between micro-batches
+only the encoded value is kept (``streaming/entity_state.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from confluens.errors import ProjectError
+from confluens.plan.ir import ViewPlan, lower
+from confluens.streaming.packed import unpack_events
+from confluens.streaming.retention import retained
+from confluens.streaming.stored_state import encode_entity, open_state
+
+__all__ = ["HeldEvents", "Tie", "held_rows"]
+
+Tie = int | str  # an event's id, in its own type: it orders events of equal (time, version)
+
+
+@dataclass(slots=True)
+class HeldEvents:
+    """One entity's events in event order, as columns.
+
+    ``versions`` is None when the source has no version column; ``left_out`` the
+    time of the latest event left out so far (None: none); ``horizon`` the time the
+    events were last pruned at (None: never).
+    """
+
+    t: list[int]
+    versions: list[int] | None
+    ties: list[Tie]
+    known: list[int]
+    values: dict[str, list[Any]]
+    passes: dict[str, list[bool]]
+    left_out: int | None = None
+    horizon: int | None = None
+
+    @classmethod
+    def empty(cls, plan: ViewPlan) -> HeldEvents:
+        low = lower(plan)
+        return cls([], None if plan.version is None else [], [], [],
+                    {c: [] for c in low.value_columns}, {w: [] for w in low.filters})
+
+    @classmethod
+    def opened(cls, plan: ViewPlan, blob: bytes, integer_ties: bool) -> HeldEvents:
+        """The events of a stored value (written by materialize or by a processor)."""
+        what = f"feature view '{plan.name}'"
+        state = open_state(blob, what)
+        packed = unpack_events(state.packed, what)
+        versions = packed.versions
+        if plan.version is not None and versions is None:
+            raise ProjectError(f"online state of {what}", "holds no versions, and its "
+                               f"source orders events by '{plan.version}'",
+                               got="no versions",
+                               fix="run `confluens materialize` to rebuild it")
+        low = lower(plan)
+        return cls(list(packed.t), None if plan.version is None else list(versions or ()),
+                   [int(x) for x in packed.tie] if integer_ties else list(packed.tie),
+                   list(packed.known), {c: list(packed.column(c)) for c in low.value_columns},
+                   {w: [bool(x) for x in packed.passes(w)] for w in low.filters},
+                   state.left_out, state.horizon)
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def _key(self, i: int) -> tuple[int, int, Tie]:
+        return (self.t[i], 0 if self.versions is None else self.versions[i], self.ties[i])
+
+    def merge(self, new: HeldEvents) -> None:
+        """Add ``new``'s events (in event order) whose ids are not held yet, each in
+        its place in event order."""
+        seen = set(self.ties)
+        take = []
+        for i, tie in enumerate(new.ties):
+            if tie not in seen:
+                seen.add(tie)
+                take.append(i)
+        if not take:
+            return
+        at = len(self.t)
+        appended = not at or self._key(at - 1) < new._key(take[0])
+        self.t.extend(new.t[i] for i in take)
+        if self.versions is not None and new.versions is not None:
+            self.versions.extend(new.versions[i] for i in take)
+        self.ties.extend(new.ties[i] for i in take)
+        self.known.extend(new.known[i] for i in take)
+        for name, column in self.values.items():
+            column.extend(new.values[name][i] for i in take)
+        for where, flags in self.passes.items():
+            flags.extend(new.passes[where][i] for i in take)
+        if not appended:  # late events: put every event in its place
+            self._reorder(sorted(range(len(self.t)), key=self._key))
+
+    def _reorder(self, order: Sequence[int]) -> None:
+        def pick(column: list[Any]) -> list[Any]:
+            return [column[i] for i in order]
+
+        self.t = pick(self.t)
+        if self.versions is not None:
+            self.versions = pick(self.versions)
+        self.ties = pick(self.ties)
+        self.known = pick(self.known)
+        self.values = {name: pick(column) for name, column in self.values.items()}
+        self.passes = {where: pick(flags) for where, flags in self.passes.items()}
+
+    def prune(self, plan: ViewPlan, horizon: int) -> None:
+        """Leave out what no read from ``horizon`` on can see (``streaming/retention.py``;
+        a horizon below the one last pruned at is taken as that one)."""
+        if self.horizon is not None:
+            horizon = max(horizon, self.horizon)
+        kept = retained(plan, self.t, self.known, self.passes, horizon)
+        if kept.left_out is not None:
+            self.left_out = (kept.left_out if self.left_out is None
+                             else max(self.left_out, kept.left_out))
+            self._reorder(kept.kept)
+        self.horizon = horizon
+
+    def seal(self, plan: ViewPlan, horizon: int) -> bytes:
+        """Prune at ``horizon`` and encode: the entity's stored value."""
+        self.prune(plan, horizon)
+        assert self.horizon is not None
+        return encode_entity(plan, self.t, self.versions, [str(x) for x in self.ties],
+                             self.known, self.values, self.passes, left_out=self.left_out,
+                             horizon=self.horizon)
+
+
+def held_rows(rows: Sequence[int], t: Sequence[int],
+              versions: Sequence[int] | None, ties: Sequence[Tie], known: Sequence[int],
+              values: Mapping[str, Sequence[Any]],
+              passes: Mapping[str, Sequence[bool]]) -> HeldEvents:
+    """The events at positions ``rows`` of a batch's columns, in event order."""
+    def key(i: int) -> tuple[int, int, Tie]:
+        return (t[i], 0 if versions is None else versions[i], ties[i])
+
+    order = sorted(rows, key=key)
+    return HeldEvents([t[i] for i in order],
+                      None if versions is None else [versions[i] for i in order],
+                      [ties[i] for i in order], [known[i] for i in order],
+                      {c: [column[i] for i in order] for c, column in values.items()},
+                      {w: [flags[i] for i in order] for w, flags in passes.items()})

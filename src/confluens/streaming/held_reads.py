@@ -1,0 +1,62 @@
+"""Features at given times over an entity's held events, before they are pruned.
+
+A stream processor that scores events (project/stream/scoring.py) needs each event's
+features as of the event's own time, with every event of its micro-batch merged in.
+After the batch is written, the state is pruned at the watermark and may no longer
+answer for earlier times (an ``Events(1)`` window keeps only the latest event), so the
+features are evaluated between :meth:`ViewState.add` and :meth:`ViewState.blobs`, over
+the merged events (:class:`HeldColumns`, the evaluator's view of a ``HeldEvents``).
+
+A time before the one from which the held events answer exactly (a late event, older
+than events the state already left out) gets None: it is never answered wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from confluens.plan.ir import ViewPlan, lower
+from confluens.streaming.exact_reads import earliest_exact
+from confluens.streaming.held_events import HeldEvents
+from confluens.streaming.window_events import compile_plan, evaluate_compiled
+
+__all__ = ["HeldColumns", "features_at"]
+
+
+class HeldColumns:
+    """``HeldEvents`` as the window evaluator reads events (``EventColumns``)."""
+
+    def __init__(self, held: HeldEvents) -> None:
+        self.held = held
+        self.t = held.t
+        self._late = any(k > t for k, t in zip(held.known, held.t, strict=True))
+
+    def column(self, name: str) -> Sequence[Any]:
+        return self.held.values[name]
+
+    def values_of(self, name: str, lo: int, hi: int) -> Sequence[Any]:
+        return self.held.values[name][lo:hi]
+
+    def has_nulls(self, name: str) -> bool:
+        return True
+
+    def passes(self, where: str) -> Sequence[Any]:
+        return self.held.passes[where]
+
+    def unknown_at(self, at: int) -> Sequence[int] | None:
+        return self.held.known if self._late and max(self.held.known) > at else None
+
+
+def features_at(plan: ViewPlan, held: HeldEvents, times: Sequence[int],
+                ) -> list[dict[str, Any] | None]:
+    """Every feature of ``plan`` at each of ``times`` (µs), None where not exact."""
+    compiled = compile_plan(plan)
+    columns = HeldColumns(held)
+    passes: dict[str | None, Sequence[bool]] = {None: [True] * len(held)}
+    passes.update(held.passes)
+    earliest = earliest_exact(lower(plan), held.left_out, held.t, held.known, passes,
+                              held.horizon if held.horizon is not None else max(
+                                  held.t, default=0))
+    return [None if at < earliest else evaluate_compiled(compiled, columns, at)
+            for at in times]
