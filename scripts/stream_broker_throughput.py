@@ -64,23 +64,28 @@ def nats(count: int) -> None:
         log.close()
 
 
-def mqtt_bridge(count: int, folder: Path) -> None:
+def mqtt_bridge(count: int, folder: Path, in_flight: int, port: int, backlog: bool) -> None:
+    """Publish ``count`` QoS-1 messages from one client and time them until landed; with
+    ``backlog``, publish them while the bridge is stopped (the broker's
+    ``max_queued_messages`` must hold them) and time the bridge draining them."""
     tag = uuid.uuid4().hex[:8]
     log = EmbeddedLog(folder / "devices.log", "devices", partitions=4)
-    bridge = MqttBridge("mqtt://127.0.0.1:1883", f"bench/{tag}/+", log, key_field="card",
+    bridge = MqttBridge(f"mqtt://127.0.0.1:{port}", f"bench/{tag}/+", log, key_field="card",
                         client_id=f"bench-bridge-{tag}", batch_size=1000,
-                        max_in_flight=65535)
+                        max_in_flight=in_flight)
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{tag}",
                             protocol=MQTTProtocolVersion.MQTTv5)
     publisher.max_inflight_messages_set(1000)
     connected = threading.Event()
     publisher.on_connect = lambda *args: connected.set()
-    publisher.connect("127.0.0.1", 1883)
+    publisher.connect("127.0.0.1", port)
     publisher.loop_start()
     bridge.start()
     try:
         assert connected.wait(10)
         assert bridge.wait_subscribed(10)
+        if backlog:
+            bridge.stop()
         bodies = [payload(i) for i in range(count)]
         started = time.perf_counter()
         infos = [publisher.publish(f"bench/{tag}/{i % 10}", b, qos=1)
@@ -88,10 +93,14 @@ def mqtt_bridge(count: int, folder: Path) -> None:
         for info in infos:
             info.wait_for_publish(60)
         published = time.perf_counter() - started
+        print("MQTT publish QoS 1 (one client)    ", rate(count, published))
+        if backlog:
+            started = time.perf_counter()
+            bridge.start()
         landed = bridge.wait_landed(count, 300)
         total = time.perf_counter() - started
-        print("MQTT publish QoS 1 (one client)    ", rate(count, published))
-        print("MQTT bridge, publish to landed     ", rate(count, total),
+        what = "draining a backlog " if backlog else "publish to landed  "
+        print(f"MQTT bridge, {what}     ", rate(count, total),
               "" if landed else f"(only {bridge.landed:,} landed)")
     finally:
         bridge.stop()
@@ -100,18 +109,28 @@ def mqtt_bridge(count: int, folder: Path) -> None:
         log.close()
         cleaner = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-bridge-{tag}",
                               protocol=MQTTProtocolVersion.MQTTv5)
-        cleaner.connect("127.0.0.1", 1883, clean_start=True)  # drop the bridge's session
+        cleaner.connect("127.0.0.1", port, clean_start=True)  # drop the bridge's session
         cleaner.disconnect()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--in-flight", type=int, default=65_535,
+                        help="the bridge's max_in_flight (MQTT 5 receive maximum)")
+    parser.add_argument("--only", choices=["nats", "mqtt"])
+    parser.add_argument("--mqtt-port", type=int, default=1883)
+    parser.add_argument("--backlog", action="store_true",
+                        help="time the bridge draining messages published while it was "
+                        "stopped (needs a broker whose max_queued_messages holds them)")
     args = parser.parse_args()
     print(f"{args.messages:,} messages of {SIZE} bytes")
-    nats(args.messages)
-    with tempfile.TemporaryDirectory() as folder:
-        mqtt_bridge(args.messages, Path(folder))
+    if args.only != "mqtt":
+        nats(args.messages)
+    if args.only != "nats":
+        with tempfile.TemporaryDirectory() as folder:
+            mqtt_bridge(args.messages, Path(folder), args.in_flight, args.mqtt_port,
+                        args.backlog)
 
 
 if __name__ == "__main__":

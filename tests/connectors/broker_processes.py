@@ -59,15 +59,17 @@ class BrokerProcess:
         self.process = None
 
 
-def nats_server(folder: Path) -> BrokerProcess:
+def nats_server(folder: Path, *, jetstream: bool = True) -> BrokerProcess:
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
     if not os.access(binary, os.X_OK):
         unavailable("nats-server (to start a NATS server of the test's own)")
     port = free_port()
     store = folder / "nats-store"
     store.mkdir()
-    return BrokerProcess([binary, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd",
-                          str(store)], port, folder / "nats.log", f"nats://127.0.0.1:{port}")
+    command = [binary, "-a", "127.0.0.1", "-p", str(port)]
+    if jetstream:
+        command += ["-js", "-sd", str(store)]
+    return BrokerProcess(command, port, folder / "nats.log", f"nats://127.0.0.1:{port}")
 
 
 def mosquitto(folder: Path) -> BrokerProcess:

@@ -127,6 +127,20 @@ def test_a_nats_log_whose_server_stays_down_raises_storage_error(own_nats):
         again.close()
 
 
+def test_a_server_without_jetstream_is_a_storage_error_naming_the_flag(tmp_path):
+    from confluens.connectors.streams.nats_jetstream import NatsLog
+
+    pytest.importorskip("nats")
+    server = nats_server(tmp_path, jetstream=False)
+    server.start()
+    try:
+        with pytest.raises(StorageError, match="JetStream enabled") as info:
+            NatsLog(server.url, "tx", timeout_s=1)
+        assert "-js" in info.value.fix
+    finally:
+        server.stop()
+
+
 def test_an_mqtt_bridge_goes_on_after_its_broker_restarts(own_mosquitto, tmp_path):
     from confluens.connectors.streams.mqtt_bridge import MqttBridge
     from tests.connectors.mqtt_helpers import all_messages, publish, reading, wait_for_payloads

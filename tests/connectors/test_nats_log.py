@@ -196,6 +196,30 @@ def test_a_stream_name_shared_by_two_topics_is_refused(open_log, topic):
         open_log(name=other)
 
 
+def test_subjects_held_by_another_stream_are_refused(open_log, nats_url, topic):
+    import asyncio
+
+    import nats
+
+    async def squat() -> None:  # a stream of someone else's on this topic's subjects
+        nc = await nats.connect(nats_url)
+        await nc.jsm().add_stream(name=f"other_{topic.replace('.', '_')}",
+                                  subjects=[f"{topic}.0"])
+        await nc.close()
+
+    async def unsquat() -> None:
+        nc = await nats.connect(nats_url)
+        await nc.jsm().delete_stream(f"other_{topic.replace('.', '_')}")
+        await nc.close()
+
+    asyncio.run(squat())
+    try:
+        with pytest.raises(InputError, match="another stream holds these subjects"):
+            open_log()
+    finally:
+        asyncio.run(unsquat())
+
+
 @pytest.mark.parametrize("bad", ["", "a b", "tx.*", "tx.>", "tx..y", ".tx"])
 def test_a_topic_must_be_a_subject_without_wildcards(nats_url, bad):
     with pytest.raises(InputError, match="must be a NATS subject") as info:
@@ -220,9 +244,9 @@ def test_arguments_are_checked(open_log, nats_url, topic):
 def test_a_message_larger_than_max_payload_is_refused_before_sending(open_log):
     log = open_log()
     with pytest.raises(InputError, match="max_payload"):
-        log.append([("k", b"x" * (2 * 1024 * 1024))])
-    log.append([("k", b"small")])  # the connection is still fine
-    assert [m.payload for m in log.read(0, None, 5)] == [b"small"]
+        log.append([("k", b"x" * (log.max_payload + 200))])
+    log.append([("k", b"small"), ("k" * 100, b"y" * log.max_payload)])  # still connected
+    assert [len(m.payload) for m in log.read(0, None, 5)] == [5, log.max_payload]
 
 
 def test_no_server_is_a_storage_error_naming_the_fix():

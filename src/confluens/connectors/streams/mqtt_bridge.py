@@ -16,8 +16,7 @@ the unacknowledged messages again on the next connection of that client id, and
 queues what is published meanwhile; nothing acknowledged is lost, but a message
 appended whose acknowledgement never reached the broker is appended a second time.
 A source fed by MQTT should therefore declare an ``id``: the processor drops the
-second copy. (The broker bounds what it queues for an absent client: Mosquitto's
-``max_queued_messages``, 1,000 by default, must cover the longest outage.)
+second copy. (What the broker queues is bounded: see **Flow**.)
 
 **Order.** Messages are appended in the order the broker delivered them, which
 keeps each publisher's order on a topic; :func:`message_key` of the payload chooses
@@ -30,9 +29,14 @@ is not a JSON object, or lacks the field, gets the key ``None`` (partition 0): t
 bridge never drops a message; the processor quarantines the ones it cannot read.
 
 **Flow.** The broker may have ``max_in_flight`` unacknowledged messages out to the
-bridge (MQTT 5 receive maximum); the bridge appends whatever has arrived, up to
-``batch_size`` messages per append, as soon as it arrives. It reconnects on its own,
-with a delay doubling from ``reconnect_min_s`` up to ``reconnect_max_s``.
+bridge (the MQTT 5 receive maximum: 65,535 by default, the most MQTT allows, held in
+the bridge's memory until appended); the bridge appends whatever has arrived, up to
+``batch_size`` messages per append, as soon as it arrives. Beyond that window the
+broker queues messages for the bridge, connected or not, up to its own limit, and
+drops QoS-1 messages past it: Mosquitto's ``max_queued_messages`` (1,000 by default)
+must cover the largest burst the bridge can fall behind by, and the longest outage.
+The bridge reconnects on its own, with a delay doubling from ``reconnect_min_s`` up to
+``reconnect_max_s``.
 
 >>> message_key(b'{"device": "d-7", "t": 21.5}', "device")
 'd-7'
@@ -102,7 +106,7 @@ class MqttBridge:
 
     def __init__(self, url: str, topic_pattern: str, log: StreamLog, *,
                  key_field: str | None, client_id: str, batch_size: int = 1000,
-                 max_in_flight: int = 10_000, session_expiry_s: int = 7 * 24 * 3600,
+                 max_in_flight: int = 65_535, session_expiry_s: int = 7 * 24 * 3600,
                  keepalive_s: int = 30, reconnect_min_s: int = 1,
                  reconnect_max_s: int = 30) -> None:
         where = f"MQTT bridge '{client_id}'"
@@ -113,7 +117,7 @@ class MqttBridge:
         if batch_size < 1 or not 1 <= max_in_flight <= _MAX_RECEIVE:
             raise InputError(where, f"batch_size must be at least 1 and max_in_flight "
                              f"1 to {_MAX_RECEIVE}", got=(batch_size, max_in_flight),
-                             fix="pass batch_size=1000, max_in_flight=10000")
+                             fix="pass batch_size=1000, max_in_flight=65535")
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
             raise InputError(where, "url must be mqtt://host[:port]", got=url,
@@ -204,6 +208,8 @@ class MqttBridge:
         loop runs in a thread of its own). An append that fails ends the run with its
         error; the messages of that batch stay unacknowledged, so the broker delivers
         them again to the next run."""
+        with self._state:
+            self._refused = None
         client = self._client()
         client.connect_async(self._host, self._port, keepalive=self.keepalive_s,
                              clean_start=False, properties=self._connect_properties())

@@ -69,13 +69,22 @@ _WINDOW = 1000
 _DUPLICATE_WINDOW_S = 120.0
 
 
+def _headers_size(headers: dict[str, str]) -> int:
+    """Bytes of the NATS header block: ``NATS/1.0``, one ``name: value`` line each."""
+    return 12 + sum(len(k) + len(v.encode()) + 4 for k, v in headers.items())
+
+
+_HEADERS_ALLOWANCE = _headers_size({"Nats-Msg-Id": "0" * 32 + "-" + "9" * 12,
+                                    KEY_HEADER: "k" * 100})
+
+
 class NatsLog:
     """Topic ``topic`` of the JetStream-enabled NATS server at ``url``.
 
     ``timeout_s`` bounds one request to the server; ``reconnect_attempts`` and
     ``reconnect_wait_s`` the client's reconnection after the connection drops."""
 
-    def __init__(self, url: str = "nats://127.0.0.1:4222", topic: str = "", *,
+    def __init__(self, url: str, topic: str, *,
                  partitions: int = 1, timeout_s: float = 5.0, reconnect_attempts: int = 20,
                  reconnect_wait_s: float = 0.5) -> None:
         if partitions < 1:
@@ -116,6 +125,13 @@ class NatsLog:
     @property
     def location(self) -> str:
         return f"{self._where}/{self.topic}"
+
+    @property
+    def max_payload(self) -> int:
+        """The largest payload the server takes from this log: its ``max_payload``
+        (1 MiB unless configured; ``max_payload: 8MB`` in a config file raises it), less
+        the headers of a message whose key is up to 100 bytes."""
+        return int(self._nc.max_payload) - _HEADERS_ALLOWANCE
 
     # -- connection and stream ---------------------------------------------------------
 
@@ -159,8 +175,14 @@ class NatsLog:
                 duplicate_window=_DUPLICATE_WINDOW_S)
             try:
                 info = await jsm.add_stream(config)
-            except errors.BadRequestError:
-                info = await jsm.stream_info(self.stream)  # created meanwhile, or overlaps
+            except errors.BadRequestError as refused:
+                try:  # another client created it meanwhile?
+                    info = await jsm.stream_info(self.stream)
+                except errors.NotFoundError:
+                    raise InputError(self._thing, "the server must accept its stream "
+                                     f"'{self.stream}' with the subjects {self.topic}.<p>",
+                                     got=refused.description, fix="choose another topic "
+                                     "(another stream holds these subjects)") from None
         except (errors.ServiceUnavailableError, nats.errors.NoRespondersError):
             raise StorageError(self._thing, "the server must have JetStream enabled",
                                got="no JetStream API", fix="start nats-server with -js "
@@ -223,7 +245,7 @@ class NatsLog:
             if key is not None:
                 headers[KEY_HEADER] = key_header(key)
             # the server counts headers in max_payload and drops a client that exceeds it
-            size = len(payload) + 12 + sum(len(k) + len(v) + 4 for k, v in headers.items())
+            size = len(payload) + _headers_size(headers)
             if size > self._nc.max_payload:
                 raise InputError(self._thing, "a message with its headers must fit the "
                                  f"server's max_payload ({self._nc.max_payload} bytes)",
