@@ -3,6 +3,7 @@ broker's log on its real server, one named check at a time."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -43,10 +44,29 @@ def redis_logs(redis_url: str) -> Iterator[LogFactory]:
     client.close()
 
 
+@pytest.fixture
+def nats_logs(nats_url: str) -> Iterator[LogFactory]:
+    from confluens.connectors.streams.nats_jetstream import NatsLog
+
+    made: dict[str, int] = {}
+
+    def make(topic: str, partitions: int) -> StreamLog:
+        made.setdefault(topic, partitions)
+        return NatsLog(nats_url, topic, partitions=partitions)
+
+    yield make
+    for topic, partitions in made.items():  # the checks close their logs: reopen to delete
+        with contextlib.suppress(Exception):
+            log = NatsLog(nats_url, topic, partitions=partitions)
+            log.delete()
+            log.close()
+
+
 # one factory fixture per kind of log; a broker's carries its service marker
 LOGS = [
     pytest.param("embedded_logs", id="embedded"),
     pytest.param("redis_logs", id="redis", marks=pytest.mark.service("redis")),
+    pytest.param("nats_logs", id="nats", marks=pytest.mark.service("nats")),
 ]
 
 

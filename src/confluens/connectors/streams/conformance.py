@@ -207,10 +207,10 @@ def check_wait(make_log: LogFactory, prefix: str) -> None:
 
 def check_binary(make_log: LogFactory, prefix: str) -> None:
     """Payloads are bytes, round-tripped byte for byte: every byte value, empty, and
-    1 MiB."""
-    big = os.urandom(1 << 20)
-    payloads = [bytes(range(256)), b"", b"\x00", b"\xff\xfe{not json", big, big[::-1]]
+    1 MiB, or the largest a log takes (its ``max_payload``, e.g. a NATS server's)."""
     with _opened(make_log, _topic(prefix), 1) as log:
+        big = os.urandom(min(1 << 20, int(getattr(log, "max_payload", 1 << 20))))
+        payloads = [bytes(range(256)), b"", b"\x00", b"\xff\xfe{not json", big, big[::-1]]
         log.append([("k", p) for p in payloads])
         got = _read_all(log, 0, page=2)
         assert len(got) == len(payloads)
