@@ -18,36 +18,24 @@ import confluens
 from .streamed_project import compare
 
 DAYS = 21  # the first three weeks: about 240,000 transactions
-DEFINITIONS = '''
-from confluens import Count, Entity, FeatureView, Field, Mean, Ratio, Source, StreamBinding, Sum
+REPO = Path(__file__).resolve().parents[2]
 
-transactions = Source(
-    "transactions",
-    schema=[Field("transaction_id", "int64", raw="TRANSACTION_ID"),
-            Field("tx_datetime", "timestamp", raw="TX_DATETIME"),
-            Field("customer_id", "string", raw="CUSTOMER_ID"),
-            Field("terminal_id", "string", raw="TERMINAL_ID"),
-            Field("tx_amount", "float64", raw="TX_AMOUNT"),
-            Field("tx_fraud", "int64", raw="TX_FRAUD")],
-    event_time="tx_datetime", id="transaction_id",
-    stream=StreamBinding("KIND", "TOPIC"),
-)
-customer = FeatureView("customer", Entity("customer", ["customer_id"]), transactions, [
-    f for n in (1, 7, 30) for f in (Count(window=f"{n}d", name=f"c{n}"),
-                                    Mean("tx_amount", window=f"{n}d", name=f"m{n}"))])
-terminal = FeatureView("terminal", Entity("terminal", ["terminal_id"]), transactions, [
-    f for n in (1, 7, 30) for f in (
-        Count(window=f"{n}d", delay="7d", name=f"t{n}"),
-        Ratio(Sum("tx_fraud", window=f"{n}d", delay="7d"),
-              Count(window=f"{n}d", delay="7d"), empty=0.0, name=f"r{n}"))])
-'''
+
+def _definitions(kind: str, topic: str) -> str:
+    """The benchmarks' handbook definitions (the shared file's own columns), with the
+    transactions bound to a stream of ``kind``."""
+    text = (REPO / "benchmarks" / "fraud_definitions.py").read_text()
+    text = text.replace("Source, Sum", "Source, StreamBinding, Sum")
+    binding = f'    stream=StreamBinding("{kind}", "{topic}"),\n'
+    bound = text.replace('    id="transaction_id",\n', '    id="transaction_id",\n' + binding)
+    assert bound != text, "benchmarks/fraud_definitions.py changed its source"
+    return bound
 
 
 def _project(root: Path, shared: Path, kind: str, toml: str) -> tuple[Path, datetime]:
     root.mkdir(parents=True)
     topic = f"shared-{uuid.uuid4().hex[:8]}"
-    (root / "definitions.py").write_text(DEFINITIONS.replace("KIND", kind).replace(
-        "TOPIC", topic))
+    (root / "definitions.py").write_text(_definitions(kind, topic))
     (root / "confluens.toml").write_text(f'[project]\nname = "{topic}"\n{toml}')
     table = pq.read_table(shared / "fraud" / "transactions_2018-04_to_08.parquet",
                           columns=["TRANSACTION_ID", "TX_DATETIME", "CUSTOMER_ID",
