@@ -88,3 +88,15 @@ def _wait(condition: object, *, timeout: float = 60) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("timed out waiting")
+
+
+def test_an_until_idle_run_ends_with_the_outage(tmp_path: Path, broker: RedisServer) -> None:
+    from tests.interfaces.cli_helpers import invoke
+
+    root = streamed_project(tmp_path / "down", kind="redis",
+                            toml=f'[streams]\nredis_url = "{broker.url}"\n')
+    broker.kill()
+    code, out = invoke("stream", "transactions", "--until-idle", folder=root)
+    assert code == 2, out
+    assert "Redis" in out
+    assert "Traceback" not in out

@@ -121,7 +121,8 @@ class StreamService:
         """Process the sources' streams (see the module docstring); the totals.
 
         A broker or store that cannot be reached (``StorageError``, after the log's own
-        reconnect attempts) does not end the run: the source's processor is dropped,
+        reconnect attempts) does not end a run that goes on until stopped (with
+        ``until_idle``, it does, with the error): the source's processor is dropped,
         and rebuilt from its checkpoint after a growing pause (1 s up to 30 s), so the
         batch in hand is read and judged again and nothing is lost or counted twice.
         ``on_outage(source, error, pause)`` hears of each such pause.
@@ -240,6 +241,8 @@ class StreamService:
                                 source, worker=worker, scorers=scorers.get(source.name, ()))
                         result = proc.step(batch_size=batch_size)
                     except StorageError as exc:
+                        if until_idle:  # a run that should end: the outage ends it
+                            raise
                         _drop(processors, source.name)
                         pause = pauses[source.name] = min(30.0, max(1.0, 2 * pauses[
                             source.name]))
