@@ -1,10 +1,12 @@
 """Streams in a project: the stream processor (processor.py), the log of a source
-(logs.py), replay (replay.py), the counts and lags kept in checkpoints (stats.py), and
-the project's service over them (service.py)."""
+(logs.py), replay (replay.py), the counts and lags kept in checkpoints (stats.py),
+scoring events as they arrive (scoring.py, scoring_setup.py), MQTT bridges
+(bridges.py), and the project's service over them (service.py)."""
 
 from confluens.project.stream.processor import BatchResult, SourceProcessor, StreamStores
+from confluens.project.stream.scoring_setup import ScoringSpec
 from confluens.project.stream.service import PartitionStatus, ProcessedTotals, StreamService
 from confluens.project.stream.stats import StreamStats
 
-__all__ = ["BatchResult", "PartitionStatus", "ProcessedTotals", "SourceProcessor",
-           "StreamService", "StreamStats", "StreamStores"]
+__all__ = ["BatchResult", "PartitionStatus", "ProcessedTotals", "ScoringSpec",
+           "SourceProcessor", "StreamService", "StreamStats", "StreamStores"]

@@ -9,24 +9,24 @@ until stopped, or, with ``until_idle``, until no owned partition has messages le
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event
 
-from confluens.connectors.streams import EmbeddedLog, StreamLog
 from confluens.core import Source
 from confluens.errors import InputError, ProjectError, StorageError
-from confluens.lifecycle.trained import LoadedModel
 from confluens.project.registration import Registration
 from confluens.project.store_factory import ProjectStores
 from confluens.project.stream.batch_ids import consumer_of
+from confluens.project.stream.bridges import mqtt_bridges
 from confluens.project.stream.freshness import ViewFreshness, view_freshness
-from confluens.project.stream.logs import embedded_log_path, open_log, require_binding
+from confluens.project.stream.logs import open_log, require_binding
 from confluens.project.stream.processor import BatchResult, SourceProcessor, StreamStores
 from confluens.project.stream.replay import ReplaySpeed, replay_file
 from confluens.project.stream.scoring import StreamScorer
+from confluens.project.stream.scoring_setup import ModelLoader, ScoringSpec, stream_scorers
 from confluens.project.stream.stats import StreamStats
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.online.checkpoint import CheckpointStore
@@ -35,21 +35,6 @@ __all__ = ["PartitionStatus", "ProcessedTotals", "ScoringSpec", "StreamService"]
 
 OnBatch = Callable[[str, BatchResult], None]
 OnOutage = Callable[[str, StorageError, float], None]  # source, error, pause (s)
-ModelLoader = Callable[[str, str], LoadedModel]  # (name, alias) -> the loaded model
-
-
-@dataclass(frozen=True)
-class ScoringSpec:
-    """Score a stream with a model: ``model`` at registry ``alias``, on ``source``'s
-    events (None: the one bound source that carries the model's entity keys, other
-    than its labels source); scores at or above ``threshold`` are appended as alerts to
-    the embedded log topic ``alerts`` (when both are given)."""
-
-    model: str
-    alias: str = "champion"
-    source: str | None = None
-    threshold: float | None = None
-    alerts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,91 +117,13 @@ class StreamService:
         """
         stop = stop or Event()
         chosen = self._sources(sources)
-        with self._scorers(chosen, scoring, models) as scorers, self._bridges(chosen):
+        config = self.stores.config
+        with stream_scorers(self.registration.definitions, config, chosen, scoring,
+                            models) as scorers, mqtt_bridges(config, chosen):
             return self._run(chosen, scorers, worker=worker, batch_size=batch_size,
                              poll_ms=poll_ms, until_idle=until_idle,
                              max_seconds=max_seconds, stop=stop, on_batch=on_batch,
                              on_outage=on_outage)
-
-    @contextmanager
-    def _bridges(self, chosen: Sequence[Source]) -> Iterator[None]:
-        """An MQTT bridge for each source bound to an ``mqtt`` stream, landing the
-        devices' messages in the source's embedded log while the processors run."""
-        config = self.stores.config
-        bridges = []
-        try:
-            for source in chosen:
-                binding = source.stream
-                if binding is None or binding.kind != "mqtt":
-                    continue
-                from confluens.connectors.streams.mqtt_bridge import MqttBridge
-
-                log = EmbeddedLog(embedded_log_path(config, binding.topic), binding.topic,
-                                  partitions=binding.partitions)
-                key = None if binding.key is None else source.schema[binding.key].input_name
-                bridge = MqttBridge(config.mqtt_url, binding.topic, log, key_field=key,
-                                    client_id=f"confluens-{config.name}-{source.name}")
-                bridges.append((bridge, log))
-                bridge.start()
-            yield
-        finally:
-            for bridge, log in bridges:
-                try:
-                    bridge.stop()
-                finally:
-                    log.close()
-
-    @contextmanager
-    def _scorers(self, chosen: Sequence[Source], scoring: Sequence[ScoringSpec],
-                 models: ModelLoader | None) -> Iterator[dict[str, list[StreamScorer]]]:
-        """The scorers of each source, with the prediction log running around them."""
-        if not scoring:
-            yield {}
-            return
-        if models is None:
-            raise InputError("scoring", "needs a way to load models", got=None,
-                             fix="pass models=lambda name, alias: registry.load(name, alias)")
-        from confluens.lifecycle.serve import PredictionLog
-        from confluens.project.serving import prediction_store
-
-        config = self.stores.config
-        out: dict[str, list[StreamScorer]] = {}
-        alert_logs: list[StreamLog] = []
-        with PredictionLog(prediction_store(config.store_root)) as log:
-            try:
-                for spec in scoring:
-                    model = models(spec.model, spec.alias)
-                    source = self._scored_source(spec, chosen)
-                    alerts = None
-                    if spec.alerts is not None:
-                        alerts = EmbeddedLog(embedded_log_path(config, spec.alerts),
-                                             spec.alerts)
-                        alert_logs.append(alerts)
-                    scorer = StreamScorer(self.registration.definitions, model, source,
-                                          alerts=alerts, threshold=spec.threshold)
-                    scorer.log = log.writer(model.name, {
-                        c: ("int64" if source.schema[c].dtype.value == "int64" else "string")
-                        for c in scorer.key_columns})
-                    out.setdefault(source.name, []).append(scorer)
-                yield out
-            finally:
-                for alert_log in alert_logs:
-                    alert_log.close()
-
-    def _scored_source(self, spec: ScoringSpec, chosen: Sequence[Source]) -> Source:
-        names = [s.name for s in chosen]
-        if spec.source is not None:
-            if spec.source not in names:
-                raise InputError("--score-source", "must be one of the sources streamed",
-                                 got=spec.source, fix=f"use one of {names}")
-            return next(s for s in chosen if s.name == spec.source)
-        label = self.registration.definitions.model(spec.model).label_source
-        candidates = [s for s in chosen if s.name != label]
-        if len(candidates) != 1:
-            raise InputError(f"scoring with model '{spec.model}'", "needs the source to "
-                             "score named", got=[s.name for s in candidates],
-                             fix="pass --score-source SOURCE")
-        return candidates[0]
 
     def _run(self, chosen: Sequence[Source], scorers: Mapping[str, list[StreamScorer]], *,
              worker: tuple[int, int], batch_size: int, poll_ms: int, until_idle: bool,
