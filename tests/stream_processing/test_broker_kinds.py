@@ -67,13 +67,17 @@ def test_mqtt_devices_are_bridged_processed_and_exact(tmp_path: Path, mqtt_url: 
                                   kwargs={"stop": stop, "poll_ms": 20})
         worker.start()
         try:
-            time.sleep(1.0)  # the bridge subscribes (its session then keeps messages)
-            publish(mqtt_url, lambda i: f"{topic}/tx/terminal-{i % 7}", payloads,
-                    client_id=f"{topic}-devices")
+            # messages published before the bridge's first subscription reach no one:
+            # publish again until they arrive (copies are duplicates by id, stored once)
             deadline = time.monotonic() + 120
             while project.count("transactions") < len(records):
                 assert time.monotonic() < deadline, "the devices' records did not arrive"
-                time.sleep(0.1)
+                publish(mqtt_url, lambda i: f"{topic}/tx/terminal-{i % 7}", payloads,
+                        client_id=f"{topic}-devices")
+                settle = time.monotonic() + 15
+                while (project.count("transactions") < len(records)
+                       and time.monotonic() < settle):
+                    time.sleep(0.1)
         finally:
             stop.set()
             worker.join(timeout=60)
