@@ -8,18 +8,23 @@ entity at one instant through the batch engine and through the online store, and
 
 from __future__ import annotations
 
+import json
 import math
+import sys
+import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 import confluens
+from confluens.core.system_columns import INGESTED_AT, RUN
 from confluens.datagen import FraudSimulation, write_fraud_dataset
 
 START = "2024-01-01"  # the generated data's first day
+AFTER = datetime(2024, 1, 11, 6, tzinfo=UTC)  # after the default data's last event
 KEYS = {"customer_spending": "customer_id", "terminal_risk": "terminal_id"}
 SOURCES = {"customer_spending": "transactions", "terminal_risk": "fraud_labels"}
 
@@ -94,3 +99,48 @@ def compare(keys: Sequence[str], left: Sequence[dict[str, Any]],
         assert a.keys() == b.keys(), (sorted(a), sorted(b))
         out += [f"{key} {f}: {a[f]!r} != {b[f]!r}" for f in a if not _same(a[f], b[f])]
     return out
+
+
+def on_redis(root: Path, redis_url: str) -> None:
+    """Put the project's online store on Redis, under a namespace of its own."""
+    config = root / "confluens.toml"
+    config.write_text(config.read_text().replace(
+        'name = "fraud"', f'name = "{uuid.uuid4().hex[:8]}"').replace(
+        'store = "embedded"', f'store = "redis"\nredis_url = "{redis_url}"'))
+
+
+def stream_command(root: Path, *args: str) -> list[str]:
+    """`confluens stream --until-idle ARGS` on ``root``, as a process of its own."""
+    return [sys.executable, "-c", "from confluens.interfaces.cli.main import main; main()",
+            "stream", "--until-idle", "--project", str(root), *args]
+
+
+def _position(position: str | None) -> str | None:
+    """A position to compare across logs: the embedded log's as it is; a Redis entry
+    ID only by being there (two streams number their entries by their own clocks)."""
+    if position is None or position.isdigit():
+        return position
+    return "some entry"
+
+
+def outcome(root: Path) -> dict[str, Any]:
+    """Everything a processor's effects are judged by: the stored records (without
+    the system columns), the quarantine, each partition's counts, position and
+    watermark, and every entity's online values."""
+    with confluens.open(root) as project:
+        stored = {}
+        for source in ("transactions", "fraud_labels"):
+            table = project.table(source)
+            assert INGESTED_AT not in table.column_names
+            assert RUN not in table.column_names
+            stored[source] = sorted(json.dumps(r, default=str, sort_keys=True)
+                                    for r in table.to_pylist())
+        quarantine = sorted((r["position"], r["rule"], r["record"])
+                            for r in project.quarantine("transactions").to_pylist())
+        counts = {(s.source, s.partition): (s.stats.rows_in, s.stats.accepted,
+                                            s.stats.quarantined, s.stats.duplicates,
+                                            _position(s.position), s.stats.watermark_us)
+                  for s in project.stream_status()}
+        online = {view: online_values(project, view, entities(project, view), AFTER)
+                  for view in KEYS}
+    return {"stored": stored, "quarantine": quarantine, "counts": counts, "online": online}

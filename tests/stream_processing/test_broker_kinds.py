@@ -16,6 +16,7 @@ import pytest
 import confluens
 
 from .streamed_project import (
+    AFTER,
     batch_values,
     compare,
     entities,
@@ -23,7 +24,6 @@ from .streamed_project import (
     replay_all,
     streamed_project,
 )
-from .test_processor import AFTER
 
 
 def _same_as_batch(project: confluens.Project) -> None:

@@ -15,8 +15,14 @@ import confluens
 from confluens.errors import StorageError
 from tests.connectors.test_redis_restart import RedisServer, _free_port
 
-from .streamed_project import batch_values, compare, entities, online_values, streamed_project
-from .test_processor import AFTER
+from .streamed_project import (
+    AFTER,
+    batch_values,
+    compare,
+    entities,
+    online_values,
+    streamed_project,
+)
 
 
 @pytest.fixture

@@ -7,24 +7,21 @@ import json
 import random
 import signal
 import subprocess
-import sys
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import confluens
-from confluens.core.system_columns import INGESTED_AT
 from confluens.project.stream.logs import open_log
 from confluens.stores.online import EmbeddedOnlineStore
 
-from .streamed_project import entities, online_values, streamed_project
+from .streamed_project import on_redis, outcome, stream_command, streamed_project
 
-AT = datetime(2024, 1, 11, 6, tzinfo=UTC)
 KILLS = 20
+SMALL = ("--batch-size", "60")  # many batches: many places for a kill to land
 
 
 def _with_poison(root: Path) -> None:
@@ -41,53 +38,21 @@ def _with_poison(root: Path) -> None:
         project.replay("fraud_labels", "data/labels/labels.parquet")
 
 
-def _outcome(root: Path) -> dict[str, Any]:
-    """Everything the processor's effects are judged by."""
-    with confluens.open(root) as project:
-        stored = {}
-        for source in ("transactions", "fraud_labels"):
-            table = project.table(source)  # the records, without the system columns
-            assert INGESTED_AT not in table.column_names
-            stored[source] = sorted(json.dumps(r, default=str, sort_keys=True)
-                                    for r in table.to_pylist())
-        quarantine = sorted((r["position"], r["rule"], r["record"])
-                            for r in project.quarantine("transactions").to_pylist())
-        counts = {(s.source, s.partition): (s.stats.rows_in, s.stats.accepted,
-                                            s.stats.quarantined, s.stats.duplicates,
-                                            _number(s.position), s.stats.watermark_us)
-                  for s in project.stream_status()}
-        online = {view: online_values(project, view, entities(project, view), AT)
-                  for view in ("customer_spending", "terminal_risk")}
-    return {"stored": stored, "quarantine": quarantine, "counts": counts, "online": online}
-
-
-def _number(position: str | None) -> int | str | None:
-    """A position to compare across logs: the embedded log's as it is; a Redis entry
-    ID only by being there (two streams number their entries by their own clocks)."""
-    if position is None or position.isdigit():
-        return position
-    return "some entry"
-
-
-def _stream_command(root: Path) -> list[str]:
-    return [sys.executable, "-c", "from confluens.interfaces.cli.main import main; main()",
-            "stream", "--until-idle", "--batch-size", "60", "--project", str(root)]
-
-
 def test_killed_twenty_times_the_stream_ends_as_an_uninterrupted_one(tmp_path: Path) -> None:
     calm = streamed_project(tmp_path / "calm", customers=50, terminals=80, days=14, seed=3)
     killed = streamed_project(tmp_path / "killed", customers=50, terminals=80, days=14, seed=3)
     for root in (calm, killed):
         _with_poison(root)
-    done = subprocess.run(_stream_command(calm), capture_output=True, text=True, timeout=600)
+    done = subprocess.run(stream_command(calm, *SMALL), capture_output=True, text=True,
+                          timeout=600)
     assert done.returncode == 0, done.stderr
     rng = random.Random(7)
     kills = 0
     log = tmp_path / "stderr.txt"
     while True:
         with log.open("wb") as stderr:
-            proc = subprocess.Popen(_stream_command(killed), stdout=subprocess.DEVNULL,
-                                    stderr=stderr)
+            proc = subprocess.Popen(stream_command(killed, *SMALL),
+                                    stdout=subprocess.DEVNULL, stderr=stderr)
             if kills < KILLS:
                 try:
                     proc.wait(timeout=rng.uniform(0.3, 2.5))
@@ -102,7 +67,7 @@ def test_killed_twenty_times_the_stream_ends_as_an_uninterrupted_one(tmp_path: P
             break
         kills = KILLS  # consumed before the last kills: restarts that find nothing to do
     assert kills == KILLS
-    assert _outcome(killed) == _outcome(calm)
+    assert outcome(killed) == outcome(calm)
 
 
 class _FailingCommit:
@@ -124,13 +89,6 @@ class _FailingCommit:
         return getattr(self.store, name)
 
 
-def _on_redis(root: Path, redis_url: str) -> None:
-    config = root / "confluens.toml"
-    config.write_text(config.read_text().replace(
-        'name = "fraud"', f'name = "{uuid.uuid4().hex[:8]}"').replace(
-        'store = "embedded"', f'store = "redis"\nredis_url = "{redis_url}"'))
-
-
 def _crash_thrice_then_finish(calm: Path, broken: Path, make_online: Any) -> None:
     for root in (calm, broken):
         _with_poison(root)
@@ -143,7 +101,7 @@ def _crash_thrice_then_finish(calm: Path, broken: Path, make_online: Any) -> Non
             project.stream(until_idle=True, batch_size=100)
     with confluens.open(broken) as project:
         project.stream(until_idle=True, batch_size=100)
-    assert _outcome(broken) == _outcome(calm)
+    assert outcome(broken) == outcome(calm)
 
 
 def test_a_crash_between_the_appends_and_the_commit_writes_nothing_twice(
@@ -163,7 +121,7 @@ def test_the_same_on_redis_streams_and_the_redis_online_store(tmp_path: Path,
     calm = streamed_project(tmp_path / "calm", seed=5, kind="redis", topic=f"{topic}a")
     broken = streamed_project(tmp_path / "broken", seed=5, kind="redis", topic=f"{topic}b")
     for root in (calm, broken):
-        _on_redis(root, redis_url)
+        on_redis(root, redis_url)
     with confluens.open(broken) as project:
         namespace = project.config.name
     _crash_thrice_then_finish(calm, broken,

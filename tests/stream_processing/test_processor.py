@@ -14,6 +14,7 @@ from confluens.connectors.streams import EmbeddedLog
 from confluens.project.stream.logs import embedded_log_path
 
 from .streamed_project import (
+    AFTER,
     batch_values,
     compare,
     entities,
@@ -21,8 +22,6 @@ from .streamed_project import (
     replay_all,
     streamed_project,
 )
-
-AFTER = datetime(2024, 1, 11, 6, tzinfo=UTC)  # after the generated data's last event
 
 
 def _log(project: confluens.Project, source: str) -> EmbeddedLog:

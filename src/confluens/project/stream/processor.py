@@ -99,6 +99,7 @@ class SourceProcessor:
         self.checkpoints: dict[int, Checkpoint] = {}
         self.stats: dict[int, StreamStats] = {}
         self._redo: dict[int, BatchId] = {}
+        self._written: set[str] = set()  # what the uncommitted batches did write
         self._next = 0
         for p in self.partitions:
             consumer = consumer_of(source.name, p)
@@ -121,6 +122,7 @@ class SourceProcessor:
                     and bid.partition in self.checkpoints
                     and bid.seq == self.checkpoints[bid.partition].seq + 1):
                 self._redo[bid.partition] = bid
+                self._written.add(text)
 
     def _open_stage(self) -> Stage:
         """The dedup state of committed records (an uncommitted batch's are left out,
@@ -210,8 +212,7 @@ class SourceProcessor:
                                         judged.quarantined.cast(QUARANTINE_SCHEMA)])
         if quarantined.num_rows:
             self._quarantine(bid, quarantined, counts)
-        if judged.accepted.num_rows and run_id not in self.stores.offline.runs(
-                self.source.name):
+        if judged.accepted.num_rows and run_id not in self._written:
             self.stores.offline.append(self.source.name, judged.accepted, run_id=run_id,
                                        partition_by=self.source.event_time)
         self.stage.remember(quarantined)
@@ -220,8 +221,7 @@ class SourceProcessor:
 
     def _quarantine(self, bid: BatchId, rows: pa.Table, counts: ChunkCounts) -> None:
         metadata = self.stores.metadata
-        if any(b.batch_id == bid.quarantine_id
-               for b in metadata.quarantine(self.source.name, None)):
+        if bid.quarantine_id in self._written:
             return  # written before a crash, with the same rows
         path = self.stores.quarantine.write(self.source.name, bid.quarantine_id, rows)
         metadata.add_quarantine(QuarantineBatch(
