@@ -67,7 +67,8 @@ def test_init_apply_ingest_show_quarantine(project: Path) -> None:
     assert "+ source:transactions" in out
     assert "+ feature_view:customer_spending" in out
     assert "+ feature_view:terminal_risk" in out
-    assert "6 added" in out
+    assert "+ model:fraud_model" in out
+    assert "7 added" in out
     code, out = run(project, "apply")
     assert "no changes" in out
 
@@ -104,6 +105,24 @@ def test_changed_definitions_show_as_changed(project: Path) -> None:
     code, out = run(project, "ingest", "transactions")
     assert code == 2
     assert "run `confluens apply`" in out
+
+
+def test_a_changed_model_shows_in_the_apply_diff(project: Path) -> None:
+    run(project, "apply")
+    defs = project / "definitions.py"
+    defs.write_text(defs.read_text().replace("n_estimators=300", "n_estimators=200"))
+    code, out = run(project, "apply", "--dry-run")
+    assert code == 0, out
+    assert "~ model:fraud_model (estimator)" in out
+    assert "would change: 0 added, 1 changed, 0 removed" in out
+    code, out = run(project, "apply")
+    assert code == 0
+    assert "applied: 0 added, 1 changed" in out
+    defs.write_text(defs.read_text().replace("fraud_model = Model(", "unused = dict(")
+                    .replace('    "fraud_model",\n', ""))
+    code, out = run(project, "apply")
+    assert code == 0, out
+    assert "- model:fraud_model" in out
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -20,12 +20,13 @@ from confluens.errors import DefinitionsError, UnknownNameError
 
 __all__ = ["Definitions"]
 
-Definition: TypeAlias = Entity | Source | FeatureView
+Definition: TypeAlias = Entity | Source | FeatureView | Model
 
 
 @dataclass(frozen=True, slots=True)
 class Definitions:
-    """The registry of a project: every entity and source, by unique name."""
+    """The registry of a project: every entity, source, feature view and model, by
+    unique name."""
 
     entities: tuple[Entity, ...] = ()
     sources: tuple[Source, ...] = ()
@@ -136,6 +137,7 @@ class Definitions:
         pairs: list[tuple[str, Definition]] = [(f"entity:{e.name}", e) for e in self.entities]
         pairs += [(f"source:{s.name}", s) for s in self.sources]
         pairs += [(f"feature_view:{v.name}", v) for v in self.feature_views]
+        pairs += [(f"model:{m.name}", m) for m in self.models]
         return sorted(pairs, key=lambda p: p[0])
 
     def names(self) -> list[str]:

@@ -38,7 +38,10 @@ Stage = Callable[[str], None]
 
 
 def definitions_hash(definitions: Definitions, model: Model) -> str:
-    specs = {**definitions.specs(), f"model:{model.name}": model.spec()}
+    """The hash of what ``model``'s versions depend on: the data definitions and the
+    model itself (not the project's other models)."""
+    specs = {k: v for k, v in definitions.specs().items() if not k.startswith("model:")}
+    specs[f"model:{model.name}"] = model.spec()
     text = json.dumps(specs, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
