@@ -179,3 +179,24 @@ def test_trained_models_are_checked_before_anything_is_logged(registry):
     with pytest.raises(InputError, match="artifact 'report': must be an existing file"):
         registry.record(replace(good, artifacts={"report": Path("/nonexistent/r.html")}))
     assert "checked" not in {m.name for m in registry.models()}
+
+
+def test_a_trained_lightgbm_ranker_is_recorded_natively_and_ranks_as_it_did(registry):
+    lightgbm = pytest.importorskip("lightgbm")
+    from confluens import NDCG, Model, TimeSplit
+    from confluens.lifecycle.train import train_model
+    from tests.lifecycle.test_train import LINEAGE, START, data, ranking_rows
+
+    ranker = lightgbm.LGBMRanker(n_estimators=10, min_child_samples=5, verbose=-1, n_jobs=1)
+    ranking = Model("ranker", features=["v"], label="labels.fraud", estimator=ranker,
+                    protocol=TimeSplit(start=START), task="ranking", group="user",
+                    metrics=[NDCG(k=3, group="user")])
+    trained = train_model(ranking, data(ranking_rows()), lineage=LINEAGE)
+    version = registry.record(trained)
+    assert (version.flavor, version.metrics["ndcg_at_3"]) == (
+        "lightgbm", pytest.approx(trained.metrics["ndcg@3"]))
+    loaded = registry.load("ranker", version.version)
+    assert loaded.task == "ranking"
+    rows = ranking_rows(days=2, seed=7)[["noise", "x"]]
+    expected = trained.estimator.predict(rows[["x", "noise"]])
+    np.testing.assert_allclose(loaded.predict(rows), expected, rtol=1e-12)

@@ -199,3 +199,67 @@ def test_a_river_model_learns_one_row_at_a_time() -> None:
     assert trained.metrics["auc"] > 0.75
     # the original never learnt: it still gives even odds
     assert online.predict_proba_one({"x": 2.0, "noise": 0.0}) == {False: 0.5, True: 0.5}
+
+
+def ranking_rows(days: int = 28, users: int = 30, per_user_day: int = 4,
+                 seed: int = 0) -> pd.DataFrame:
+    """Each user sees a few items a day; relevance rises with x."""
+    rng = np.random.default_rng(seed)
+    n = days * users * per_user_day
+    day = np.repeat(np.arange(days), users * per_user_day)
+    stamp = (pd.Timestamp(START, tz="UTC") + pd.to_timedelta(day, unit="D")
+             + pd.to_timedelta(rng.integers(0, 86_400, n), unit="s"))
+    x = rng.normal(size=n)
+    relevance = np.clip(np.round(x + rng.normal(scale=0.7, size=n)), 0, 3).astype(int)
+    frame = pd.DataFrame({"ts": stamp, "user": rng.integers(0, users, n).astype(str),
+                          "x": x, "noise": rng.normal(size=n), "fraud": relevance})
+    return frame.sort_values("ts", kind="stable").reset_index(drop=True)
+
+
+def test_a_ranker_is_fitted_on_its_query_groups_and_scored_with_ndcg() -> None:
+    lightgbm = pytest.importorskip("lightgbm")
+    from confluens import NDCG, HitRate
+
+    frame = ranking_rows()
+    ranker = lightgbm.LGBMRanker(n_estimators=20, min_child_samples=5, verbose=-1,
+                                 n_jobs=1, random_state=0)
+    ranking = Model("rank", features=["v"], label="labels.fraud", estimator=ranker,
+                    protocol=TimeSplit(start=START), task="ranking", group="user",
+                    metrics=[NDCG(k=3, group="user"), HitRate(k=3, group="user")])
+    trained = train_model(ranking, data(frame), lineage=LINEAGE)
+    # what a direct fit on the training week, rows grouped by user, measures
+    day = ((frame["ts"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(days=1)).to_numpy()
+    s = to_day(START)
+    train = frame[(day >= s) & (day < s + 7)]
+    codes = pd.factorize(train["user"])[0]
+    order = np.argsort(codes, kind="stable")
+    direct = lightgbm.LGBMRanker(**ranker.get_params()).fit(
+        train[["x", "noise"]].iloc[order], train["fraud"].to_numpy()[order],
+        group=np.bincount(codes[order]))
+    test = frame[(day >= s + 14) & (day < s + 21)]
+    np.testing.assert_allclose(trained.estimator.predict(test[["x", "noise"]]),
+                               direct.predict(test[["x", "noise"]]))
+    from confluens.lifecycle.metrics import ndcg_at_k
+
+    expected = ndcg_at_k(test["user"].to_numpy(), test["fraud"].to_numpy(),
+                         direct.predict(test[["x", "noise"]]), 3)
+    assert trained.metrics["ndcg@3"] == pytest.approx(expected)
+    assert trained.metrics["ndcg@3"] > 0.7  # x carries the relevance
+    assert trained.task == "ranking"
+
+
+def test_a_ranker_without_its_group_column_is_refused() -> None:
+    lightgbm = pytest.importorskip("lightgbm")
+    from confluens import NDCG
+
+    ranking = Model("rank", features=["v"], label="labels.fraud",
+                    estimator=lightgbm.LGBMRanker(), protocol=TimeSplit(start=START),
+                    task="ranking", group="session", metrics=[NDCG(k=3, group="user")])
+    with pytest.raises(InputError, match="lacks a column; got 'session'"):
+        train_model(ranking, data(ranking_rows()), lineage=LINEAGE)
+
+
+def test_group_is_only_for_ranking_models() -> None:
+    with pytest.raises(DefinitionError, match=r"learning to rank\) is for ranking models"):
+        Model("m", features=["v"], label="labels.fraud", estimator=LogisticRegression(),
+              protocol=TimeSplit(start=START), metrics=[AUC()], group="user")

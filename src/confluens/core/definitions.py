@@ -79,6 +79,10 @@ class Definitions:
             raise DefinitionsError(owner, f"label names no column of source '{source.name}'",
                                    got=model.label_column,
                                    fix=f"use one of {list(source.schema.names)}")
+        if model.group is not None and model.group not in source.schema.names:
+            raise DefinitionsError(owner, f"group names no column of the label's source "
+                                   f"'{source.name}' (the training spine)", got=model.group,
+                                   fix=f"use one of {list(source.schema.names)}")
         views = {v.name: v for v in self.feature_views}
         for ref in model.features:
             view = ref.partition(":")[0].partition("[")[0]

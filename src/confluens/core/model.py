@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluens.core.metrics import METRIC_TYPES, Metric
-from confluens.core.names import check_name
+from confluens.core.names import check_column, check_name
 from confluens.core.protocols import Prequential, Protocol, TimeSplit
 from confluens.errors import DefinitionError
 
@@ -96,6 +96,12 @@ class Model:
     ``"view:feature"``, ``"view[col]:feature"``). ``label`` is ``"source.column"``: the
     labels source is the training spine (one row per label record), and each record
     counts only once known (its source's ``known_at``) when the protocol allows.
+
+    ``group`` (ranking models only) names the spine column whose values make the
+    queries of learning to rank (a user, a session): estimators whose ``fit`` takes
+    query groups (LightGBM's ``LGBMRanker``: ``group=``; XGBoost's ``XGBRanker``:
+    ``qid=``) get them, with each fit's rows ordered by group, in time order within it.
+    Other estimators (a regressor used to rank) are fitted as usual.
     """
 
     name: str
@@ -106,10 +112,11 @@ class Model:
     metrics: tuple[Metric, ...]
     task: str = "binary"
     description: str = ""
+    group: str | None = None
 
     def __init__(self, name: str, *, features: Sequence[str], label: str, estimator: Any,
                  protocol: Protocol, metrics: Sequence[Metric], task: str = "binary",
-                 description: str = "") -> None:
+                 description: str = "", group: str | None = None) -> None:
         check_name("Model", name)
         owner = f"Model '{name}'"
         if isinstance(features, str) or not isinstance(features, Sequence):
@@ -138,6 +145,12 @@ class Model:
         if task not in _TASKS:
             raise DefinitionError(owner, f"task must be one of {list(_TASKS)}", got=task,
                                   fix="write e.g. task='binary'")
+        if group is not None:
+            if task != "ranking":
+                raise DefinitionError(owner, "group (the queries of learning to rank) is for "
+                                      "ranking models", got={"task": task, "group": group},
+                                      fix="drop group=, or set task='ranking'")
+            check_column(f"{owner} group", group)
         if isinstance(metrics, str) or not isinstance(metrics, Sequence) or not metrics:
             raise DefinitionError(owner, "needs a list of at least one metric", got=metrics,
                                   fix="write e.g. metrics=[AUC(), AveragePrecision()]")
@@ -163,6 +176,7 @@ class Model:
         object.__setattr__(self, "metrics", tuple(metrics))
         object.__setattr__(self, "task", task)
         object.__setattr__(self, "description", description)
+        object.__setattr__(self, "group", group)
 
     @property
     def label_source(self) -> str:
@@ -176,7 +190,8 @@ class Model:
         """A JSON-able description: what the definitions hash covers."""
         return {"name": self.name, "features": list(self.features), "label": self.label,
                 "estimator": _estimator_spec(self.estimator), "protocol": self.protocol.spec(),
-                "metrics": [m.spec() for m in self.metrics], "task": self.task}
+                "metrics": [m.spec() for m in self.metrics], "task": self.task,
+                **({"group": self.group} if self.group is not None else {})}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Model) and self.spec() == other.spec()

@@ -4,12 +4,18 @@ Two shapes are supported: scikit-learn-compatible estimators (``fit``, then
 ``predict_proba``/``predict``; LightGBM, XGBoost and scikit-learn all qualify) and
 River online models (``learn_one``, then ``predict_proba_one``/``predict_one``). The
 definition's estimator is never fitted itself: each fit works on a deep copy.
+
+Learning-to-rank estimators get their query groups (``Model(group=...)``): the rows
+are ordered by group (stably, so in time order within each) and ``fit`` gets
+``group=`` (the sizes of the consecutive groups: LightGBM's ``LGBMRanker``) or ``qid=``
+(a query id per row: XGBoost's ``XGBRanker``), whichever its signature takes.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,8 +65,9 @@ def _is_river(estimator: Any) -> bool:
 
 
 def fit(estimator: Any, params: Mapping[str, Any], x: pd.DataFrame, y: np.ndarray,
-        *, model: str, task: str) -> Any:
-    """A fitted copy of ``estimator`` with ``params`` set; rows in ``x`` in time order."""
+        *, model: str, task: str, groups: np.ndarray | None = None) -> Any:
+    """A fitted copy of ``estimator`` with ``params`` set; rows in ``x`` in time order;
+    ``groups`` the query of each row, for a ranking model defined with one."""
     with user_code(f"Model '{model}' estimator {type(estimator).__name__}"):
         if _is_river(estimator):
             fitted = estimator.clone(dict(params)) if params else estimator.clone()
@@ -70,8 +77,27 @@ def fit(estimator: Any, params: Mapping[str, Any], x: pd.DataFrame, y: np.ndarra
         fitted = copy.deepcopy(estimator)
         if params:
             fitted.set_params(**params)
-        fitted.fit(x, y)
+        takes = _query_argument(fitted) if groups is not None else None
+        if takes is None or groups is None:
+            fitted.fit(x, y)
+            return fitted
+        codes = pd.factorize(groups)[0]  # queries numbered by first appearance
+        order = np.argsort(codes, kind="stable")
+        x, y, codes = x.iloc[order], y[order], codes[order]
+        if takes == "group":
+            fitted.fit(x, y, group=np.bincount(codes))
+        else:
+            fitted.fit(x, y, qid=codes)
         return fitted
+
+
+def _query_argument(estimator: Any) -> str | None:
+    """``group`` or ``qid``: how the estimator's ``fit`` takes query groups, if it does."""
+    try:
+        parameters = inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((name for name in ("group", "qid") if name in parameters), None)
 
 
 def score(fitted: Any, x: pd.DataFrame, *, model: str, task: str) -> np.ndarray:

@@ -53,8 +53,9 @@ def evaluate(model: Model, estimator: Any, params: Mapping[str, Any], frame: pd.
             raise InputError(f"Model '{model.name}'", "a binary model needs both classes in "
                              "every training period", got=f"only {np.unique(y).tolist()} from "
                              f"{f.start}", fix="use longer training periods or more data")
+        groups = train[model.group].to_numpy() if model.group is not None else None
         fitted = fit(estimator, params, train[list(columns)], y, model=model.name,
-                     task=model.task)
+                     task=model.task, groups=groups)
         test = frame.iloc[f.test].copy()
         test[SCORE] = score(fitted, test[list(columns)], model=model.name, task=model.task)
         for metric in model.metrics:

@@ -50,10 +50,11 @@ class TrainingData:
 
 def _prepare(data: TrainingData, model: Model) -> pd.DataFrame:
     frame = data.frame
-    for column in (data.time, model.label_column, *data.columns):
+    group = () if model.group is None else (model.group,)
+    for column in (data.time, model.label_column, *data.columns, *group):
         if column not in frame.columns:
             raise InputError(f"Model '{model.name}' training set", "lacks a column",
-                             got=column, fix="build it with the model's features and label")
+                             got=column, fix="build it with the model's features, label and group")
     labels = frame[model.label_column]
     if labels.isna().any():
         raise InputError(f"Model '{model.name}' label '{model.label}'", "is null on some rows",
