@@ -117,9 +117,14 @@ class IngestionService:
         return Ingestion(self.stores.offline, self.stores.quarantine, self.stores.metadata)
 
     def _exclusive(self, source: str) -> AbstractContextManager[None]:
-        """One ingest run per source at a time: a second one fails at once, clearly."""
+        """One ingest run per source at a time, and none while a stream processor runs
+        on it (it holds the same lock shared): a second writer fails at once, clearly."""
         return table_lock(self.stores.config.store_root / "locks" / source, wait=False,
-                          what=f"source '{source}'")
+                          what=f"source '{source}'", rule="another process is writing it "
+                          "(an ingest run, or `confluens stream` processing its stream)",
+                          fix="wait for the other ingest to finish, or stop the stream "
+                          "processor; a streamed source takes a file through its stream "
+                          "with `confluens replay SOURCE FILE`")
 
 
 def _target(src: Source, input: str | None) -> str:

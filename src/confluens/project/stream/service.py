@@ -27,6 +27,7 @@ from confluens.project.stream.processor import BatchResult, SourceProcessor, Str
 from confluens.project.stream.replay import ReplaySpeed, replay_file
 from confluens.project.stream.scoring import StreamScorer
 from confluens.project.stream.scoring_setup import ModelLoader, ScoringSpec, stream_scorers
+from confluens.project.stream.source_locks import source_locks
 from confluens.project.stream.stats import StreamStats
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.online.checkpoint import CheckpointStore
@@ -118,8 +119,9 @@ class StreamService:
         stop = stop or Event()
         chosen = self._sources(sources)
         config = self.stores.config
-        with stream_scorers(self.registration.definitions, config, chosen, scoring,
-                            models) as scorers, mqtt_bridges(config, chosen):
+        with source_locks(config.store_root, chosen), stream_scorers(
+                self.registration.definitions, config, chosen, scoring, models) as scorers, \
+                mqtt_bridges(config, chosen):
             return self._run(chosen, scorers, worker=worker, batch_size=batch_size,
                              poll_ms=poll_ms, until_idle=until_idle,
                              max_seconds=max_seconds, stop=stop, on_batch=on_batch,
