@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from confluens import __version__
 from confluens.errors import ConfluensError, InputError, MissingExtraError
 from confluens.lifecycle.serve import ModelService
+from confluens.project.event_scoring import EventScoring
 from confluens.project.stream.publish import Publisher
 
 try:
@@ -26,6 +27,7 @@ try:
 except ImportError:  # pragma: no cover - the serve extra is missing
     raise MissingExtraError("serving over HTTP", "serve", "fastapi") from None
 
+from confluens.interfaces.api.events import events_router
 from confluens.interfaces.api.oip import oip_router
 from confluens.interfaces.api.push import push_router
 from confluens.interfaces.api.responses import error
@@ -47,10 +49,12 @@ message, "thing", "rule", "got", "fix"}`.
 
 
 def create_app(service: ModelService | None = None, *,
-               publisher: Publisher | None = None) -> FastAPI:
+               publisher: Publisher | None = None,
+               events: EventScoring | None = None) -> FastAPI:
     """The app serving ``service``'s models (it starts and stops the service, batchers
-    and prediction log, with the server) and, with a ``publisher``, taking records
-    pushed into sources' streams (push.py)."""
+    and prediction log, with the server), with ``events`` scoring events as they happen
+    (events.py) and, with a ``publisher``, taking records pushed into sources' streams
+    (push.py)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +67,8 @@ def create_app(service: ModelService | None = None, *,
                 await service.stop()
             if publisher is not None:
                 publisher.close()
+            if events is not None:
+                events.close()
 
     app = FastAPI(title="confluens", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)
@@ -70,6 +76,8 @@ def create_app(service: ModelService | None = None, *,
     if service is not None:
         app.include_router(v1_router(service))
         app.include_router(oip_router(service))
+    if events is not None:
+        app.include_router(events_router(events))
     if publisher is not None:
         app.include_router(push_router(publisher))
     app.add_exception_handler(RequestValidationError, validation_error)

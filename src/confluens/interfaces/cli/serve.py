@@ -93,6 +93,7 @@ def serve(project_dir: str, host: str, port: int, names: tuple[str, ...], push: 
     Needs the serve extra: pip install 'confluens[serve]'.
     """
     from confluens.interfaces.api import create_app, run
+    from confluens.project.event_scoring import EventScoring
     from confluens.project.serving import model_service
     from confluens.project.stream.publish import Publisher
 
@@ -101,6 +102,7 @@ def serve(project_dir: str, host: str, port: int, names: tuple[str, ...], push: 
                          fix="pass --model NAME (repeat for several), --push, or both")
     project = open_project(project_dir)
     service = None
+    events = None
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     if names:
         models = (user_models(project, provider) if provider
@@ -117,8 +119,9 @@ def serve(project_dir: str, host: str, port: int, names: tuple[str, ...], push: 
         served = ", ".join(f"{n} (version {s.model.version})"
                            for n, s in service.served.items())
         err.print(f"serving {escape(served)} on http://{shown}:{port} · predict: "
-                  "POST /v1/models/NAME/predict · Open Inference Protocol: /v2",
-                  soft_wrap=True)
+                  "POST /v1/models/NAME/predict · an event as it happens: POST "
+                  "/v1/models/NAME/events · Open Inference Protocol: /v2", soft_wrap=True)
+        events = EventScoring(project.definitions, project.online, service)
     publisher = None
     if push:
         publisher = Publisher(project.config, project.definitions)
@@ -130,7 +133,7 @@ def serve(project_dir: str, host: str, port: int, names: tuple[str, ...], push: 
                   f"POST http://{shown}:{port}/v1/sources/SOURCE/records", soft_wrap=True)
     err.print(f"API docs: http://{shown}:{port}/docs · Ctrl-C to stop", soft_wrap=True)
     try:
-        run(create_app(service, publisher=publisher), host, port)
+        run(create_app(service, publisher=publisher, events=events), host, port)
     except KeyboardInterrupt:  # uvicorn stopped cleanly first, then passes Ctrl-C on
         pass
     finally:

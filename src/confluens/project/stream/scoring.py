@@ -43,7 +43,7 @@ from confluens.stores.online import OnlineStore
 from confluens.streaming import ViewState
 from confluens.streaming.stored_state import entity_key
 
-__all__ = ["ScoredBatch", "StreamScorer"]
+__all__ = ["Predicted", "ScoredBatch", "StreamScorer"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IDS = uuid.UUID("6f1c3f4e-2b8e-4e4b-9a53-7d1f0c6a2e11")  # the namespace of prediction ids
@@ -54,6 +54,16 @@ class ScoredBatch:
     scored: int
     unscorable: int  # late events whose features cannot be answered exactly
     alerts: int
+
+
+@dataclass(frozen=True)
+class Predicted:
+    """A batch's predictions: every event's record (the source's columns), the rows
+    that could be scored, and their predictions (in the order of ``rows``)."""
+
+    records: list[dict[str, Any]]
+    rows: list[int]
+    scored: list[Scored]
 
 
 @dataclass(frozen=True)
@@ -101,17 +111,45 @@ class StreamScorer:
                              fix="score a source that has them")
         self.key_columns = list(dict.fromkeys(c for g in self._groups for c in g.columns))
 
+    @property
+    def state_views(self) -> list[FeatureView]:
+        """The views whose features come from the window state (the scored source's
+        views, keyed by the event's own entity columns); the others are read online."""
+        views = {g.view.name: g.view for g in self._groups
+                 if g.view.source.name == self.source.name
+                 and g.columns == g.view.entity.keys}
+        return list(views.values())
+
     def score(self, events: pa.Table, states: Mapping[str, ViewState],
               online: OnlineStore) -> ScoredBatch:
         """Score ``events`` (accepted, merged into ``states``, not yet pruned)."""
+        predicted = self.predict(events, states, online)
+        if not predicted.scored:
+            return ScoredBatch(0, events.num_rows, 0)
+        self.log_predictions(predicted, "stream")
+        alerts = 0
+        if self.alerts is not None and self.threshold is not None:
+            raised = [(i, s) for i, s in zip(predicted.rows, predicted.scored, strict=True)
+                      if s.score >= self.threshold]
+            if raised:
+                alerts = self.alerts.append([(None, _alert(s, predicted.records[i],
+                                                           self.source))
+                                             for i, s in raised])
+        return ScoredBatch(len(predicted.scored), events.num_rows - len(predicted.scored),
+                           alerts)
+
+    def predict(self, events: pa.Table, states: Mapping[str, ViewState],
+                online: OnlineStore) -> Predicted:
+        """The predictions of ``events`` (merged into ``states``) that can be answered
+        exactly, in one ``predict`` call; nothing is logged."""
         if events.num_rows == 0:
-            return ScoredBatch(0, 0, 0)
+            return Predicted([], [], [])
         times = _micros(events.column(self.source.event_time))
         values = [self._group_values(g, events, times, states, online) for g in self._groups]
         ok = [i for i in range(events.num_rows) if all(v[i] is not None for v in values)]
-        if not ok:
-            return ScoredBatch(0, events.num_rows, 0)
         records = events.select([f.name for f in self.source.schema]).to_pylist()
+        if not ok:
+            return Predicted(records, [], [])
         fields = [{name: records[i][name] for name in self.inputs.required} for i in ok]
         online_rows = [[values[g][i][name] for g, name in self._refs]  # type: ignore[index]
                        for i in ok]
@@ -123,19 +161,17 @@ class StreamScorer:
                          float(score), self.model.name, self.model.version,
                          _EPOCH + timedelta(microseconds=times[i]), row, ())
                   for i, ident, row, score in zip(ok, ids, rows, scores, strict=True)]
-        if self.log is not None:
-            self.log([{"scored": s, "keys": {c: records[i][c] for c in self.key_columns},
-                       "request": ScoreRequest({c: records[i][c] for c in self.key_columns},
-                                               _jsonable(records[i]), s.at, "stream")}
-                      for i, s in zip(ok, scored, strict=True)])
-        alerts = 0
-        if self.alerts is not None and self.threshold is not None:
-            raised = [(i, s) for i, s in zip(ok, scored, strict=True)
-                      if s.score >= self.threshold]
-            if raised:
-                alerts = self.alerts.append([(None, _alert(s, records[i], self.source))
-                                             for i, s in raised])
-        return ScoredBatch(len(ok), events.num_rows - len(ok), alerts)
+        return Predicted(records, ok, scored)
+
+    def log_predictions(self, predicted: Predicted, origin: str) -> None:
+        """Hand ``predicted``'s rows to the prediction log (if any), as from ``origin``."""
+        if self.log is None or not predicted.scored:
+            return
+        records = predicted.records
+        self.log([{"scored": s, "keys": {c: records[i][c] for c in self.key_columns},
+                   "request": ScoreRequest({c: records[i][c] for c in self.key_columns},
+                                           _jsonable(records[i]), s.at, origin)}
+                  for i, s in zip(predicted.rows, predicted.scored, strict=True)])
 
     def _group_values(self, group: _Group, events: pa.Table, times: list[int],
                       states: Mapping[str, ViewState], online: OnlineStore,
