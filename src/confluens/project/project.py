@@ -41,6 +41,7 @@ import pyarrow as pa
 
 from confluens.core import Definitions, DefinitionsDiff
 from confluens.errors import ProjectError
+from confluens.project.compaction import Compaction, TableCompacted
 from confluens.project.config import CONFIG_FILE, ProjectConfig
 from confluens.project.features import FeatureService
 from confluens.project.ingestion import IngestionService, Progress
@@ -95,6 +96,7 @@ class Project:
         self.materialization = MaterializeService(self.registration, self.stores)
         self.online_reads = OnlineReads(self.registration, self.stores)
         self.streams = StreamService(self.registration, self.stores)
+        self.compaction = Compaction(self.registration, self.stores)
 
     def __repr__(self) -> str:
         return f"Project({str(self.root)!r})"
@@ -262,6 +264,14 @@ class Project:
         """Publish the records of a file into ``source``'s stream in event-time order
         (``speed``: e.g. "100x"; default as fast as possible); returns how many."""
         return self.streams.replay(source, path, speed=speed, limit=limit, progress=progress)
+
+    def compact(self, sources: Sequence[str] = (), *, predictions: bool = True,
+                max_rows: int = 2_000_000,
+                progress: Callable[[str], None] | None = None) -> list[TableCompacted]:
+        """Merge the small files of ``sources``' tables (default: all) and of the
+        prediction logs, which stream batches and log flushes leave (compaction.py)."""
+        return self.compaction.run(sources, predictions=predictions, max_rows=max_rows,
+                                   progress=progress)
 
     def stream_status(self, sources: Sequence[str] = ()) -> list[PartitionStatus]:
         """Each partition of each bound source: position, counts, lag and throughput."""

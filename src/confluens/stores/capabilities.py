@@ -2,8 +2,9 @@
 by asking it (``store.capabilities``) rather than by trying and catching.
 
 >>> sorted(StoreCapability)  # doctest: +NORMALIZE_WHITESPACE
-[<StoreCapability.CHECKPOINT: 'checkpoint'>, <StoreCapability.EXPIRY: 'expiry'>,
- <StoreCapability.REPLACE: 'replace'>, <StoreCapability.THREADS: 'threads'>]
+[<StoreCapability.CHECKPOINT: 'checkpoint'>, <StoreCapability.COMPACT: 'compact'>,
+ <StoreCapability.EXPIRY: 'expiry'>, <StoreCapability.REPLACE: 'replace'>,
+ <StoreCapability.THREADS: 'threads'>]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class StoreCapability(StrEnum):
     """One thing a store may support beyond its protocol's core."""
 
     REPLACE = "replace"  # offline: replace and replace_partitions (a FeatureTableStore)
+    COMPACT = "compact"  # offline: compact(table, runs, run_id), runs() unchanged
     EXPIRY = "expiry"  # online: honours ttl_seconds, reading the time from its `clock`
     THREADS = "threads"  # online: one store object shared by several threads
     CHECKPOINT = "checkpoint"  # online: commit(...) writes state and a checkpoint atomically

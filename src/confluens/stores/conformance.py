@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from confluens.errors import CheckpointConflictError
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.metadata import IngestRun, MetadataStore, QuarantineBatch
-from confluens.stores.offline import FeatureTableStore, OfflineStore
+from confluens.stores.offline import CompactingStore, FeatureTableStore, OfflineStore
 from confluens.stores.online import OnlineStore
 from confluens.stores.online.checkpoint import Checkpoint, CheckpointStore
 
@@ -200,6 +200,31 @@ def check_offline_replace_partitions(store: FeatureTableStore) -> None:
     assert _ids(store, table) == [3, 20, 21], "an empty replacement empties the partition"
 
 
+def check_offline_compact(store: CompactingStore) -> None:
+    """Compaction merges files per partition, keeps every row and each run's count, and
+    lists a merged file for any of its runs; later appends and compactions go on."""
+    table = "t_compact"
+    for i in range(6):  # runs r0..r5, each a file in 1970-01-01 and one in 1970-01-02
+        store.append(table, _events([2 * i, 2 * i + 1], [i, DAY_US + i]), run_id=f"r{i}",
+                     partition_by="ts")
+    runs, ids = store.runs(table), _ids(store, table)
+    done = store.compact(table, {f"r{i}" for i in range(5)}, run_id="c1")
+    assert (done.files_before, done.files_after, done.rows) == (10, 2, 10)
+    assert len(store.files(table)) == 4, "r5's two files are left as they were"
+    assert store.runs(table) == runs, "each run's count survives the compaction"
+    assert _ids(store, table) == ids
+    assert _ids(store, table, runs={"r5"}) == [10, 11]
+    assert set(_ids(store, table, runs={"r1"})) >= {2, 3}, "a merged file lists its runs"
+    assert store.compact(table, {"r0"}, run_id="c2").files_before == 0, \
+        "a merged file holding other runs too is not taken for one of them"
+    store.append(table, _events([12], [3]), run_id="r6", partition_by="ts")
+    again = store.compact(table, {f"r{i}" for i in range(7)}, run_id="c3")
+    assert (again.files_after, len(store.files(table))) == (2, 2)
+    assert store.runs(table) == {**runs, "r6": 1}
+    assert _ids(store, table) == sorted([*ids, 12])
+    assert store.row_count(table) == 13
+
+
 OFFLINE_CHECKS = (
     StoreCheck("append", check_offline_append),
     StoreCheck("runs", check_offline_runs),
@@ -207,6 +232,7 @@ OFFLINE_CHECKS = (
     StoreCheck("replace", check_offline_replace, frozenset({StoreCapability.REPLACE})),
     StoreCheck("replace_partitions", check_offline_replace_partitions,
                frozenset({StoreCapability.REPLACE})),
+    StoreCheck("compact", check_offline_compact, frozenset({StoreCapability.COMPACT})),
 )
 
 

@@ -44,6 +44,8 @@ COMMANDS = {
                           "stream in event-time order."),
     "status": LazyCommand(f"{_CLI}.stream:status", "Where each stream stands: per "
                           "partition and per feature view, with..."),
+    "compact": LazyCommand(f"{_CLI}.compact:compact", "Merge the small files of SOURCES' "
+                           "stored records (all sources by..."),
     "train": LazyCommand(f"{_CLI}.train:train", "Train MODEL on its point-in-time "
                          "training set and print its test..."),
 }

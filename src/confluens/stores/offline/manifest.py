@@ -23,7 +23,10 @@ MANIFEST = "_manifest.json"
 class ManifestEntry:
     path: str  # relative to the table folder
     rows: int
-    run_id: str
+    run_id: str  # the run that wrote it (for a compacted file: the compaction's id)
+    # a compacted file: the file (relative to the table folder) listing the rows it
+    # holds per run it merged ({run id: rows}); written once, never changed
+    runs_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,8 @@ class Manifest:
 
     def commit(self, folder: Path) -> None:
         """Write this manifest in place of the current one, atomically and durably."""
-        body = json.dumps({"version": self.version, "entries": [asdict(e) for e in self.entries]})
+        body = json.dumps({"version": self.version, "entries": [
+            {k: v for k, v in asdict(e).items() if v is not None} for e in self.entries]})
         write_atomically(folder / MANIFEST, body)
 
     @property

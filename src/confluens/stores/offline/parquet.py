@@ -8,6 +8,7 @@ Layout of one table::
 
 from __future__ import annotations
 
+import json
 import shutil
 import uuid
 from pathlib import Path
@@ -19,6 +20,7 @@ import sqlglot.expressions as exp
 from confluens.duckdb_session import connect
 from confluens.sqlx import col, render, table_ref
 from confluens.stores.capabilities import StoreCapability
+from confluens.stores.offline.compaction import RUNS_FOLDER, Compacted, compacted_entries
 from confluens.stores.offline.lock import table_lock
 from confluens.stores.offline.manifest import Manifest, ManifestEntry
 
@@ -30,10 +32,11 @@ PARTITION = "event_date"
 class ParquetOfflineStore:
     """The default offline store. Safe for one writer and many readers per table."""
 
-    capabilities = frozenset({StoreCapability.REPLACE})
+    capabilities = frozenset({StoreCapability.REPLACE, StoreCapability.COMPACT})
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._run_lists: dict[Path, dict[str, int]] = {}  # compacted files' runs (immutable)
 
     def _folder(self, table: str) -> Path:
         return self.root / table
@@ -87,31 +90,71 @@ class ParquetOfflineStore:
         return int(data.num_rows)
 
     def _sweep(self, folder: Path) -> None:
-        """Remove what a writer that died left behind: staging folders and unlisted files."""
-        listed = {e.path for e in Manifest.read(folder).entries}
+        """Remove what a writer that died left behind (staging folders, unlisted files),
+        and the files a compaction or replace no longer lists."""
+        entries = Manifest.read(folder).entries
+        listed = {e.path for e in entries} | {e.runs_file for e in entries if e.runs_file}
         for item in folder.glob("_staging-*"):
             shutil.rmtree(item, ignore_errors=True)
-        for item in folder.glob(f"{PARTITION}=*/*.parquet"):
-            if str(item.relative_to(folder)) not in listed:
-                item.unlink()
+        for pattern in (f"{PARTITION}=*/*.parquet", f"{PARTITION}=*/.*.tmp",
+                        f"{RUNS_FOLDER}/*.json"):
+            for item in folder.glob(pattern):
+                if str(item.relative_to(folder)) not in listed:
+                    item.unlink()
+
+    def _runs_of(self, folder: Path, entry: ManifestEntry) -> dict[str, int]:
+        """The rows ``entry``'s file holds per run."""
+        if entry.runs_file is None:
+            return {entry.run_id: entry.rows}
+        path = folder / entry.runs_file
+        counts = self._run_lists.get(path)
+        if counts is None:
+            counts = self._run_lists[path] = json.loads(path.read_text())
+        return counts
+
+    def compact(self, table: str, runs: set[str], *, run_id: str,
+                max_rows: int = 2_000_000) -> Compacted:
+        """Merge the files holding only rows of ``runs`` into files of up to
+        ``max_rows`` rows per event-date partition (compaction.py); appends wait
+        meanwhile. ``runs()`` reports the same counts afterwards."""
+        folder = self._folder(table)
+        if not (folder / "_manifest.json").exists():
+            return Compacted(0, 0, 0)
+        with table_lock(folder):
+            self._sweep(folder)
+            current = Manifest.read(folder)
+            chosen = [e for e in current.entries
+                      if set(self._runs_of(folder, e)) <= runs]
+            kept = [e for e in current.entries if e not in chosen]
+            merged, done = compacted_entries(folder, chosen,
+                                             lambda e: self._runs_of(folder, e),
+                                             run_id=run_id, max_rows=max_rows)
+            if done.files_before:
+                Manifest(current.version + 1, tuple(kept + merged)).commit(folder)
+        return done
 
     def files(self, table: str, *, runs: set[str] | None = None,
               partitions: set[str] | None = None) -> list[str]:
-        """The table's committed files; only those written by ``runs``, or in the
-        event-date ``partitions``, when given."""
+        """The table's committed files; only those holding rows of ``runs`` (a compacted
+        file may hold other runs' rows too), or in the event-date ``partitions``, when
+        given."""
         folder = self._folder(table)
         return [str(folder / e.path) for e in Manifest.read(folder).entries
-                if (runs is None or e.run_id in runs)
+                if (runs is None or e.run_id in runs
+                    or (e.runs_file is not None and not runs.isdisjoint(
+                        self._runs_of(folder, e))))
                 and (partitions is None or _partition(e.path) in partitions)]
 
     def row_count(self, table: str) -> int:
         return Manifest.read(self._folder(table)).rows
 
     def runs(self, table: str) -> dict[str, int]:
-        """Rows committed per run id."""
+        """Rows committed per run id (a compacted file counts for the runs it merged)."""
+        folder = self._folder(table)
         out: dict[str, int] = {}
-        for e in Manifest.read(self._folder(table)).entries:
-            out[e.run_id] = out.get(e.run_id, 0) + e.rows
+        for e in Manifest.read(folder).entries:
+            for run, rows in self._runs_of(folder, e).items():
+                out[run] = out.get(run, 0) + rows
         return out
 
 

@@ -8,8 +8,9 @@ from typing import Protocol
 import pyarrow as pa
 
 from confluens.stores.capabilities import StoreCapability
+from confluens.stores.offline.compaction import Compacted
 
-__all__ = ["FeatureTableStore", "OfflineStore"]
+__all__ = ["CompactingStore", "FeatureTableStore", "OfflineStore"]
 
 
 class OfflineStore(Protocol):
@@ -53,4 +54,14 @@ class FeatureTableStore(OfflineStore, Protocol):
                            run_id: str, partition_by: str) -> int:
         """Make ``data`` the whole content of the event-date ``partitions``, leaving the
         others as they are. Every row of ``data`` must fall in one of ``partitions``."""
+        ...
+
+
+class CompactingStore(OfflineStore, Protocol):
+    """An offline store that can merge a table's small files (capability ``COMPACT``)."""
+
+    def compact(self, table: str, runs: set[str], *, run_id: str,
+                max_rows: int = 2_000_000) -> Compacted:
+        """Merge the files holding only rows of ``runs`` into fewer, atomically;
+        ``runs()`` reports the same counts after as before."""
         ...
