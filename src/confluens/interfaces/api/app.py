@@ -3,8 +3,13 @@
 Errors map to status codes here and only here: a mistake in the request (any
 ``InputError``) is a 422 whose body names the field, the rule, the value received and
 the fix; an unknown model a 404 listing the served ones; a project not ready to serve
-(say, online state to rebuild) a 503 that says what to run; anything else a 500 with
-no traceback (it goes to the server's log).
+(say, online state to rebuild) a 503 that says what to run (responses.py:
+``confluens_error``); anything else a 500 with no traceback (it goes to the server's
+log).
+
+The scoring routes (``POST /v1/models/{name}/predict``, ``POST
+/v2/models/{name}/infer``) are answered by a lean layer in front of FastAPI's routing
+(scoring_routes.py), which the OpenAPI document lists like the others.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from confluens import __version__
 from confluens.errors import ConfluensError, InputError, MissingExtraError
@@ -28,7 +34,8 @@ except ImportError:  # pragma: no cover - the serve extra is missing
 
 from confluens.interfaces.api.oip import oip_router
 from confluens.interfaces.api.push import push_router
-from confluens.interfaces.api.responses import error
+from confluens.interfaces.api.responses import confluens_error, error
+from confluens.interfaces.api.scoring_routes import ScoringRoutes, with_scoring_paths
 from confluens.interfaces.api.v1 import v1_router
 from confluens.interfaces.api.validation import validation_error
 
@@ -70,6 +77,14 @@ def create_app(service: ModelService | None = None, *,
     if service is not None:
         app.include_router(v1_router(service))
         app.include_router(oip_router(service))
+        app.add_middleware(ScoringRoutes, service=service)
+
+        def openapi() -> dict[str, Any]:
+            if app.openapi_schema is None:
+                app.openapi_schema = with_scoring_paths(FastAPI.openapi(app))
+            return app.openapi_schema
+
+        app.openapi = openapi  # type: ignore[method-assign]
     if publisher is not None:
         app.include_router(push_router(publisher))
     app.add_exception_handler(RequestValidationError, validation_error)
@@ -81,13 +96,12 @@ def create_app(service: ModelService | None = None, *,
 
 async def _input_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, InputError)
-    return error(422, exc)
+    return confluens_error(exc)
 
 
 async def _not_ready(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConfluensError)
-    _log.error("cannot serve: %s", exc)
-    return error(503, exc)
+    return confluens_error(exc)
 
 
 async def _internal(request: Request, exc: Exception) -> Response:

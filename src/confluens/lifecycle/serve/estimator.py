@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from confluens.errors import DefinitionError
+from confluens.lifecycle.trained import ArrayPredict
 
 __all__ = ["EstimatorModel"]
 
@@ -73,8 +74,17 @@ class EstimatorModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self._booster is not None:
-            values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-            return np.asarray(self._booster.predict(values, num_threads=1), dtype=float)
+            return self._predict_booster(frame.to_numpy(dtype=np.float64, na_value=np.nan))
         if self.task == "binary":
             return np.asarray(self.estimator.predict_proba(frame))[:, 1]
         return np.asarray(self.estimator.predict(frame), dtype=float)
+
+    @property
+    def predict_array(self) -> ArrayPredict | None:
+        """Scores from a float matrix (``columns`` in order), for a LightGBM model; None
+        for other estimators, which are given a frame (with its column names)."""
+        return self._predict_booster if self._booster is not None else None
+
+    def _predict_booster(self, values: np.ndarray) -> np.ndarray:
+        assert self._booster is not None
+        return np.asarray(self._booster.predict(values, num_threads=1), dtype=float)
