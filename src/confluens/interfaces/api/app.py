@@ -14,7 +14,6 @@ The scoring routes (``POST /v1/models/{name}/predict``, ``POST
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,19 +28,18 @@ try:
     from fastapi.exceptions import RequestValidationError
     from starlette.requests import Request
     from starlette.responses import Response
+    from starlette.types import ASGIApp
 except ImportError:  # pragma: no cover - the serve extra is missing
     raise MissingExtraError("serving over HTTP", "serve", "fastapi") from None
 
 from confluens.interfaces.api.oip import oip_router
 from confluens.interfaces.api.push import push_router
-from confluens.interfaces.api.responses import confluens_error, error
+from confluens.interfaces.api.responses import confluens_error, internal_error
 from confluens.interfaces.api.scoring_routes import ScoringRoutes, with_scoring_paths
 from confluens.interfaces.api.v1 import v1_router
 from confluens.interfaces.api.validation import validation_error
 
 __all__ = ["create_app"]
-
-_log = logging.getLogger("confluens.serve")
 
 DESCRIPTION = """Predictions with fresh features from the online store.
 
@@ -71,13 +69,13 @@ def create_app(service: ModelService | None = None, *,
             if publisher is not None:
                 publisher.close()
 
-    app = FastAPI(title="confluens", version=__version__, description=DESCRIPTION,
-                  lifespan=lifespan)
+    app = _App(title="confluens", version=__version__, description=DESCRIPTION,
+               lifespan=lifespan)
     app.state.service = service
     if service is not None:
         app.include_router(v1_router(service))
         app.include_router(oip_router(service))
-        app.add_middleware(ScoringRoutes, service=service)
+        app.scoring = service
 
         def openapi() -> dict[str, Any]:
             if app.openapi_schema is None:
@@ -94,6 +92,17 @@ def create_app(service: ModelService | None = None, *,
     return app
 
 
+class _App(FastAPI):
+    """FastAPI, with ``scoring``'s scoring routes answered before its middleware stack
+    and routing (scoring_routes.py)."""
+
+    scoring: ModelService | None = None
+
+    def build_middleware_stack(self) -> ASGIApp:
+        app = super().build_middleware_stack()
+        return app if self.scoring is None else ScoringRoutes(app, self.scoring)
+
+
 async def _input_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, InputError)
     return confluens_error(exc)
@@ -105,5 +114,4 @@ async def _not_ready(_: Request, exc: Exception) -> Response:
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
-    _log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error(500, message="internal error: the server's log has the details")
+    return internal_error(request.method, request.url.path, exc)

@@ -23,7 +23,7 @@ try:
 except ImportError:  # pragma: no cover - the serve extra is missing
     raise MissingExtraError("serving over HTTP", "serve", "orjson") from None
 
-__all__ = ["confluens_error", "dumps", "error", "finite", "json_response"]
+__all__ = ["confluens_error", "dumps", "error", "finite", "internal_error", "json_response"]
 
 _log = logging.getLogger("confluens.serve")
 _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=str)
@@ -69,6 +69,12 @@ def confluens_error(exc: ConfluensError) -> Response:
         return error(422, exc)
     _log.error("cannot serve: %s", exc)
     return error(503, exc)
+
+
+def internal_error(method: str, path: str, exc: BaseException) -> Response:
+    """A bug: a 500 with no traceback (it goes to the server's log)."""
+    _log.error("internal error on %s %s", method, path, exc_info=exc)
+    return error(500, message="internal error: the server's log has the details")
 
 
 def _plain(value: Any) -> Any:

@@ -6,8 +6,9 @@ than reading the features and predicting (see benchmarks/serving.py). This layer
 matches the two paths itself, reads the body, validates it with the same pydantic
 models FastAPI would (so a mistake is the same 422, naming the field, the rule, the
 value received and the fix), and calls ``v1.predict`` or ``oip.infer``. Every other
-request goes on to FastAPI. Errors map as everywhere else (responses.py:
-``confluens_error``); anything unexpected propagates to the app's 500 handler.
+request goes on to FastAPI. It sits outside FastAPI's middleware stack (app.py), so
+it maps errors itself, as the app's handlers do (responses.py: ``confluens_error``,
+``internal_error``).
 
 FastAPI does not know these routes, so ``with_scoring_paths`` adds them to its
 OpenAPI document, with their parameters and request and response schemas: they are
@@ -28,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from confluens.errors import ConfluensError
 from confluens.interfaces.api.oip import INFER_DESCRIPTION, infer
-from confluens.interfaces.api.responses import confluens_error, json_response
+from confluens.interfaces.api.responses import confluens_error, internal_error, json_response
 from confluens.interfaces.api.schemas import (
     InferRequest,
     InferResponse,
@@ -49,7 +50,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ScoringRoutes:
-    """ASGI middleware: ``app``, with ``service``'s scoring routes answered first."""
+    """``app`` (FastAPI's middleware stack), with ``service``'s scoring routes
+    answered first."""
 
     def __init__(self, app: ASGIApp, service: ModelService) -> None:
         self.app = app
@@ -76,6 +78,8 @@ class ScoringRoutes:
                 response = await self._infer(scope, name, raw)
         except ConfluensError as exc:
             response = confluens_error(exc)
+        except Exception as exc:  # a bug: the same 500 as FastAPI's routes give
+            response = internal_error(scope["method"], scope["path"], exc)
         await response(scope, receive, send)
 
     async def _predict(self, scope: Scope, name: str, raw: bytes) -> Response:
