@@ -58,6 +58,7 @@ def v1_router(service: ModelService) -> APIRouter:
              "columns": list(s.model.columns), "features": list(s.model.features),
              "batching": {"batches": s.batcher.batches, "requests": s.batcher.items,
                           "largest": s.batcher.largest}}
-            for name, s in service.served.items()], "failed": service.failed})
+            for name, s in service.served.items()], "failed": service.failed,
+            "reload_failed": service.reload_failed})
 
     return router

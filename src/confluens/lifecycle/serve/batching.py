@@ -49,6 +49,7 @@ class MicroBatcher(Generic[T, R]):
         self.idle_turns = idle_turns
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[Any]]] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._collecting = False  # the worker holds a batch it has not scored yet
         self.batches = 0  # batches scored so far
         self.items = 0  # items scored so far
         self.largest = 0  # the largest batch so far
@@ -62,12 +63,13 @@ class MicroBatcher(Generic[T, R]):
         """Score what is queued, then stop the worker."""
         if self._worker is None or self._queue is None:
             return
-        while not self._queue.empty():
+        while not self._queue.empty() or self._collecting:
             await asyncio.sleep(0)
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
         self._worker = None
+        self._queue = None  # a late submit is refused, never left waiting
 
     async def submit(self, item: T) -> R:
         """``item``'s result once its batch is scored."""
@@ -96,6 +98,7 @@ class MicroBatcher(Generic[T, R]):
         busy = False  # the previous batch held more than one request
         while True:
             batch = [await queue.get()]
+            self._collecting = True
             while len(batch) < self.max_batch and not queue.empty():
                 batch.append(queue.get_nowait())
             if busy:
@@ -112,6 +115,7 @@ class MicroBatcher(Generic[T, R]):
                     idle += 1
             busy = len(batch) > 1
             self._score(batch)
+            self._collecting = False
 
     def _score(self, batch: list[tuple[T, asyncio.Future[Any]]]) -> None:
         self.batches += 1
