@@ -69,26 +69,36 @@ def booster_rows(booster: Any) -> Callable[[np.ndarray], np.ndarray] | None:
 
 
 class _BoosterRows:
-    """The callable ``booster_rows`` returns; frees LightGBM's settings with itself."""
+    """The callable ``booster_rows`` returns; frees LightGBM's settings with itself.
+
+    A row is copied into a buffer of its own, whose address, like the result's, is
+    taken once: numpy's ``ctypes`` views cost more per call than the trees."""
 
     def __init__(self, booster: Any, lib: Any, fast: ctypes.c_void_p, columns: int) -> None:
         self.booster = booster  # keeps the handle the settings refer to alive
-        self.lib = lib
         self.fast = fast
         self.columns = columns
-        self.lock = threading.Lock()  # one prediction at a time per prepared settings
+        # a function object of our own (CDLL attributes are shared with LightGBM's code)
+        self.predict = lib["LGBM_BoosterPredictForMatSingleRowFast"]
+        self.predict.argtypes = [ctypes.c_void_p, ctypes.c_void_p,
+                                 ctypes.POINTER(ctypes.c_int64), ctypes.c_void_p]
+        self.predict.restype = ctypes.c_int
+        self.row = np.zeros((1, columns), dtype=np.float64)
+        self.out = np.zeros(1, dtype=np.float64)
+        self.length = ctypes.c_int64()
+        self.length_ref = ctypes.pointer(self.length)
+        self.addresses = (self.row.ctypes.data, self.out.ctypes.data)
+        self.lock = threading.Lock()  # one prediction at a time per settings and buffers
         weakref.finalize(self, lib.LGBM_FastConfigFree, fast)
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         if values.shape != (1, self.columns):
             return np.asarray(self.booster.predict(values, num_threads=1), dtype=float)
-        row = np.ascontiguousarray(values, dtype=np.float64)
-        out = np.empty(1, dtype=np.float64)
-        length = ctypes.c_int64()
         with self.lock:
-            status = self.lib.LGBM_BoosterPredictForMatSingleRowFast(
-                self.fast, row.ctypes.data_as(ctypes.c_void_p), ctypes.byref(length),
-                out.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
-        if status != 0 or length.value != 1:  # LightGBM refused: its own path says why
+            self.row[...] = values
+            row, out = self.addresses
+            status = self.predict(self.fast, row, self.length_ref, out)
+            score = self.out.copy()
+        if status != 0 or self.length.value != 1:  # refused: LightGBM's own path says why
             return np.asarray(self.booster.predict(values, num_threads=1), dtype=float)
-        return out
+        return score
