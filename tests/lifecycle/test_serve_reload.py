@@ -61,6 +61,12 @@ def test_a_moved_alias_is_served_and_a_failed_load_keeps_the_old_model(tmp_path:
         assert "files are gone" in service.reload_failed["fraud"]
         assert (await score()).version == 4
         assert await service.reload() == []  # not tried again until the alias moves
+        alias["fraud"] = 4  # moved back to the version served: nothing failed any more
+        assert await service.reload() == []
+        assert service.reload_failed == {}
+        alias["fraud"] = 5  # and on again: tried again
+        assert await service.reload() == []
+        assert "version 5" in service.reload_failed["fraud"]
 
         alias["fraud"] = 3  # a rollback
         assert await service.reload() == ["fraud"]

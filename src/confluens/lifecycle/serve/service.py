@@ -153,8 +153,13 @@ class ModelService:
                 _log.exception("model %r: cannot read where its alias points", name)
                 continue
             current = self.served.get(name)
-            if wanted is None or (current is not None and current.model.version == wanted) \
-                    or self._tried.get(name) == wanted:
+            if wanted is None:
+                continue
+            if current is not None and current.model.version == wanted:  # e.g. moved back
+                self._tried.pop(name, None)
+                self.reload_failed.pop(name, None)
+                continue
+            if self._tried.get(name) == wanted:
                 continue
             self._tried[name] = wanted
             try:
