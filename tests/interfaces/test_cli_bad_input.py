@@ -148,7 +148,7 @@ def config_project(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(("toml", "fragments"), [
     ("[stroage]\nroot = 'x'\n",
      ["confluens.toml: sections must be one of [project], [storage], [online], [models], "
-      "[streams]; got 'stroage'"]),
+      "[streams], [serve]; got 'stroage'"]),
     ("[project]\nname = 42\n", ["confluens.toml [project] name: must be a string; got 42"]),
     ("[storage]\nroot = 5\n", ["confluens.toml [storage] root: must be a string; got 5"]),
     ("[storage]\nroot = ''\n", ["[storage] root: must not be empty"]),

@@ -84,6 +84,70 @@ def test_train_registers_promote_serves_the_champion(project: Path) -> None:
     assert logged["model_version"] == 1
 
 
+def test_a_running_server_serves_the_version_promoted_or_rolled_back(project: Path) -> None:
+    """`confluens serve` notices `models promote` and `models rollback` (the alias
+    history, polled every --reload-seconds) and serves the new version: predict,
+    /v1/models and the OIP metadata say so."""
+    code, out = invoke("train", "fraud_model", folder=project)
+    assert code == 0, out
+    with confluens.open(project) as p:
+        newest = max(v.version for v in p.registry.versions("fraud_model"))
+        if newest == 1:  # run alone: train a second version
+            code, out = invoke("train", "fraud_model", folder=project)
+            assert code == 0, out
+            newest = 2
+        champion = p.registry.version("fraud_model", "champion").version \
+            if p.registry.history("fraud_model", "champion") else None
+    if champion is None or champion == newest:
+        code, out = invoke("models", "promote", "fraud_model", str(newest - 1), "--reason",
+                           "the starting champion", folder=project)
+        assert code == 0, out
+        champion = newest - 1
+
+    port = _free_port()
+    server = subprocess.Popen([CONFLUENS, "serve", "-p", str(project), "--port", str(port),
+                               "--model", "fraud_model", "--reload-seconds", "0.2"],
+                              stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "COLUMNS": "200"})
+    url = f"http://127.0.0.1:{port}"
+    body = {"keys": {"customer_id": "3", "terminal_id": "7"}}
+    try:
+        _wait_ready(server, url)
+        assert _served_version(url) == champion
+        code, out = invoke("models", "promote", "fraud_model", str(newest), "--reason",
+                           "better", folder=project)
+        assert code == 0, out
+        _wait_for_version(url, newest)
+        answer = httpx.post(f"{url}/v1/models/fraud_model/predict", json=body, timeout=30)
+        assert answer.json()["version"] == newest
+        assert httpx.get(f"{url}/v2/models/fraud_model", timeout=10).json()["versions"] == [
+            str(newest)]
+        code, out = invoke("models", "rollback", "fraud_model", "--reason", "worse live",
+                           folder=project)
+        assert code == 0, out
+        _wait_for_version(url, champion)
+        answer = httpx.post(f"{url}/v1/models/fraud_model/predict", json=body, timeout=30)
+        assert answer.json()["version"] == champion
+        assert httpx.get(f"{url}/v1/models", timeout=10).json()["reload_failed"] == {}
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, stderr = server.communicate(timeout=60)
+    assert server.returncode == 0, stderr
+    assert f"now serving version {newest}" in stderr
+
+
+def _served_version(url: str) -> int:
+    [model] = httpx.get(f"{url}/v1/models", timeout=10).json()["models"]
+    return int(model["version"])
+
+
+def _wait_for_version(url: str, version: int) -> None:
+    deadline = time.monotonic() + 60
+    while _served_version(url) != version:
+        assert time.monotonic() < deadline, f"version {version} was not served"
+        time.sleep(0.1)
+
+
 def _frame(columns: tuple[str, ...], values: dict[str, object]) -> object:
     import pandas as pd
 

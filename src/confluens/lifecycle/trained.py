@@ -10,7 +10,7 @@ Two values cross the line between training, the registry and serving:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-__all__ = ["Lineage", "LoadedModel", "TrainedModel"]
+__all__ = ["ArrayPredict", "Lineage", "LoadedModel", "TrainedModel", "array_predict"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,13 @@ class TrainedModel:
 
 
 class LoadedModel(Protocol):
-    """A registered model version, ready to score."""
+    """A registered model version, ready to score.
+
+    A model may also have ``predict_array``: the same scores from a float64 matrix
+    (``columns`` in order, NaN for missing), or None. Serving uses it when the inputs
+    are all numbers, and skips building a pandas frame per request (see
+    ``array_predict``).
+    """
 
     name: str
     version: int
@@ -63,3 +69,14 @@ class LoadedModel(Protocol):
         For a binary task, the probability of the positive class.
         """
         ...
+
+
+ArrayPredict = Callable[[np.ndarray], np.ndarray]
+"""Scores a float64 matrix, one row per input row, the model's ``columns`` in order."""
+
+
+def array_predict(model: LoadedModel) -> ArrayPredict | None:
+    """``model``'s ``predict_array``, if it has one (a model scored from a float
+    matrix, e.g. a LightGBM booster), else None."""
+    found = getattr(model, "predict_array", None)
+    return found if callable(found) else None

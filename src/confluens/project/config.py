@@ -40,6 +40,7 @@ _KNOWN = {
     "online": {"store", "redis_url", "ttl"},
     "models": {"tracking_uri", "registry_uri", "experiment"},
     "streams": {"redis_url", "nats_url", "mqtt_url"},
+    "serve": {"reload_seconds"},
 }
 _ONLINE_STORES = ("embedded", "redis")
 _METADATA_DIALECTS = ("sqlite", "postgresql")
@@ -62,6 +63,7 @@ class ProjectConfig:
     streams_redis_url: str = "redis://127.0.0.1:6379/0"  # Redis Streams; default: [online]'s
     nats_url: str = "nats://127.0.0.1:4222"
     mqtt_url: str = "mqtt://127.0.0.1:1883"
+    serve_reload_seconds: float = 5.0  # how often `confluens serve` checks its aliases; 0: never
 
     def path(self, path: str | Path) -> Path:
         """A path as every command reads it: a relative one starts at the project root
@@ -115,6 +117,12 @@ class ProjectConfig:
         name = _text(project, "project", "name", root.name)
         tracking, registry = _models_uris(raw.get("models", {}), store_root, root)
         streams = raw.get("streams", {})
+        reload_seconds = raw.get("serve", {}).get("reload_seconds", 5.0)
+        if isinstance(reload_seconds, bool) or not isinstance(reload_seconds, int | float) \
+                or not 0 <= reload_seconds <= 86400:
+            raise ConfigError(f"{CONFIG_FILE} [serve] reload_seconds", "is a number of "
+                              "seconds from 0 (never reload) to 86400", got=reload_seconds,
+                              fix="write e.g. reload_seconds = 5")
         redis_url = _text(online, "online", "redis_url", "redis://127.0.0.1:6379/0")
         return cls(root=root, name=name,
                    definitions=root / _text(project, "project", "definitions",
@@ -126,7 +134,8 @@ class ProjectConfig:
                    experiment=_text(raw.get("models", {}), "models", "experiment", name),
                    streams_redis_url=_text(streams, "streams", "redis_url", redis_url),
                    nats_url=_text(streams, "streams", "nats_url", "nats://127.0.0.1:4222"),
-                   mqtt_url=_text(streams, "streams", "mqtt_url", "mqtt://127.0.0.1:1883"))
+                   mqtt_url=_text(streams, "streams", "mqtt_url", "mqtt://127.0.0.1:1883"),
+                   serve_reload_seconds=float(reload_seconds))
 
 
 def _check_layout(raw: dict[str, Any]) -> None:

@@ -5,6 +5,10 @@ fields, one value per row (shape ``[N]`` or ``[N, 1]``). The response has
 ``score`` (FP64), ``prediction_id`` and ``missing`` (BYTES: the comma-separated
 columns that got their default), and with the parameter ``include_features`` one FP64
 tensor per input column.
+
+The GET endpoints are FastAPI routes; ``POST /v2/models/{name}/infer`` is served by
+the lean scoring layer (scoring_routes.py), which validates the body and calls
+``infer`` here.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ from starlette.responses import Response
 from confluens import __version__
 from confluens.errors import InputError, UnknownNameError
 from confluens.interfaces.api.responses import error, finite, json_response
-from confluens.interfaces.api.schemas import InferRequest, InferResponse, ModelMetadata
+from confluens.interfaces.api.schemas import InferRequest, ModelMetadata
 from confluens.lifecycle.serve import ModelService, Scored, ScoreRequest, Served
 
-__all__ = ["oip_router"]
+__all__ = ["INFER_DESCRIPTION", "infer", "oip_router"]
+
+INFER_DESCRIPTION = """One tensor per entity key column and request-time field, one value per
+row; see `GET /v2/models/{name}` for the names."""
 
 _STRINGS = {"BYTES"}
 _NUMBERS = {"BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64",
@@ -88,6 +95,42 @@ def _metadata(name: str, served: Served) -> dict[str, Any]:
                 {"name": "missing", "datatype": "BYTES", "shape": [-1]}]}
 
 
+async def infer(service: ModelService, name: str, body: InferRequest) -> Response:
+    """Score ``body``'s rows with model ``name`` (a 404 if it is not served); an
+    InputError for a mistake in a row (the caller makes it a 422), raised before any
+    row is scored."""
+    try:
+        served = service.get(name)
+    except UnknownNameError as exc:
+        return error(404, exc)
+    rows = _rows(body, served)
+    for i, row in enumerate(rows):  # every row checked before any is scored
+        try:
+            served.scorer.check(row)
+        except InputError as exc:
+            raise InputError(f"row {i}: {exc.thing}", exc.rule, got=exc.got,
+                             fix=exc.fix) from None
+    results = await served.batcher.submit_many(rows)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    scored = [r for r in results if isinstance(r, Scored)]
+    outputs = [
+        {"name": "score", "datatype": "FP64", "shape": [len(scored)],
+         "data": [finite(s.score) for s in scored]},
+        {"name": "prediction_id", "datatype": "BYTES", "shape": [len(scored)],
+         "data": [s.id for s in scored]},
+        {"name": "missing", "datatype": "BYTES", "shape": [len(scored)],
+         "data": [",".join(s.missing) for s in scored]}]
+    if (body.parameters or {}).get("include_features"):
+        outputs += [{"name": c, "datatype": "FP64", "shape": [len(scored)],
+                     "data": [finite(s.inputs[c]) for s in scored]}
+                    for c in served.model.columns]
+    return json_response({"model_name": name, "model_version": str(served.model.version),
+                          **({"id": body.id} if body.id is not None else {}),
+                          "outputs": outputs})
+
+
 def oip_router(service: ModelService) -> APIRouter:
     router = APIRouter(prefix="/v2", tags=["Open Inference Protocol v2"])
 
@@ -124,41 +167,5 @@ def oip_router(service: ModelService) -> APIRouter:
         except UnknownNameError as exc:
             return error(404, exc)
         return json_response({"name": name, "ready": True})
-
-    @router.post("/models/{name}/infer", response_model=InferResponse,
-                 summary="Score rows given as named tensors")
-    async def infer(name: str, body: InferRequest) -> Response:
-        """One tensor per entity key column and request-time field, one value per row;
-        see `GET /v2/models/{name}` for the names."""
-        try:
-            served = service.get(name)
-        except UnknownNameError as exc:
-            return error(404, exc)
-        rows = _rows(body, served)
-        for i, row in enumerate(rows):  # every row checked before any is scored
-            try:
-                served.scorer.check(row)
-            except InputError as exc:
-                raise InputError(f"row {i}: {exc.thing}", exc.rule, got=exc.got,
-                                 fix=exc.fix) from None
-        results = await served.batcher.submit_many(rows)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        scored = [r for r in results if isinstance(r, Scored)]
-        outputs = [
-            {"name": "score", "datatype": "FP64", "shape": [len(scored)],
-             "data": [finite(s.score) for s in scored]},
-            {"name": "prediction_id", "datatype": "BYTES", "shape": [len(scored)],
-             "data": [s.id for s in scored]},
-            {"name": "missing", "datatype": "BYTES", "shape": [len(scored)],
-             "data": [",".join(s.missing) for s in scored]}]
-        if (body.parameters or {}).get("include_features"):
-            outputs += [{"name": c, "datatype": "FP64", "shape": [len(scored)],
-                         "data": [finite(s.inputs[c]) for s in scored]}
-                        for c in served.model.columns]
-        return json_response({"model_name": name, "model_version": str(served.model.version),
-                              **({"id": body.id} if body.id is not None else {}),
-                              "outputs": outputs})
 
     return router

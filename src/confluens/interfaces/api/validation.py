@@ -13,7 +13,7 @@ from starlette.responses import Response
 from confluens.errors import InputError
 from confluens.interfaces.api.responses import error
 
-__all__ = ["describe", "validation_error"]
+__all__ = ["describe", "invalid", "validation_error"]
 
 _FIXES = {
     "missing": "add it",
@@ -56,10 +56,15 @@ def describe(problem: dict[str, Any], hint: str) -> InputError:
                       fix=_FIXES.get(kind, hint))
 
 
-async def validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    problems = list(exc.errors())
-    hint = f"see the request schema at {request.base_url}docs"
+def invalid(problems: Sequence[dict[str, Any]], base_url: str) -> Response:
+    """The 422 for pydantic's ``problems`` (the first one named in full, all listed
+    under ``errors``); ``base_url`` points the fix at the API docs."""
+    hint = f"see the request schema at {base_url}docs"
     first = describe(problems[0], hint) if problems else InputError(
         "body", "is invalid", fix=hint)
     return error(422, first, errors=[str(describe(p, hint)) for p in problems])
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return invalid(list(exc.errors()), str(request.base_url))

@@ -1,7 +1,8 @@
 """`confluens serve`: the HTTP API over the project's online store and models.
 
 FastAPI and uvicorn (the ``serve`` extra) are imported only when the command runs.
-Models come from the registry (their champion), or from ``--models MODULE:FUNCTION``:
+Models come from the registry (their champion, reloaded when the alias moves), or from
+``--models MODULE:FUNCTION``:
 a function of the project, in the project folder's Python path, returning a loader
 ``(name) -> LoadedModel`` (see confluens.lifecycle.serve.EstimatorModel).
 """
@@ -25,7 +26,7 @@ from confluens.interfaces.cli.context import (
 )
 
 if TYPE_CHECKING:
-    from confluens.lifecycle.serve import ModelProvider
+    from confluens.lifecycle.serve import ModelProvider, VersionWatch
     from confluens.lifecycle.trained import LoadedModel
     from confluens.project import Project
 
@@ -40,6 +41,20 @@ def registry_models(project: Project, alias: str = "champion") -> ModelProvider:
         return registry.load(name, alias)
 
     return load
+
+
+def registry_watch(project: Project, alias: str) -> VersionWatch | None:
+    """Where each name's ``alias`` points now, from the alias history in the metadata
+    store (a cheap query, no MLflow call); None for a version number."""
+    if alias.isdigit():
+        return None
+    registry = project.registry
+
+    def watch(name: str) -> int | None:
+        changes = registry.history(name, alias)
+        return changes[-1].to_version if changes else None
+
+    return watch
 
 
 def user_models(project: Project, target: str) -> ModelProvider:
@@ -79,14 +94,18 @@ def user_models(project: Project, target: str) -> ModelProvider:
 @click.option("--models", "provider", metavar="MODULE:FUNCTION",
               help="Load models with this function of the project instead of the registry.")
 @click.option("--no-log", is_flag=True, help="Do not log predictions.")
+@click.option("--reload-seconds", type=click.FloatRange(0, 86400), default=None,
+              help="Check this often whether `confluens models promote` or `rollback` "
+              "moved the alias served, and serve the new version [default: [serve] "
+              "reload_seconds, else 5; 0: never].")
 @click.option("--max-batch", default=64, show_default=True, type=click.IntRange(1, 4096),
               help="Most requests scored together.")
 @click.option("--max-wait-ms", default=1.0, show_default=True,
               type=click.FloatRange(0, 100), help="Longest a batch waits for more requests.")
 @reports_errors
 def serve(project_dir: str, host: str, port: int, names: tuple[str, ...], push: bool,
-          alias: str, provider: str | None, no_log: bool, max_batch: int,
-          max_wait_ms: float) -> None:
+          alias: str, provider: str | None, no_log: bool, reload_seconds: float | None,
+          max_batch: int, max_wait_ms: float) -> None:
     """Serve predictions over HTTP (/v1 and the Open Inference Protocol v2) with
     features from the online store; every prediction is logged.
 
@@ -107,8 +126,12 @@ def serve(project_dir: str, host: str, port: int, names: tuple[str, ...], push: 
     if names:
         models = (user_models(project, provider) if provider
                   else registry_models(project, alias))
+        every = (project.config.serve_reload_seconds if reload_seconds is None
+                 else reload_seconds)
+        watch = None if provider else registry_watch(project, alias)
         service = model_service(project, names, models, log=not no_log,
-                                max_batch=max_batch, max_wait=max_wait_ms / 1000)
+                                max_batch=max_batch, max_wait=max_wait_ms / 1000,
+                                watch=watch, reload_seconds=every)
         service.load()
         for name, why in service.failed.items():
             err.print(f"[bold red]not served:[/] {escape(name)}: {escape(why)}",

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from confluens.errors import InputError, MissingExtraError, NotSupportedError
+from confluens.lifecycle.booster_rows import booster_rows
 
 __all__ = ["FLAVORS", "SKOPS_TRUSTED_MODULES", "Flavor", "flavor", "reference_scores"]
 
@@ -100,13 +101,18 @@ def _load_lightgbm(path: Path, details: dict[str, str], task: str) -> Score:
     lightgbm = FLAVORS["lightgbm"].require()
     booster = lightgbm.Booster(model_file=str(path))
     categorical = bool(getattr(booster, "pandas_categorical", None))
+    rows = None if categorical else booster_rows(booster)
 
     def score(frame: pd.DataFrame) -> np.ndarray:
-        # A few rows (serving) score fastest as a float array on one thread; pandas
-        # categories need the frame, which maps them as at training time.
+        # A few rows (serving) score fastest as a float array on one thread, one row
+        # through LightGBM's single-row path; pandas categories need the frame, which
+        # maps them as at training time.
         threads = 1 if len(frame) < _SMALL else 0
         data = frame if categorical else _floats(frame)
-        out = booster.predict(data, num_threads=threads)
+        if rows is not None and isinstance(data, np.ndarray) and len(data) == 1:
+            out = rows(data)
+        else:
+            out = booster.predict(data, num_threads=threads)
         return _positive(out) if task == "binary" else np.asarray(out, dtype="float64")
 
     return score

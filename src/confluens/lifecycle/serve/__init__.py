@@ -14,9 +14,9 @@ from confluens.lifecycle.serve.log_table import log_table
 from confluens.lifecycle.serve.reader import FeatureReader, ReaderFactory
 from confluens.lifecycle.serve.request import Scored, ScoreRequest
 from confluens.lifecycle.serve.scorer import LogWriter, Scorer
-from confluens.lifecycle.serve.service import ModelProvider, ModelService, Served
+from confluens.lifecycle.serve.service import ModelProvider, ModelService, Served, VersionWatch
 
 __all__ = ["PARTITION_BY", "REQUEST", "EstimatorModel", "FeatureReader", "LogWriter",
            "MicroBatcher", "ModelInputs", "ModelProvider", "ModelService", "PredictionLog",
-           "ReaderFactory", "ScoreRequest", "Scored", "Scorer", "Served", "log_table",
-           "uuid7"]
+           "ReaderFactory", "ScoreRequest", "Scored", "Scorer", "Served", "VersionWatch",
+           "log_table", "uuid7"]

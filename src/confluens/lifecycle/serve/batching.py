@@ -1,11 +1,14 @@
 """Micro-batching: concurrent requests coalesced into one feature read and one predict.
 
-Requests wait on an asyncio queue. One worker takes the first, then keeps taking
-those that arrive while it gives the event loop a turn, until the batch holds
-``max_batch`` requests, ``max_wait`` seconds have passed since the first, or
+Requests wait on an asyncio queue. One worker takes the first and every request
+queued with it (those that arrived in the same turn of the event loop), up to
+``max_batch``. When the server is busy (the previous batch held more than one
+request), it then keeps taking those that arrive while it gives the event loop a
+turn, until the batch is full, ``max_wait`` seconds have passed since the first, or
 ``idle_turns`` turns of the loop in a row brought none. So a request that arrives
-alone is scored at once (a few loop turns, microseconds), and requests that arrive
-together, or while a batch is being scored, share the next batch.
+alone at a quiet server is scored at once, with no turn of the loop spent waiting
+for company, and requests that arrive together, or while a batch is being scored,
+share the next batch.
 
 The batch is scored on the event loop's thread: reading features and predicting
 are short CPU work, and a thread hand-off would cost more than it saves.
@@ -46,6 +49,7 @@ class MicroBatcher(Generic[T, R]):
         self.idle_turns = idle_turns
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[Any]]] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._collecting = False  # the worker holds a batch it has not scored yet
         self.batches = 0  # batches scored so far
         self.items = 0  # items scored so far
         self.largest = 0  # the largest batch so far
@@ -59,12 +63,13 @@ class MicroBatcher(Generic[T, R]):
         """Score what is queued, then stop the worker."""
         if self._worker is None or self._queue is None:
             return
-        while not self._queue.empty():
+        while not self._queue.empty() or self._collecting:
             await asyncio.sleep(0)
         self._worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._worker
         self._worker = None
+        self._queue = None  # a late submit is refused, never left waiting
 
     async def submit(self, item: T) -> R:
         """``item``'s result once its batch is scored."""
@@ -90,20 +95,27 @@ class MicroBatcher(Generic[T, R]):
         assert self._queue is not None
         queue = self._queue
         loop = asyncio.get_running_loop()
+        busy = False  # the previous batch held more than one request
         while True:
             batch = [await queue.get()]
-            deadline = loop.time() + self.max_wait
-            idle = 0
-            while len(batch) < self.max_batch and idle < self.idle_turns:
-                if not queue.empty():
-                    batch.append(queue.get_nowait())
-                    idle = 0
-                    continue
-                if loop.time() >= deadline:
-                    break
-                await asyncio.sleep(0)
-                idle += 1
+            self._collecting = True
+            while len(batch) < self.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+            if busy:
+                deadline = loop.time() + self.max_wait
+                idle = 0
+                while len(batch) < self.max_batch and idle < self.idle_turns:
+                    if not queue.empty():
+                        batch.append(queue.get_nowait())
+                        idle = 0
+                        continue
+                    if loop.time() >= deadline:
+                        break
+                    await asyncio.sleep(0)
+                    idle += 1
+            busy = len(batch) > 1
             self._score(batch)
+            self._collecting = False
 
     def _score(self, batch: list[tuple[T, asyncio.Future[Any]]]) -> None:
         self.batches += 1

@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from confluens.errors import DefinitionError
+from confluens.lifecycle.booster_rows import booster_rows
+from confluens.lifecycle.trained import ArrayPredict
 
 __all__ = ["EstimatorModel"]
 
@@ -37,9 +39,10 @@ class EstimatorModel:
     gives the positive class's probability (``predict_proba``); otherwise ``predict``.
 
     A LightGBM model (scikit-learn API) is scored through its booster, on one thread,
-    with the frame's values in ``columns`` order: the wrapper's checks and a thread
-    pool per call cost far more than the few rows a request batch holds (see
-    benchmarks/serving.py).
+    with the frame's values in ``columns`` order (or a float matrix, ``predict_array``),
+    one row through LightGBM's single-row fast path (lifecycle/booster_rows.py): the
+    wrapper's checks and a predictor built per call cost far more than the few rows a
+    request batch holds (see benchmarks/serving.py).
     """
 
     def __init__(self, name: str, estimator: Any, *, features: Sequence[str],
@@ -66,6 +69,8 @@ class EstimatorModel:
         self.estimator = estimator
         booster = getattr(estimator, "booster_", None) if task != "ranking" else None
         self._booster = booster if callable(getattr(booster, "predict", None)) else None
+        # one row through LightGBM's single-row fast path (booster_rows.py)
+        self._rows = booster_rows(self._booster) if self._booster is not None else None
 
     def __repr__(self) -> str:
         return (f"EstimatorModel({self.name!r}, version={self.version}, "
@@ -73,8 +78,19 @@ class EstimatorModel:
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         if self._booster is not None:
-            values = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-            return np.asarray(self._booster.predict(values, num_threads=1), dtype=float)
+            return self._predict_booster(frame.to_numpy(dtype=np.float64, na_value=np.nan))
         if self.task == "binary":
             return np.asarray(self.estimator.predict_proba(frame))[:, 1]
         return np.asarray(self.estimator.predict(frame), dtype=float)
+
+    @property
+    def predict_array(self) -> ArrayPredict | None:
+        """Scores from a float matrix (``columns`` in order), for a LightGBM model; None
+        for other estimators, which are given a frame (with its column names)."""
+        return self._predict_booster if self._booster is not None else None
+
+    def _predict_booster(self, values: np.ndarray) -> np.ndarray:
+        if self._rows is not None:
+            return self._rows(values)
+        assert self._booster is not None
+        return np.asarray(self._booster.predict(values, num_threads=1), dtype=float)

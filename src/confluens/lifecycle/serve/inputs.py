@@ -1,4 +1,5 @@
-"""A model's input columns: where each one's value comes from, and the frame they make.
+"""A model's input columns: where each one's value comes from, and the frame (or the
+float matrix) they make.
 
 Each of a model's ``features`` gives the column of the same position in ``columns``:
 
@@ -13,6 +14,11 @@ Each of a model's ``features`` gives the column of the same position in ``column
 >>> frame, rows = inputs.frame([{"amount": 5.0}], [[3]])
 >>> frame.to_dict("records"), rows
 ([{'n_7d': 3.0, 'amount': 5.0}], [{'n_7d': 3, 'amount': 5.0}])
+>>> inputs.matrix(inputs.rows([{"amount": 5.0}], [[None]]))
+array([[nan,  5.]])
+
+``matrix`` is what a model that takes a float array scores (a LightGBM booster):
+no pandas frame on the way; it is None when a value is not a number.
 """
 
 from __future__ import annotations
@@ -81,10 +87,10 @@ class ModelInputs:
                                  "number, a boolean or null", got=value,
                                  fix="send it as a JSON number")
 
-    def frame(self, fields: Sequence[Mapping[str, Any]], online: Sequence[Sequence[Any]],
-              ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-        """The model's input frame for rows of (fields, online values in ``self.online``
-        order), and each row's inputs as a dict (column -> value, None if missing)."""
+    def rows(self, fields: Sequence[Mapping[str, Any]], online: Sequence[Sequence[Any]],
+             ) -> list[dict[str, Any]]:
+        """Each row's inputs (column -> value, None if missing) for rows of (fields,
+        online values in ``self.online`` order)."""
         rows: list[dict[str, Any]] = []
         for given, values in zip(fields, online, strict=True):
             row: dict[str, Any] = {}
@@ -96,20 +102,34 @@ class ModelInputs:
                 else:
                     row[column] = values[int(source)]
             rows.append(row)
-        return _frame(rows, self.columns, self._index), rows
+        return rows
+
+    def frame(self, fields: Sequence[Mapping[str, Any]], online: Sequence[Sequence[Any]],
+              ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+        """The model's input frame for rows of (fields, online values in ``self.online``
+        order), and each row's inputs as a dict (column -> value, None if missing)."""
+        rows = self.rows(fields, online)
+        return self.frame_of(rows), rows
+
+    def frame_of(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        """``rows`` (from ``rows``) as the model's input frame."""
+        matrix = self.matrix(rows)
+        if matrix is None:  # text (a categorical feature): column by column
+            return pd.DataFrame.from_records(rows, columns=self._index)
+        return pd.DataFrame(matrix, columns=self._index, copy=False)
+
+    def matrix(self, rows: list[dict[str, Any]]) -> np.ndarray | None:
+        """``rows`` as one float64 matrix, columns in order and NaN for None (fast to
+        build, what gradient boosting takes); None if a value is not a number."""
+        columns = self.columns
+        try:
+            matrix = np.array([[math.nan if r[c] is None else r[c] for c in columns]
+                               for r in rows], dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        return matrix.reshape(len(rows), len(columns))
 
     def overridden(self, fields: Mapping[str, Any]) -> set[str]:
         """The online columns a request's fields give instead."""
         return {c for c in fields if self._by_column.get(c, ("request", ""))[0] == "online"}
 
-
-def _frame(rows: list[dict[str, Any]], columns: Sequence[str],
-           index: pd.Index) -> pd.DataFrame:
-    """Numbers as one float64 block (fast to build, what gradient boosting takes);
-    anything else (strings of a categorical feature) column by column."""
-    try:
-        matrix = np.array([[math.nan if r[c] is None else r[c] for c in columns]
-                           for r in rows], dtype=np.float64)
-    except (TypeError, ValueError):
-        return pd.DataFrame.from_records(rows, columns=index)
-    return pd.DataFrame(matrix.reshape(len(rows), len(columns)), columns=index, copy=False)

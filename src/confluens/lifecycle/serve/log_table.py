@@ -51,32 +51,34 @@ _TAIL = pa.schema([("missing", pa.list_(pa.string())), ("features", pa.string())
 _JSON = json.JSONEncoder(default=str, separators=(",", ":"), allow_nan=False)
 
 
-def _finite(value: Any) -> Any:
-    return None if isinstance(value, float) and not math.isfinite(value) else value
+def _finite_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with NaN and infinities as None (JSON has no such numbers)."""
+    isfinite = math.isfinite
+    return {k: None if isinstance(v, float) and not isfinite(v) else v
+            for k, v in values.items()}
 
 
 def log_table(rows: Sequence[Mapping[str, Any]], key_types: Mapping[str, str]) -> pa.Table:
     """Rows as ``Scorer`` logs them (``scored``, ``keys``, ``request``) as one table;
     ``key_types`` maps the model's key columns to ``int64`` or ``string``."""
     keys = [k for k in key_types if k not in FIXED.names and k not in _TAIL.names]
-    columns: dict[str, list[Any]] = {name: [] for name in (*FIXED.names, *keys, *_TAIL.names)}
-    for row in rows:
-        scored, request = row["scored"], row["request"]
-        columns["prediction_id"].append(scored.id)
-        columns["predicted_at"].append(scored.at)
-        columns["model"].append(scored.model)
-        columns["model_version"].append(scored.version)
-        columns["score"].append(scored.score)
-        columns["origin"].append(request.origin)
-        for key in keys:
-            columns[key].append(row["keys"].get(key))
-        columns["missing"].append(list(scored.missing))
-        columns["features"].append(_JSON.encode({c: _finite(v)
-                                                 for c, v in scored.inputs.items()}))
-        columns["request"].append(_JSON.encode({
-            "keys": dict(request.keys), "fields": {k: _finite(v)
-                                                   for k, v in request.fields.items()},
-            "at": None if request.at is None else request.at.isoformat()}))
+    encode = _JSON.encode
+    scored = [row["scored"] for row in rows]
+    requests = [row["request"] for row in rows]
+    columns: dict[str, list[Any]] = {
+        "prediction_id": [s.id for s in scored],
+        "predicted_at": [s.at for s in scored],
+        "model": [s.model for s in scored],
+        "model_version": [s.version for s in scored],
+        "score": [s.score for s in scored],
+        "origin": [r.origin for r in requests],
+        **{key: [row["keys"].get(key) for row in rows] for key in keys},
+        "missing": [list(s.missing) for s in scored],
+        "features": [encode(_finite_values(s.inputs)) for s in scored],
+        "request": [encode({"keys": dict(r.keys), "fields": _finite_values(r.fields),
+                            "at": None if r.at is None else r.at.isoformat()})
+                     for r in requests],
+    }
     schema = pa.schema([*FIXED, *[(k, pa.int64() if key_types[k] == "int64" else pa.string())
                                   for k in keys], *_TAIL])
     return pa.Table.from_pydict(columns, schema=schema)

@@ -2,8 +2,8 @@
 
 ``Scorer.score_many`` takes requests for one model and, for the whole batch, reads
 the model's online features in one store round trip, assembles its input columns
-(inputs.py), calls ``predict`` once and hands the rows to the prediction log. A
-request with a mistake (a missing key, a field of the wrong type) gets its own
+(inputs.py), calls ``predict`` (or ``predict_array``) once and hands the rows to the
+prediction log. A request with a mistake (a missing key, a field of the wrong type) gets its own
 ``InputError`` in its place; the others are scored all the same.
 """
 
@@ -18,7 +18,7 @@ from confluens.lifecycle.serve.ids import uuid7
 from confluens.lifecycle.serve.inputs import ModelInputs
 from confluens.lifecycle.serve.reader import FeatureReader, ReaderFactory
 from confluens.lifecycle.serve.request import Scored, ScoreRequest
-from confluens.lifecycle.trained import LoadedModel
+from confluens.lifecycle.trained import LoadedModel, array_predict
 
 __all__ = ["LogWriter", "Scorer"]
 
@@ -42,6 +42,7 @@ class Scorer:
         self.model = model
         self.inputs = ModelInputs(model.features, model.columns, model=model.name)
         self.reader: FeatureReader = readers(self.inputs.online)
+        self._predict_array = array_predict(model)
         self.log = log
         self.clock = clock
 
@@ -102,8 +103,8 @@ class Scorer:
         read = self.reader.read([keys for _, keys in members], when) if self.inputs.online \
             else [([], []) for _ in members]
         fields = [requests[i].fields for i, _ in members]
-        frame, rows = self.inputs.frame(fields, [values for values, _ in read])
-        scores = self.model.predict(frame)
+        rows = self.inputs.rows(fields, [values for values, _ in read])
+        scores = self._predict(rows)
         out = []
         for (_, found), row, given, score in zip(read, rows, fields, scores, strict=True):
             overridden = self.inputs.overridden(given) if given else set()
@@ -113,6 +114,15 @@ class Scorer:
             out.append(Scored(str(uuid7()), float(score), self.model.name,
                               self.model.version, when, row, missing))
         return out
+
+    def _predict(self, rows: list[dict[str, Any]]) -> Any:
+        """The model's scores: from a float matrix when the model takes one and every
+        input is a number (no pandas frame per batch), else from a frame."""
+        if self._predict_array is not None:
+            matrix = self.inputs.matrix(rows)
+            if matrix is not None:
+                return self._predict_array(matrix)
+        return self.model.predict(self.inputs.frame_of(rows))
 
     def _collect(self, requests: Sequence[ScoreRequest],
                  members: list[tuple[int, tuple[Any, ...]]], scored: list[Scored],
