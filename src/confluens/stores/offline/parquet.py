@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlglot.expressions as exp
 
@@ -27,6 +29,7 @@ from confluens.stores.offline.manifest import Manifest, ManifestEntry
 __all__ = ["ParquetOfflineStore"]
 
 PARTITION = "event_date"
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 class ParquetOfflineStore:
@@ -163,9 +166,23 @@ def _partition(path: str) -> str:
     return path.split("/", 1)[0].partition("=")[2]
 
 
+SMALL = 100_000  # rows: an append this small is written by pyarrow, without DuckDB
+_TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
+                  "ns": 86_400_000_000_000}
+
+
 def _write_partitioned(data: pa.Table, partition_by: str, staging: Path,
                        run_id: str) -> list[tuple[Path, int]]:
-    """Write ``data`` under ``staging`` as hive partitions by the UTC date of a column."""
+    """Write ``data`` under ``staging`` as hive partitions by the UTC date of a column.
+
+    A small append (a stream batch, a prediction-log flush) is split by pyarrow: opening
+    a DuckDB session costs more than writing it. A large one goes through DuckDB's
+    parallel partitioned writer. Both write the same rows, columns and types, zstd.
+    """
+    days = (_utc_days(data.column(partition_by))
+            if data.num_rows <= SMALL and all(_plain(f.type) for f in data.schema) else None)
+    if days is not None:
+        return _write_small(data, days, staging, run_id)
     con = connect()
     try:
         con.register("data", data)
@@ -179,3 +196,47 @@ def _write_partitioned(data: pa.Table, partition_by: str, staging: Path,
         con.close()
     files = sorted(staging.glob(f"{PARTITION}=*/*.parquet"))
     return [(f, pq.ParquetFile(f).metadata.num_rows) for f in files]
+
+
+def _utc_days(column: pa.ChunkedArray) -> pa.Array | None:
+    """Days since 1970-01-01 (UTC) of a timestamp column without nulls; None for any
+    other column (DuckDB then partitions it)."""
+    kind = column.type
+    if not pa.types.is_timestamp(kind) or column.null_count:
+        return None
+    ticks = pc.cast(column.combine_chunks().cast(pa.timestamp(kind.unit)), pa.int64())
+    return _floor_div(ticks, _TICKS_PER_DAY[kind.unit])
+
+
+
+def _plain(kind: pa.DataType) -> bool:
+    """A type both writers store alike (DuckDB would store others differently: seconds
+    as microseconds, a zone as UTC...)."""
+    if pa.types.is_timestamp(kind):
+        return kind.unit == "us" and kind.tz in (None, "UTC", "Etc/UTC")
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind)
+                or pa.types.is_boolean(kind) or pa.types.is_string(kind)
+                or pa.types.is_date32(kind))
+
+
+def _floor_div(values: pa.Array, divisor: int) -> pa.Array:
+    """Integer division rounding down (pyarrow's rounds toward zero)."""
+    quotient = pc.divide(values, divisor)
+    late = pc.and_(pc.less(values, 0), pc.not_equal(pc.multiply(quotient, divisor), values))
+    return pc.subtract(quotient, pc.cast(late, pa.int64()))
+
+
+def _write_small(data: pa.Table, days: pa.Array, staging: Path,
+                 run_id: str) -> list[tuple[Path, int]]:
+    written = []
+    for day in pc.unique(days).to_pylist():
+        rows = data.filter(pc.equal(days, day))
+        date = (_EPOCH_DAY + timedelta(days=day)).isoformat()
+        folder = staging / f"{PARTITION}={date}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"part-{run_id}-{uuid.uuid4()}.parquet"
+        # no Arrow schema stored: the file reads back as one DuckDB wrote would
+        pq.write_table(rows, path, compression="zstd", row_group_size=256 * 1024,
+                       store_schema=False)
+        written.append((path, rows.num_rows))
+    return sorted(written)
