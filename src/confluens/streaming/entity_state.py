@@ -76,6 +76,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -84,7 +85,7 @@ from confluens.plan.expressions import bind
 from confluens.plan.expressions.evaluate_python import derive_and_filter
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import OLDEST
-from confluens.streaming.held_events import HeldEvents, Tie, held_rows
+from confluens.streaming.held_events import HeldEvents, Tie, held_slices
 from confluens.streaming.held_reads import features_at
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
 
@@ -97,6 +98,27 @@ def _micros(column: pa.ChunkedArray) -> list[Any]:
         column = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
     values: list[Any] = column.to_pylist()
     return values
+
+
+def _entity_order(keys: Sequence[str], t: Sequence[int], versions: Sequence[int] | None,
+                  ties: Sequence[Tie]) -> tuple[list[int], list[tuple[int, int]]]:
+    """One sort of a batch's rows by entity, then event order (time, version, id in
+    the id's own order: text by code point, which is UTF-8 byte order), and each
+    entity's ``[lo, hi)`` in that order."""
+    codes = pc.dictionary_encode(pa.array(keys, pa.string())).indices
+    columns = {"k": codes, "t": pa.array(t, pa.int64())}
+    if versions is not None:
+        columns["v"] = pa.array(versions, pa.int64())
+    columns["i"] = pa.array(ties, pa.int64() if ties and type(ties[0]) is int else pa.string())
+    order = pc.sort_indices(pa.table(columns), [(c, "ascending") for c in columns])
+    sorted_codes = codes.take(order).to_numpy()
+    starts = [0, *(np.flatnonzero(sorted_codes[1:] != sorted_codes[:-1]) + 1).tolist()]
+    ends = [*starts[1:], len(keys)]
+    return order.to_pylist(), list(zip(starts, ends, strict=True))
+
+
+def _take(values: list[Any], order: list[int]) -> list[Any]:
+    return [values[i] for i in order]
 
 
 _NEEDS_ESCAPE = r'[^\x20\x21\x23-\x5b\x5d-\x7e]'  # what JSON would escape in a string
@@ -199,17 +221,22 @@ class ViewState:
             for ti, k in zip(t, _micros(table.column(plan.known_at)), strict=True)]
         versions = None if plan.version is None else [
             OLDEST if v is None else v for v in _micros(table.column(plan.version))]
-        values = {c: table.column(c).to_pylist() for c in self._columns}
-        passes = {w: table.column(f).to_pylist() for w, f in self._flags.items()}
-        rows: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            rows.setdefault(key, []).append(i)
-        for key, at in rows.items():
+        order, groups = _entity_order(keys, t, versions, ties)
+        t, ties, known = _take(t, order), _take(ties, order), _take(known, order)
+        if versions is not None:
+            versions = _take(versions, order)
+        values = {c: _take(table.column(c).to_pylist(), order) for c in self._columns}
+        passes = {w: _take(table.column(f).to_pylist(), order) for w, f in self._flags.items()}
+        touched: set[str] = set()
+        for (lo, _), new in zip(groups, held_slices(groups, t, versions, ties, known,
+                                                     values, passes), strict=True):
+            key = keys[order[lo]]
+            touched.add(key)
             held = self._open.get(key)
             if held is None:
                 held = self._open[key] = self._opened(key)
-            held.merge(held_rows(at, t, versions, ties, known, values, passes))
-        return set(rows)
+            held.merge(new)
+        return touched
 
     def features_at(self, keys: Sequence[str], times: Sequence[int],
                     ) -> list[dict[str, Any] | None]:
