@@ -234,6 +234,10 @@ class ViewState:
             touched.add(key)
             held = self._open.get(key)
             if held is None:
+                if self._held[key] is None and len(set(new.ties)) == len(new.ties):
+                    del self._held[key]  # a new entity: its events as they are
+                    self._open[key] = new
+                    continue
                 held = self._open[key] = self._opened(key)
             held.merge(new)
         return touched
