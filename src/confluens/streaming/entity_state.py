@@ -218,11 +218,12 @@ class ViewState:
         versions = None if versions_at is None else versions_at.take(order).to_pylist()
         values = {c: table.column(c).take(order).to_pylist() for c in self._columns}
         passes = {w: table.column(f).take(order).to_pylist() for w, f in self._flags.items()}
-        keys_in_order = pa.array(keys, pa.string()).take(order).to_pylist()
+        # each entity's key as keys_of gave it (one string object per key, kept as is)
+        firsts = order.take(pa.array([lo for lo, _ in groups], pa.int64())).to_pylist()
         touched: set[str] = set()
-        for (lo, _), new in zip(groups, held_slices(groups, t, versions, ties, known,
-                                                     values, passes), strict=True):
-            key = keys_in_order[lo]
+        for first, new in zip(firsts, held_slices(groups, t, versions, ties, known, values,
+                                                   passes), strict=True):
+            key = keys[first]
             touched.add(key)
             held = self._open.get(key)
             if held is None:
