@@ -5,7 +5,8 @@ same run, interleaved.
 
 - confluens (embedded log): `Project.stream(until_idle=True)` over records replayed
   into the embedded log beforehand (untimed): validation, quarantine, dedup, offline
-  appends, window state and the online commit, per batch of 20,000.
+  appends, window state and the online commit, in batches of up to 100,000 (the
+  default).
 - confluens (Redis Streams): the same on Redis Streams with the Redis online store.
 - baseline deque loop: a hand-written per-event Python loop with one deque and running
   sums per (customer, window): the 6 customer count/mean features only, in memory, no

@@ -316,22 +316,32 @@ def _load_utf8_jsonl(con: duckdb.DuckDBPyConnection, table: str, path: Path, rea
 
 def json_lines_to_raw(con: duckdb.DuckDBPyConnection, table: str, lines: str,
                       row: exp.Expr, columns: Sequence[str]) -> None:
-    """Create ``table`` from table ``lines(line, ...)``: one column per name in ``columns``."""
+    """Create ``table`` from table ``lines(line, ...)``: one column per name in ``columns``
+    (the value at that key as text; null where absent, and in every column of a line
+    that is not a JSON object). Each line is parsed once for all the columns."""
     line = exp.column("line")
-    is_object = exp.Coalesce(this=exp.Case(
+    is_object = exp.alias_(exp.Coalesce(this=exp.Case(
         ifs=[exp.If(this=exp.func("json_valid", line),
-                    true=exp.EQ(this=exp.func("json_type", line),
+                    true=exp.EQ(this=exp.func("json_type", line.copy()),
                                 expression=exp.Literal.string("OBJECT")))]),
-        expressions=[exp.false()])
-    fields = [exp.alias_(exp.If(this=is_object.copy(), true=exp.func(
-        "json_extract_string", line, exp.Literal.string(f'$."{c}"'))), ident(c))
-        for c in columns]
+        expressions=[exp.false()]), "__object")
+    checked = exp.select(exp.alias_(row, "__position"), exp.alias_(line.copy(), "line"),
+                         is_object).from_(table_ref(lines))
+    paths = exp.Array(expressions=[exp.Literal.string(f'$."{c}"') for c in columns])
+    extracted = exp.select("__position", "line", "__object", exp.alias_(exp.If(
+        this=exp.column("__object"), true=exp.func("json_extract_string", line.copy(), paths)),
+        "__values")).from_(exp.Subquery(this=checked, alias=exp.TableAlias(
+            this=exp.to_identifier("checked"))))
+    fields = [exp.alias_(exp.Bracket(this=exp.column("__values"),
+                                     expressions=[exp.Literal.number(i)]), ident(c))
+              for i, c in enumerate(columns)]
     select = exp.select(
-        *fields, exp.alias_(row, ident(ROW)),
-        exp.alias_(exp.If(this=exp.Not(this=exp.Paren(this=is_object.copy())),
+        *fields, exp.alias_(exp.column("__position"), ident(ROW)),
+        exp.alias_(exp.If(this=exp.Not(this=exp.column("__object")),
                           true=exp.Literal.string("not a JSON object")), ident(PARSE_ERROR)),
-        exp.alias_(line, ident(RECORD)),
-    ).from_(table_ref(lines))
+        exp.alias_(line.copy(), ident(RECORD)),
+    ).from_(exp.Subquery(this=extracted, alias=exp.TableAlias(
+        this=exp.to_identifier("extracted"))))
     con.execute(_sql(_create(table, select)))
 
 

@@ -60,11 +60,16 @@ def judge_chunk(stage: Stage, source: Source, chunk: RawChunk, *,
             f"lacks the schema's columns {missing}", got=sorted(raw_types),
             fix="add those columns to the input, or map a differently named column with "
             "Field(name, type, raw='Name In File')")
-    stage.create("typed", typed_select(source, raw_types), timezone=source.timezone)
+    raw = (id(source), *raw_types.items())  # what the queries below depend on
+    stage.create("typed", stage.built(("typed", raw), lambda: typed_select(source, raw_types)),
+                 timezone=source.timezone)
     custom = run_custom_checks(con, source, "typed", "custom")
-    stage.create("verdict", verdict_select(source, custom), kind="VIEW")
-    stage.create("identified", identity_select(source, list(raw_types)), kind="VIEW")
-    stage.create("final", status_select("identified", "stored"))
+    stage.create("verdict", stage.built(("verdict", id(source), *custom.items()),
+                                        lambda: verdict_select(source, custom)), kind="VIEW")
+    stage.create("identified", stage.built(("identified", raw), lambda: identity_select(
+        source, list(raw_types))), kind="VIEW")
+    stage.create("final", stage.built(("final",), lambda: status_select("identified",
+                                                                         "stored")))
     stage.mark_conflicts(source)
     for check in stage.uniques:
         stage.apply_unique(check, unique_fails_select("final", check.column,

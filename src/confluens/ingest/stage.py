@@ -10,6 +10,7 @@ State across chunks (so that a later chunk sees what an earlier one stored):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import duckdb
@@ -43,6 +44,11 @@ class Stage:
                                key=lambda c: c.on_fail is OnFail.WARN)
         self._unique_warnings: Counter[str] = Counter()
         self.raw_names: list[str] = []  # the raw columns of the chunk being ingested
+        # the queries every chunk of the run (every batch of a stream) shares, built and
+        # rendered once: key -> (the expression, its rendered CREATE texts by name/kind)
+        self._built: dict[tuple[object, ...], exp.Expr] = {}
+        self._texts: dict[tuple[int, str, str], str] = {}
+        self._timezones: dict[str, str] = {}
 
     def close(self) -> None:
         self.con.close()
@@ -53,19 +59,41 @@ class Stage:
     def rows(self, expression: exp.Expr) -> list[tuple[object, ...]]:
         return self.con.execute(render(expression)).fetchall()
 
+    def built(self, key: tuple[object, ...], build: Callable[[], exp.Expr]) -> exp.Expr:
+        """The query ``build`` makes for ``key``, made once per stage: the chunks of a
+        run share it (its rendered text too, in ``create``). ``key`` must hold all that
+        the query depends on."""
+        found = self._built.get(key)
+        if found is None:
+            if len(self._built) >= 64:
+                self._built.clear()
+                self._texts.clear()
+            found = self._built[key] = build()
+        return found
+
     def create(self, name: str, select: exp.Expr, timezone: str = "UTC",
                kind: str = "TABLE") -> None:
         """Create (or replace) temp table (or view) ``name`` from ``select`` in ``timezone``."""
+        shared = any(e is select for e in self._built.values())
+        text = self._texts.get((id(select), name, kind)) if shared else None
+        if text is None:
+            text = render(exp.Create(
+                this=table_ref(name), kind=kind, expression=select, replace=True,
+                properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+            if shared:
+                self._texts[(id(select), name, kind)] = text
         self._set_timezone(timezone)
         try:
-            self.sql(exp.Create(this=table_ref(name), kind=kind, expression=select, replace=True,
-                                properties=exp.Properties(expressions=[exp.TemporaryProperty()])))
+            self.con.execute(text)
         finally:
             self._set_timezone("UTC")
 
     def _set_timezone(self, timezone: str) -> None:
-        self.sql(exp.Set(expressions=[exp.SetItem(this=exp.EQ(
-            this=exp.column("TimeZone"), expression=lit(timezone)))]))
+        text = self._timezones.get(timezone)
+        if text is None:
+            text = self._timezones[timezone] = render(exp.Set(expressions=[exp.SetItem(
+                this=exp.EQ(this=exp.column("TimeZone"), expression=lit(timezone)))]))
+        self.con.execute(text)
 
     def raw_types(self, table: str) -> dict[str, str]:
         rows = self.con.table(table)

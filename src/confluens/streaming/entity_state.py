@@ -76,6 +76,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -84,19 +85,36 @@ from confluens.plan.expressions import bind
 from confluens.plan.expressions.evaluate_python import derive_and_filter
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import OLDEST
-from confluens.streaming.held_events import HeldEvents, Tie, held_rows
+from confluens.streaming.held_events import HeldEvents, held_slices
 from confluens.streaming.held_reads import features_at
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
 
 __all__ = ["ViewState"]
 
 
-def _micros(column: pa.ChunkedArray) -> list[Any]:
-    """A time column as microseconds since the epoch (an int64 column as it is)."""
-    if pa.types.is_timestamp(column.type):
-        column = column.cast(pa.timestamp("us", tz=column.type.tz)).cast(pa.int64())
-    values: list[Any] = column.to_pylist()
-    return values
+def _micros(column: pa.ChunkedArray) -> pa.Array:
+    """A time column as microseconds since the epoch, int64 (an integer column as it is)."""
+    array = column.combine_chunks()
+    if pa.types.is_timestamp(array.type):
+        array = array.cast(pa.timestamp("us", tz=array.type.tz))
+    return array.cast(pa.int64())
+
+
+def _entity_order(keys: Sequence[str], t: pa.Array, versions: pa.Array | None,
+                  ties: pa.Array) -> tuple[pa.Array, list[tuple[int, int]]]:
+    """One sort of a batch's rows by entity, then event order (time, version, id in
+    the id's own order: text by code point, which is UTF-8 byte order): the rows in
+    that order, and each entity's ``[lo, hi)`` among them."""
+    codes = pc.dictionary_encode(pa.array(keys, pa.string())).indices
+    columns = {"k": codes, "t": t}
+    if versions is not None:
+        columns["v"] = versions
+    columns["i"] = ties
+    order = pc.sort_indices(pa.table(columns), [(c, "ascending") for c in columns])
+    sorted_codes = codes.take(order).to_numpy()
+    starts = [0, *(np.flatnonzero(sorted_codes[1:] != sorted_codes[:-1]) + 1).tolist()]
+    ends = [*starts[1:], len(keys)]
+    return order, list(zip(starts, ends, strict=True))
 
 
 _NEEDS_ESCAPE = r'[^\x20\x21\x23-\x5b\x5d-\x7e]'  # what JSON would escape in a string
@@ -192,24 +210,30 @@ class ViewState:
         if not keys:
             return set()
         table = derive_and_filter(bind(plan), batch, self._flags)
-        t = self._required(_micros(table.column(plan.event_time)), plan.event_time)
-        ties = self._ties(self._required(table.column(plan.tie).to_pylist(), plan.tie))
-        known = t if plan.known_at is None else [  # null or early: known at its time
-            ti if k is None or k < ti else k
-            for ti, k in zip(t, _micros(table.column(plan.known_at)), strict=True)]
-        versions = None if plan.version is None else [
-            OLDEST if v is None else v for v in _micros(table.column(plan.version))]
-        values = {c: table.column(c).to_pylist() for c in self._columns}
-        passes = {w: table.column(f).to_pylist() for w, f in self._flags.items()}
-        rows: dict[str, list[int]] = {}
-        for i, key in enumerate(keys):
-            rows.setdefault(key, []).append(i)
-        for key, at in rows.items():
+        t_at, versions_at, ties_at, known_at = self._order_columns(table)
+        order, groups = _entity_order(keys, t_at, versions_at, ties_at)
+        t = t_at.take(order).to_pylist()
+        ties = ties_at.take(order).to_pylist()
+        known = t if known_at is t_at else known_at.take(order).to_pylist()
+        versions = None if versions_at is None else versions_at.take(order).to_pylist()
+        values = {c: table.column(c).take(order).to_pylist() for c in self._columns}
+        passes = {w: table.column(f).take(order).to_pylist() for w, f in self._flags.items()}
+        # each entity's key as keys_of gave it (one string object per key, kept as is)
+        firsts = order.take(pa.array([lo for lo, _ in groups], pa.int64())).to_pylist()
+        touched: set[str] = set()
+        for first, new in zip(firsts, held_slices(groups, t, versions, ties, known, values,
+                                                   passes), strict=True):
+            key = keys[first]
+            touched.add(key)
             held = self._open.get(key)
             if held is None:
+                if self._held[key] is None and len(set(new.ties)) == len(new.ties):
+                    del self._held[key]  # a new entity: its events as they are
+                    self._open[key] = new
+                    continue
                 held = self._open[key] = self._opened(key)
-            held.merge(held_rows(at, t, versions, ties, known, values, passes))
-        return set(rows)
+            held.merge(new)
+        return touched
 
     def features_at(self, keys: Sequence[str], times: Sequence[int],
                     ) -> list[dict[str, Any] | None]:
@@ -274,13 +298,32 @@ class ViewState:
             return HeldEvents.empty(self.plan)
         return HeldEvents.opened(self.plan, blob, self._integer_ties)
 
-    def _required(self, values: list[Any], column: str) -> list[Any]:
-        if None in values:
+    def _order_columns(self, table: pa.Table) -> tuple[pa.Array, pa.Array | None, pa.Array,
+                                                       pa.Array]:
+        """The batch's event times, versions (null: ``OLDEST``; None without a version
+        column), ids (integers for integer ids, else text) and known-at times (null or
+        before the event's time: its time), as Arrow arrays (times in µs)."""
+        plan = self.plan
+        t = self._required(_micros(table.column(plan.event_time)), plan.event_time)
+        ids = self._required(table.column(plan.tie).combine_chunks(), plan.tie)
+        if self._integer_ties:
+            ties = (ids.cast(pa.int64()) if pa.types.is_integer(ids.type)
+                    else pa.array([int(x) for x in ids.to_pylist()], pa.int64()))
+        elif pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+            ties = ids.cast(pa.string())
+        else:
+            ties = pa.array([str(x) for x in ids.to_pylist()], pa.string())
+        known = t
+        if plan.known_at is not None:  # null or early: known at its time
+            at = _micros(table.column(plan.known_at))
+            known = pc.if_else(pc.fill_null(pc.less(at, t), True), t, at)
+        versions = None
+        if plan.version is not None:
+            versions = pc.fill_null(_micros(table.column(plan.version)), OLDEST)
+        return t, versions, ties, known
+
+    def _required(self, values: pa.Array, column: str) -> pa.Array:
+        if values.null_count:
             raise InputError(f"micro-batch of {self._what}", f"'{column}' must not be null",
                              got=None, fix="pass only the source's accepted events")
         return values
-
-    def _ties(self, ids: list[Any]) -> list[Tie]:
-        if self._integer_ties:
-            return [int(x) for x in ids]
-        return [str(x) for x in ids]

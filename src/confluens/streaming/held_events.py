@@ -23,7 +23,7 @@ from confluens.streaming.packed import unpack_events
 from confluens.streaming.retention import retained
 from confluens.streaming.stored_state import encode_entity, open_state
 
-__all__ = ["HeldEvents", "Tie", "held_rows"]
+__all__ = ["HeldEvents", "Tie", "held_slices"]
 
 Tie = int | str  # an event's id, in its own type: it orders events of equal (time, version)
 
@@ -66,9 +66,9 @@ class HeldEvents:
                                fix="run `confluens materialize` to rebuild it")
         low = lower(plan)
         return cls(list(packed.t), None if plan.version is None else list(versions or ()),
-                   [int(x) for x in packed.tie] if integer_ties else list(packed.tie),
+                   list(map(int, packed.tie)) if integer_ties else list(packed.tie),
                    list(packed.known), {c: list(packed.column(c)) for c in low.value_columns},
-                   {w: [bool(x) for x in packed.passes(w)] for w in low.filters},
+                   {w: list(map(bool, packed.passes(w))) for w in low.filters},
                    state.left_out, state.horizon)
 
     def __len__(self) -> int:
@@ -80,25 +80,34 @@ class HeldEvents:
     def merge(self, new: HeldEvents) -> None:
         """Add ``new``'s events (in event order) whose ids are not held yet, each in
         its place in event order."""
-        seen = set(self.ties)
-        take = []
-        for i, tie in enumerate(new.ties):
-            if tie not in seen:
-                seen.add(tie)
-                take.append(i)
-        if not take:
+        fresh = set(new.ties)
+        take: list[int] | None = None  # None: every one of new's events
+        if len(fresh) != len(new.ties) or not fresh.isdisjoint(self.ties):
+            seen = set(self.ties)
+            take = []
+            for i, tie in enumerate(new.ties):
+                if tie not in seen:
+                    seen.add(tie)
+                    take.append(i)
+            if not take:
+                return
+        if not new.ties:
             return
         at = len(self.t)
-        appended = not at or self._key(at - 1) < new._key(take[0])
-        self.t.extend(new.t[i] for i in take)
+        appended = not at or self._key(at - 1) < new._key(0 if take is None else take[0])
+
+        def extend(column: list[Any], more: list[Any]) -> None:
+            column.extend(more if take is None else [more[i] for i in take])
+
+        extend(self.t, new.t)
         if self.versions is not None and new.versions is not None:
-            self.versions.extend(new.versions[i] for i in take)
-        self.ties.extend(new.ties[i] for i in take)
-        self.known.extend(new.known[i] for i in take)
+            extend(self.versions, new.versions)
+        extend(self.ties, new.ties)
+        extend(self.known, new.known)
         for name, column in self.values.items():
-            column.extend(new.values[name][i] for i in take)
+            extend(column, new.values[name])
         for where, flags in self.passes.items():
-            flags.extend(new.passes[where][i] for i in take)
+            extend(flags, new.passes[where])
         if not appended:  # late events: put every event in its place
             self._reorder(sorted(range(len(self.t)), key=self._key))
 
@@ -135,17 +144,14 @@ class HeldEvents:
                              horizon=self.horizon)
 
 
-def held_rows(rows: Sequence[int], t: Sequence[int],
-              versions: Sequence[int] | None, ties: Sequence[Tie], known: Sequence[int],
-              values: Mapping[str, Sequence[Any]],
-              passes: Mapping[str, Sequence[bool]]) -> HeldEvents:
-    """The events at positions ``rows`` of a batch's columns, in event order."""
-    def key(i: int) -> tuple[int, int, Tie]:
-        return (t[i], 0 if versions is None else versions[i], ties[i])
-
-    order = sorted(rows, key=key)
-    return HeldEvents([t[i] for i in order],
-                      None if versions is None else [versions[i] for i in order],
-                      [ties[i] for i in order], [known[i] for i in order],
-                      {c: [column[i] for i in order] for c, column in values.items()},
-                      {w: [flags[i] for i in order] for w, flags in passes.items()})
+def held_slices(groups: Sequence[tuple[int, int]], t: list[int],
+                versions: list[int] | None, ties: list[Tie], known: list[int],
+                values: Mapping[str, list[Any]],
+                passes: Mapping[str, list[bool]]) -> list[HeldEvents]:
+    """The events of each ``[lo, hi)`` of a batch's columns, each slice already in
+    event order (``entity_state.py`` sorts a batch by entity, then event order)."""
+    return [HeldEvents(t[lo:hi], None if versions is None else versions[lo:hi],
+                       ties[lo:hi], known[lo:hi],
+                       {c: column[lo:hi] for c, column in values.items()},
+                       {w: flags[lo:hi] for w, flags in passes.items()})
+            for lo, hi in groups]

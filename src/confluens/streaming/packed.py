@@ -39,6 +39,7 @@ a state of another format, raises ``ProjectError`` asking to re-run
 from __future__ import annotations
 
 import json
+import operator
 import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -58,9 +59,30 @@ _FIRST = 3  # the first column's slot
 
 
 def _text(values: Sequence[str]) -> bytes:
-    encoded = [v.encode() for v in values]
-    return b"".join([_U32.pack(sum(len(e) for e in encoded)),
-                     struct.pack(f"<{len(encoded)}I", *[len(e) for e in encoded]), *encoded])
+    joined = "".join(values)
+    raw = joined.encode()
+    if len(raw) == len(joined):  # ASCII: byte lengths are character lengths
+        lengths: Sequence[int] = list(map(len, values))
+    else:
+        encoded = [v.encode() for v in values]
+        lengths, raw = list(map(len, encoded)), b"".join(encoded)
+    return b"".join([_U32.pack(len(raw)), struct.pack(f"<{len(lengths)}I", *lengths), raw])
+
+
+_DIRECTORY_TEXT: dict[tuple[tuple[tuple[str, str, bool], ...], tuple[str, ...]], bytes] = {}
+
+
+def _directory(described: list[tuple[str, str, bool]], filters: tuple[str, ...]) -> bytes:
+    """The directory's JSON text (the entities of a view share a few: cached)."""
+    key = (tuple(described), filters)
+    found = _DIRECTORY_TEXT.get(key)
+    if found is None:
+        if len(_DIRECTORY_TEXT) >= 512:
+            _DIRECTORY_TEXT.clear()
+        found = _DIRECTORY_TEXT[key] = json.dumps(
+            {"c": [list(d) for d in described], "f": list(filters)},
+            separators=(",", ":")).encode()
+    return found
 
 
 def pack_events(t: Sequence[int], tie: Sequence[str], known: Sequence[int],
@@ -74,32 +96,33 @@ def pack_events(t: Sequence[int], tie: Sequence[str], known: Sequence[int],
     ``versions``: each event's version as an int64 (None: the source has none).
     """
     n = len(t)
-    late = any(k > e for k, e in zip(known, t, strict=True))
+    late = any(map(operator.gt, known, t))
     sections: list[bytes | None] = [
         struct.pack(f"<{n}q", *known) if late else None, _text(tie),
         None if versions is None else struct.pack(f"<{n}q", *versions)]
-    described = []
+    described: list[tuple[str, str, bool]] = []
     for name, (kind, column) in values.items():
         if kind not in TYPES:
             raise ValueError(f"column type {kind!r} is not one of {TYPES}")
-        nulls = [v is None for v in column]
-        has_nulls = any(nulls)
-        described.append([name, kind, has_nulls])
-        sections.append(bytes(nulls) if has_nulls else None)
+        has_nulls = None in column
+        described.append((name, kind, has_nulls))
+        sections.append(bytes([v is None for v in column]) if has_nulls else None)
         if kind == "q":
-            sections.append(struct.pack(f"<{n}q", *[0 if v is None else v for v in column]))
+            sections.append(struct.pack(f"<{n}q", *([0 if v is None else v for v in column]
+                                                    if has_nulls else column)))
         elif kind == "d":
-            sections.append(struct.pack(f"<{n}d", *[0.0 if v is None else v for v in column]))
+            sections.append(struct.pack(f"<{n}d", *([0.0 if v is None else v for v in column]
+                                                    if has_nulls else column)))
         elif kind == "?":
-            sections.append(bytes(bool(v) for v in column))
+            sections.append(bytes(map(bool, column)))
         elif kind == "s":
-            sections.append(_text(["" if v is None else v for v in column]))
+            sections.append(_text(["" if v is None else v for v in column] if has_nulls
+                                  else column))
         else:
             raw = json.dumps(list(column), default=str, separators=(",", ":")).encode()
             sections.append(_U32.pack(len(raw)) + raw)
-    sections.extend(bytes(bool(p) for p in passes) for passes in filters.values())
-    directory = json.dumps({"c": described, "f": list(filters)},
-                           separators=(",", ":")).encode()
+    sections.extend(bytes(map(bool, passes)) for passes in filters.values())
+    directory = _directory(described, tuple(filters))
     at = _HEADER.size + len(directory) + 4 * len(sections) + 8 * n
     offsets = []
     for section in sections:

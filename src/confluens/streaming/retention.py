@@ -43,6 +43,7 @@ n more follow it), so any event before it already counts n.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -69,12 +70,11 @@ def retained(plan: ViewPlan, t: Sequence[int], known: Sequence[int],
     n = len(t)
     retention = lower(plan).retention
     keep = bytearray(n)
-    if retention.time_back_us is not None:
-        after = horizon - retention.time_back_us
-        for i in range(n):
-            if t[i] > after:
-                keep[i] = 1
-    for i in range(n):
+    # the events are in time order: those after ``h - time_back`` are a suffix
+    first = n if retention.time_back_us is None else bisect_right(
+        t, horizon - retention.time_back_us)
+    keep[first:] = b"\x01" * (n - first)
+    for i in range(first):
         if known[i] > horizon:
             keep[i] = 1
     for where, delay, most in retention.latest_n:
@@ -89,6 +89,8 @@ def retained(plan: ViewPlan, t: Sequence[int], known: Sequence[int],
             keep[i] = 1
             if known[i] <= horizon and t[i] <= upper:
                 seen += 1
+    if first == 0 or keep.count(1) == n:
+        return Retained(list(range(n)), None)
     kept = [i for i in range(n) if keep[i]]
     left = [t[i] for i in range(n) if not keep[i]]
-    return Retained(kept, max(left) if left else None)
+    return Retained(kept, max(left))

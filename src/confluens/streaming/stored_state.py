@@ -96,15 +96,32 @@ def encode_entity(plan: ViewPlan, t: Sequence[int], versions: Sequence[int] | No
     the event's time is written as the event's time (an event counts from its time on
     either way)."""
     low = lower(plan)
-    kinds = value_kinds(plan)
+    kinds = _kinds_of(plan)
     # known before its time is known at its time: every rule reads them alike
-    known = [k if k > ti else ti for ti, k in zip(t, known, strict=True)]
-    every: dict[str | None, Sequence[bool]] = {None: [True] * len(t)}
-    every.update(passes)
-    earliest = earliest_exact(low, left_out, t, known, every, horizon)
+    if known is not t:
+        known = list(map(max, known, t))
+    if left_out is None:
+        earliest = ANY_TIME  # nothing left out: exact at any time
+    else:
+        every: dict[str | None, Sequence[bool]] = {None: [True] * len(t)}
+        every.update(passes)
+        earliest = earliest_exact(low, left_out, t, known, every, horizon)
     head = _ENVELOPE.pack(_MARKER, earliest, _NONE if left_out is None else left_out, horizon)
-    return head + pack_events(t, tie, known, {c: (kinds[c], values[c]) for c in kinds},
+    return head + pack_events(t, tie, known, {c: (kind, values[c]) for c, kind in kinds},
                               {w: passes[w] for w in low.filters}, versions)
+
+
+_KINDS_OF: dict[int, tuple[ViewPlan, tuple[tuple[str, str], ...]]] = {}
+
+
+def _kinds_of(plan: ViewPlan) -> tuple[tuple[str, str], ...]:
+    """``value_kinds(plan)``, cached by the plan's identity (plans are immutable)."""
+    cached = _KINDS_OF.get(id(plan))
+    if cached is None or cached[0] is not plan:
+        if len(_KINDS_OF) > 1024:
+            _KINDS_OF.clear()
+        cached = _KINDS_OF[id(plan)] = (plan, tuple(value_kinds(plan).items()))
+    return cached[1]
 
 
 def open_state(blob: bytes, what: str) -> StoredState:

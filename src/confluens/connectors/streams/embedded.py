@@ -116,13 +116,12 @@ class EmbeddedLog:
         deadline = time.monotonic() + wait_ms / 1000
         while True:
             with self._lock:
-                rows = self._con.execute(
-                    "SELECT position, key, payload, published_us FROM log "
-                    "WHERE partition = ? AND position > ? ORDER BY position LIMIT ?",
+                rows = self._con.execute(  # rows shaped as Messages, made in one map
+                    "SELECT partition, CAST(position AS TEXT), key, payload, published_us "
+                    "FROM log WHERE partition = ? AND position > ? ORDER BY position LIMIT ?",
                     (partition, start, limit)).fetchall()
             if rows or time.monotonic() >= deadline:
-                return [Message(partition, str(pos), key, payload, published)
-                        for pos, key, payload, published in rows]
+                return list(map(Message._make, rows))
             time.sleep(_POLL_S)
 
     def last(self, partition: int) -> str | None:

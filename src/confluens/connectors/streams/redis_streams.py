@@ -67,6 +67,10 @@ def _without_password(url: str) -> str:
     return re.sub(r"(//[^:@/]*:)[^@/]*@", r"\1***@", url)
 
 
+def _as_sent(response: Any, **options: Any) -> Any:
+    return response
+
+
 def _fields(key: str | None, payload: bytes) -> dict[str, bytes]:
     if key is None:
         return {"payload": bytes(payload)}
@@ -108,6 +112,9 @@ class RedisStreamLog:
             raise InputError(f"Redis stream log '{topic}'", "the URL must be a Redis URL",
                              got=_without_password(url),
                              fix=f"use redis://host:port/db ({exc})") from None
+        # XRANGE replies as Redis sends them ([id, [field, value, ...]] per entry):
+        # _messages reads them directly, without a dict per entry
+        self._redis.set_response_callback("XRANGE", _as_sent)
         try:
             stored = self._call("open", self._record_partitions)
         except BaseException:
@@ -154,7 +161,7 @@ class RedisStreamLog:
             # something arrived: read it as above (one reply shape, RESP2 or RESP3)
             entries = self._call("read", self._redis.xrange, stream,
                                  "-" if after is None else f"({after}", "+", limit)
-        return [self._message(partition, entry_id, fields) for entry_id, fields in entries]
+        return self._messages(partition, entries)
 
     def last(self, partition: int) -> str | None:
         self._check_partition(partition)
@@ -220,6 +227,25 @@ class RedisStreamLog:
         info = pipe.xinfo_stream(stream)
         last = info.get("last-generated-id") or info[b"last-generated-id"]  # RESP2 | RESP3
         return _published_us(last) // 1000
+
+    def _messages(self, partition: int, entries: list[list[Any]]) -> list[Message]:
+        """Messages from XRANGE entries as sent: the fields ``key`` then ``payload``
+        (as ``append`` writes them) or ``payload`` alone are read in place; any other
+        entry as a dict of its fields (the last of a repeated field counts)."""
+        out = []
+        for entry_id, flat in entries:
+            if len(flat) == 4 and flat[0] == b"key" and flat[2] == b"payload":
+                position = entry_id.decode()
+                out.append(Message(partition, position, flat[1].decode(errors="replace"),
+                                   flat[3], int(position.split("-", 1)[0]) * 1000))
+            elif len(flat) == 2 and flat[0] == b"payload":
+                position = entry_id.decode()
+                out.append(Message(partition, position, None, flat[1],
+                                   int(position.split("-", 1)[0]) * 1000))
+            else:
+                out.append(self._message(partition, entry_id,
+                                         dict(zip(flat[::2], flat[1::2], strict=True))))
+        return out
 
     def _message(self, partition: int, entry_id: bytes, fields: dict[bytes, bytes],
                  ) -> Message:

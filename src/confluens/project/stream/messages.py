@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from confluens.connectors import RawChunk, records_chunk
 from confluens.connectors.streams import Message
@@ -43,6 +44,18 @@ def _positions(messages: Sequence[Message]) -> list[int]:
         return list(range(len(messages)))
 
 
+def _all_readable(messages: Sequence[Message], limit: int) -> pa.Array | None:
+    """The payloads as text when none is over ``limit`` bytes and all are UTF-8 (Arrow
+    validates the whole batch at once, as strictly as Python's decoder); else None."""
+    payloads = pa.array([m.payload for m in messages], pa.binary())
+    if len(messages) and pc.max(pc.binary_length(payloads)).as_py() > limit:
+        return None
+    try:
+        return payloads.cast(pa.string())
+    except pa.ArrowInvalid:
+        return None
+
+
 def split_messages(source: Source, location: str, run_id: str,
                    messages: Sequence[Message]) -> MessageBatch:
     """The batch's readable messages as a chunk, the rest as quarantine rows."""
@@ -50,6 +63,11 @@ def split_messages(source: Source, location: str, run_id: str,
     limit = source.stream.max_message_bytes
     label = batch_label(location, messages)
     positions = _positions(messages)
+    lines = _all_readable(messages, limit)
+    if lines is not None:  # the usual batch: every message read at once
+        table = pa.table({"position": pa.array(positions, pa.int64()), "line": lines})
+        return MessageBatch(records_chunk(label, table, [f.input_name for f in source.schema]),
+                            QUARANTINE_SCHEMA.empty_table(), {})
     keep_pos: list[int] = []
     keep_line: list[str] = []
     bad: list[dict[str, object]] = []

@@ -23,6 +23,7 @@ at least once (again after a crash), each alert carrying the prediction id.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -41,12 +42,12 @@ from confluens.project.online_state import read_online_at
 from confluens.project.training import resolve_features
 from confluens.stores.online import OnlineStore
 from confluens.streaming import ViewState
-from confluens.streaming.stored_state import entity_key
 
 __all__ = ["Predicted", "ScoredBatch", "StreamScorer"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IDS = uuid.UUID("6f1c3f4e-2b8e-4e4b-9a53-7d1f0c6a2e11")  # the namespace of prediction ids
+_IDS_BYTES = _IDS.bytes
 
 
 @dataclass(frozen=True)
@@ -156,8 +157,8 @@ class StreamScorer:
         frame, rows = self.inputs.frame(fields, online_rows)
         scores = self.model.predict(frame)
         ids = [records[i][self.source.id] if self.source.id else str(records[i]) for i in ok]
-        scored = [Scored(str(uuid.uuid5(_IDS, f"{self.model.name}:{self.model.version}:"
-                                              f"{self.source.name}:{ident}")),
+        prefix = f"{self.model.name}:{self.model.version}:{self.source.name}:"
+        scored = [Scored(prediction_id(prefix + str(ident)),
                          float(score), self.model.name, self.model.version,
                          _EPOCH + timedelta(microseconds=times[i]), row, ())
                   for i, ident, row, score in zip(ok, ids, rows, scores, strict=True)]
@@ -176,12 +177,26 @@ class StreamScorer:
     def _group_values(self, group: _Group, events: pa.Table, times: list[int],
                       states: Mapping[str, ViewState], online: OnlineStore,
                       ) -> list[dict[str, Any] | None]:
-        keys = [list(k) for k in zip(*[events.column(c).to_pylist() for c in group.columns],
-                                     strict=True)]
         state = states.get(group.view.name)
         if state is not None and group.columns == group.view.entity.keys:
-            return state.features_at([entity_key(k) for k in keys], times)
+            return state.features_at(state.keys_of(events), times)  # the batch's, cached
+        keys = [list(k) for k in zip(*[events.column(c).to_pylist() for c in group.columns],
+                                     strict=True)]
         return read_online_at(group.view, online, keys, times)
+
+
+def prediction_id(name: str) -> str:
+    """``str(uuid.uuid5(_IDS, name))``, without making a ``UUID`` (one per event).
+
+    >>> name = "fraud_model:1:transactions:42"
+    >>> prediction_id(name) == str(uuid.uuid5(_IDS, name))
+    True
+    """
+    digest = bytearray(hashlib.sha1(_IDS_BYTES + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _micros(column: pa.ChunkedArray) -> list[int]:
