@@ -77,9 +77,11 @@ def test_writer_killed_midway_leaves_previous_state(tmp_path: Path, point: str) 
     assert child.wait(timeout=60) == -signal.SIGKILL
     assert read_ids(store) == before
     assert store.row_count("t") == 10
-    # debris is on disk but invisible; the next writer sweeps it and commits normally
+    # debris is on disk but invisible; the next writer (a store's first write to the
+    # table sweeps it; then at most once a minute) removes it and commits normally
     assert any(p.name.startswith("part-child") for p in tmp_path.rglob("*.parquet")) or \
         any(tmp_path.glob("t/_staging-*")) or any(tmp_path.glob("t/.manifest-*"))
+    store = ParquetOfflineStore(tmp_path)
     store.append("t", base_table(12).slice(10), run_id="next", partition_by="ts")
     assert read_ids(store) == [*before, 10, 11]
     assert not any(p.name.startswith("part-child") for p in tmp_path.rglob("*.parquet"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -29,6 +30,7 @@ from confluens.stores.offline.manifest import Manifest, ManifestEntry
 __all__ = ["ParquetOfflineStore"]
 
 PARTITION = "event_date"
+SWEEP_EVERY = 60.0  # seconds between an appending store's sweeps of one table
 _EPOCH_DAY = date(1970, 1, 1)
 
 
@@ -40,6 +42,7 @@ class ParquetOfflineStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self._run_lists: dict[Path, dict[str, int]] = {}  # compacted files' runs (immutable)
+        self._swept: dict[Path, float] = {}  # table folder -> when this store last swept it
 
     def _folder(self, table: str) -> Path:
         return self.root / table
@@ -66,7 +69,8 @@ class ParquetOfflineStore:
             return 0
         folder = self._folder(table)
         with table_lock(folder):
-            self._sweep(folder)
+            if time.monotonic() - self._swept.get(folder, -SWEEP_EVERY) >= SWEEP_EVERY:
+                self._sweep(folder)
             staging = folder / f"_staging-{uuid.uuid4().hex}"
             written = (_write_partitioned(data, partition_by, staging, run_id)
                        if data.num_rows else [])
@@ -94,7 +98,10 @@ class ParquetOfflineStore:
 
     def _sweep(self, folder: Path) -> None:
         """Remove what a writer that died left behind (staging folders, unlisted files),
-        and the files a compaction or replace no longer lists."""
+        and the files a compaction or replace no longer lists. An append sweeps at most
+        once a minute per table (``SWEEP_EVERY``): listing every file of a table that a
+        stream appends to many times a second would cost more than the append."""
+        self._swept[folder] = time.monotonic()
         entries = Manifest.read(folder).entries
         listed = {e.path for e in entries} | {e.runs_file for e in entries if e.runs_file}
         for item in folder.glob("_staging-*"):
