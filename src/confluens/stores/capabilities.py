@@ -3,7 +3,8 @@ by asking it (``store.capabilities``) rather than by trying and catching.
 
 >>> sorted(StoreCapability)  # doctest: +NORMALIZE_WHITESPACE
 [<StoreCapability.CHECKPOINT: 'checkpoint'>, <StoreCapability.EXPIRY: 'expiry'>,
- <StoreCapability.REPLACE: 'replace'>, <StoreCapability.THREADS: 'threads'>]
+ <StoreCapability.LEASES: 'leases'>, <StoreCapability.REPLACE: 'replace'>,
+ <StoreCapability.THREADS: 'threads'>]
 """
 
 from __future__ import annotations
@@ -20,3 +21,4 @@ class StoreCapability(StrEnum):
     EXPIRY = "expiry"  # online: honours ttl_seconds, reading the time from its `clock`
     THREADS = "threads"  # online: one store object shared by several threads
     CHECKPOINT = "checkpoint"  # online: commit(...) writes state and a checkpoint atomically
+    LEASES = "leases"  # online: acquire/renew/release expiring leases (online/lease.py)
