@@ -225,21 +225,27 @@ def status(sources: tuple[str, ...], project_dir: str) -> None:
         partitions = project.stream_status(list(sources))
         views = project.streams.freshness(list(sources))
     table = Table(title="streams", title_justify="left")
-    leased = any(p.lease is not None for p in partitions)
     for name in ("source", "p", "consumed", "log end", "accepted", "quarant.", "dupl.",
-                 "watermark (UTC)", *(("owner", "lease") if leased else ())):
-        table.add_column(name, justify="left" if name in ("source", "owner") else "right")
-    now = time.time()
+                 "watermark (UTC)"):
+        table.add_column(name, justify="left" if name == "source" else "right")
     for p in partitions:
         s = p.stats
         watermark = "-" if s.watermark_us is None else _time(s.watermark_us)
-        owner = () if not leased else (
-            ("-", "-") if p.lease is None else (escape(p.lease.owner), _expiry(
-                p.lease.expires_at - now)))
         table.add_row(escape(p.source), str(p.partition), escape(p.position or "-"),
                       escape(p.last or "-"), f"{s.accepted:,}", f"{s.quarantined:,}",
-                      f"{s.duplicates:,}", watermark, *owner)
+                      f"{s.duplicates:,}", watermark)
     out.print(table)
+    leased = [p for p in partitions if p.lease is not None]
+    if leased:  # consumer-group workers hold (or held) partitions
+        owners = Table(title="consumer-group leases", title_justify="left")
+        for name in ("source", "p", "owner", "lease"):
+            owners.add_column(name, justify="right" if name == "p" else "left")
+        now = time.time()
+        for p in leased:
+            assert p.lease is not None
+            owners.add_row(escape(p.source), str(p.partition), escape(p.lease.owner),
+                           _expiry(p.lease.expires_at - now))
+        out.print(owners)
     fresh = Table(title="freshness per feature view", title_justify="left")
     for name in ("view", "lag p50", "lag p99", "events/s", "committed", "SLA", "state"):
         fresh.add_column(name, justify="left" if name in ("view", "state") else "right")
@@ -261,8 +267,9 @@ def status(sources: tuple[str, ...], project_dir: str) -> None:
 
 
 def _expiry(seconds: float) -> str:
-    """When a lease expires, from now: "in 7.2s", or "expired 3.0s ago" (free)."""
-    return f"in {seconds:,.1f}s" if seconds > 0 else f"expired {-seconds:,.1f}s ago"
+    """When a lease expires, from now: "expires in 7.2s" or "expired 3.0s ago (free)"."""
+    return (f"expires in {seconds:,.1f}s" if seconds > 0
+            else f"expired {-seconds:,.1f}s ago (free)")
 
 
 def _time(us: int) -> str:
