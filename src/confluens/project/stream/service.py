@@ -188,7 +188,18 @@ class StreamService:
         try:
             while not stop.is_set():
                 busy = False
-                assignment.refresh()
+                try:
+                    assignment.refresh()
+                except StorageError as exc:  # the group's leases cannot be reached
+                    if until_idle:
+                        raise
+                    pause = min(30.0, max(1.0, 2 * max(pauses.values(), default=0.0)))
+                    for name in pauses:  # the leases may lapse meanwhile: writes are fenced
+                        pauses[name] = pause
+                        if on_outage is not None:
+                            on_outage(name, exc, pause)
+                    stop.wait(pause)
+                    continue
                 for source in chosen:
                     owned = assignment.owned(source.name, require_binding(source).partitions)
                     if built.get(source.name) != owned:  # moved: rebuild from checkpoints
