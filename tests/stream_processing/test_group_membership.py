@@ -92,6 +92,11 @@ def test_a_dead_members_partitions_move_after_its_leases_expire() -> None:
         clock.now += TTL / 2 + 0.001
         _refresh(b)
         assert len(_held(b)) == 8, "a's member and partition leases expired: b takes all"
+        assert [x.owner for x in store.leases("member/g/")] == ["a", "b"], "a is listed"
+        clock.now += TTL
+        _refresh(b)
+        assert [x.owner for x in store.leases("member/g/")] == ["b"], \
+            "a dead member's row is forgotten a TTL after it expired"
         assert dead <= _held(b)
         epoch = b.owned("tx", 4).epoch
         source, partition = sorted(dead)[0]

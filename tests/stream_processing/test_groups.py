@@ -133,9 +133,12 @@ def test_a_sigkilled_worker_s_partitions_are_taken_over_after_the_lease_ttl(
     assert outcome(two) == outcome(one), "as if nothing had been killed"
 
 
+@pytest.mark.parametrize("kind", ["log", pytest.param("redis", marks=pytest.mark.service(
+    "redis"))])
 def test_a_third_worker_joining_makes_the_others_give_partitions_up(
-        tmp_path: Path) -> None:
-    one, two = twin_projects(tmp_path, kind="log")
+        tmp_path: Path, kind: str, request: pytest.FixtureRequest) -> None:
+    redis_url = request.getfixturevalue("redis_url") if kind == "redis" else None
+    one, two = twin_projects(tmp_path, kind=kind, redis_url=redis_url)
     _single_run(one)
     workers = [_worker(two, until_idle=False), _worker(two, until_idle=False)]
     try:

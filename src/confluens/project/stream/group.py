@@ -177,8 +177,11 @@ class ConsumerGroup:
         store, member, ttl = self.store, self.options.member, self.options.lease_ttl
         self._renew_all()
         now = store.clock()
-        live = {lease.owner for lease in store.leases(f"member/{self.options.name}/")
-                if lease.live(now)} | {member}
+        members = store.leases(f"member/{self.options.name}/")
+        live = {lease.owner for lease in members if lease.live(now)} | {member}
+        for lease in members:  # a dead member's row, expired a TTL ago: forget it (were
+            if lease.expires_at < now - ttl:  # it only paused, it joins again on waking)
+                store.release(lease.name, lease.owner)
         self.members = len(live)
         share = fair_share(len(self.units), self.members)
         with self._lock:
