@@ -178,10 +178,10 @@ class ConsumerGroup:
         self._renew_all()
         now = store.clock()
         members = store.leases(f"member/{self.options.name}/")
-        live = {lease.owner for lease in members if lease.live(now)} | {member}
-        for lease in members:  # a dead member's row, expired a TTL ago: forget it (were
-            if lease.expires_at < now - ttl:  # it only paused, it joins again on waking)
-                store.release(lease.name, lease.owner)
+        live = {row.owner for row in members if row.live(now)} | {member}
+        for row in members:  # a dead member's row, expired a TTL ago: forget it (were
+            if row.expires_at < now - ttl:  # it only paused, it joins again on waking)
+                store.release(row.name, row.owner)
         self.members = len(live)
         share = fair_share(len(self.units), self.members)
         with self._lock:
