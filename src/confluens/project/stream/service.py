@@ -199,6 +199,8 @@ class StreamService:
                         if on_outage is not None:
                             on_outage(name, exc, pause)
                     stop.wait(pause)
+                    if deadline is not None and time.monotonic() >= deadline:
+                        break
                     continue
                 for source in chosen:
                     owned = assignment.owned(source.name, require_binding(source).partitions)
@@ -218,16 +220,15 @@ class StreamService:
                                 confirm=assignment.fence)
                             built[source.name] = owned
                         result = proc.step(batch_size=batch_size)
-                    except CheckpointConflictError:
-                        if not assignment.dynamic:
-                            raise
-                        # another group worker has (had) one of these partitions: start
-                        # again from the checkpoints with what this worker still holds
-                        _drop(processors, source.name)
-                        assignment.refresh(force=True)
-                        busy = True
-                        continue
                     except StorageError as exc:
+                        if isinstance(exc, CheckpointConflictError) and assignment.dynamic:
+                            # another group worker has (had) one of these partitions: start
+                            # again from the checkpoints with what this worker still holds
+                            _drop(processors, source.name)
+                            with suppress(StorageError):  # unreachable: the next round's
+                                assignment.refresh(force=True)  # refresh pauses
+                            busy = True
+                            continue
                         if until_idle:  # a run that should end: the outage ends it
                             raise
                         _drop(processors, source.name)
