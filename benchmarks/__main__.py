@@ -20,6 +20,7 @@ from benchmarks import (
     online,
     serving,
     snapshot,
+    stream_group,
     streaming,
     training,
 )
@@ -28,7 +29,8 @@ from benchmarks.harness import Figure
 SUITES = {"ingest": ingest.run, "features": features.run, "training": training.run,
           "materialize": materialize.run, "online": online.run, "datagen": datagen.run,
           "snapshot": snapshot.run, "cli": cli.run, "expressions": expressions.run,
-          "serving": serving.run, "stream": streaming.run, "stream-lag": streaming.run_lag}
+          "serving": serving.run, "stream": streaming.run, "stream-lag": streaming.run_lag,
+          "stream-group": stream_group.run}
 
 
 def main() -> None:

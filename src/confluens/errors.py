@@ -20,6 +20,7 @@ The tree::
     └── StorageError                the offline store or metadata store failed
         ├── ConcurrentWriteError    another writer holds the table's lock
         └── CheckpointConflictError another stream processor committed this checkpoint
+            └── LeaseLostError      a group worker's lease on a partition is gone
 
 Every message names the thing, the rule, the value received and the fix, in that
 order, so a user can act on it without reading a traceback:
@@ -45,6 +46,7 @@ __all__ = [
     "ExpressionError",
     "FeatureExpressionError",
     "InputError",
+    "LeaseLostError",
     "MissingExtraError",
     "NotAppliedError",
     "NotSupportedError",
@@ -161,3 +163,8 @@ class ConcurrentWriteError(StorageError):
 class CheckpointConflictError(StorageError):
     """A stream processor's commit found another commit in its place: a second
     processor (or a stale one) consumes the same partitions. Nothing was written."""
+
+
+class LeaseLostError(CheckpointConflictError):
+    """A consumer-group worker was about to write a partition's batch, but its lease on
+    the partition had expired or passed to another worker. Nothing was written."""

@@ -32,6 +32,28 @@ def test_replay_then_stream_then_status(project_dir: Path) -> None:
     assert "200" in out
 
 
+def test_a_group_worker_streams_and_status_shows_partition_owners(project_dir: Path) -> None:
+    import confluens
+
+    assert invoke("replay", "transactions", "data/transactions/transactions.parquet",
+                  "--limit", "100", folder=project_dir)[0] == 0
+    code, out = invoke("stream", "--group", "--until-idle", "--lease-ttl", "1",
+                       folder=project_dir)
+    assert code == 0, out
+    assert "transactions: 100 records" in out
+    code, out = invoke("status", folder=project_dir)
+    assert code == 0, out
+    assert "consumer-group leases" not in out, "the workers released their leases"
+    with confluens.open(project_dir) as project:  # a worker holding a partition now
+        assert project.stores.online.acquire(  # type: ignore[attr-defined]
+            "partition/transactions:0", "host-42-abc", 60) is not None
+    code, out = invoke("status", folder=project_dir)
+    assert code == 0, out
+    assert "consumer-group leases" in out
+    assert "host-42-abc" in out
+    assert "expires in " in out
+
+
 def test_status_exits_1_when_a_freshness_sla_is_breached(project_dir: Path) -> None:
     definitions = project_dir / "definitions.py"
     definitions.write_text(definitions.read_text().replace(
@@ -53,6 +75,16 @@ def test_status_exits_1_when_a_freshness_sla_is_breached(project_dir: Path) -> N
     (("replay", "transactions", "data/late_batch.txt"), "must be .csv, .tsv, .parquet"),
     (("stream", "--worker", "2/2", "--until-idle"), "--worker: must be I/N with 0 <= I < N"),
     (("stream", "--worker", "two"), "--worker: must be I/N"),
+    (("stream", "--worker", "0/2", "--group", "g", "--until-idle"),
+     "--worker: a worker has fixed partitions (--worker) or is a member of a consumer "
+     "group (--group), not both"),
+    (("stream", "--lease-ttl", "5", "--until-idle"),
+     "--lease-ttl: applies to a consumer group's leases only"),
+    (("stream", "--group", "no way", "--until-idle"),
+     "--group: a group name is 1 to 64 letters, digits"),
+    (("stream", "--group", "g", "--lease-ttl", "0", "--until-idle"),
+     "--lease-ttl: must be a number of seconds from 0.1 to 3600"),
+    (("stream", "--group", "g", "--lease-ttl", "soon"), "'soon' is not a valid float"),
     (("stream", "nowhere"), "nowhere"),
 ])
 def test_mistakes_get_one_message_with_the_fix(project_dir: Path, args: tuple[str, ...],

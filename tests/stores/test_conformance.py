@@ -153,6 +153,18 @@ def test_the_online_checks_run_one_after_another_on_one_store(tmp_path: Path) ->
     reopened.close()
 
 
+def test_leases_survive_a_restart_of_the_embedded_store(tmp_path: Path) -> None:
+    now = [1_000.0]
+    store = EmbeddedOnlineStore(tmp_path / "online.db", clock=lambda: now[0])
+    assert store.acquire("partition/tx:0", "w1", 30) is not None
+    store.close()
+    reopened = EmbeddedOnlineStore(tmp_path / "online.db", clock=lambda: now[0])
+    assert reopened.acquire("partition/tx:0", "w2", 30) is None, "w1 still holds it"
+    assert [(x.owner, x.expires_at) for x in reopened.leases("partition/")] == [
+        ("w1", 1_030.0)]
+    reopened.close()
+
+
 def test_expiry_is_measured_by_the_clock_the_store_is_given(tmp_path: Path) -> None:
     now = [1_000.0]
     store = EmbeddedOnlineStore(tmp_path / "online.db", clock=lambda: now[0])
@@ -184,7 +196,8 @@ def _delete_checkpoints(redis_url: str, namespace: str, consumers: list[str]) ->
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    client.delete(*[f"{namespace}#checkpoint:{consumer}" for consumer in consumers])
+    client.delete(*[f"{namespace}#checkpoint:{consumer}" for consumer in consumers],
+                  f"{namespace}#leases")
     client.close()
 
 

@@ -109,6 +109,24 @@ def on_redis(root: Path, redis_url: str) -> None:
         'store = "embedded"', f'store = "redis"\nredis_url = "{redis_url}"'))
 
 
+def twin_projects(tmp_path: Path, *, kind: str, redis_url: str | None = None,
+                  partitions: int = 4, seed: int = 4) -> tuple[Path, Path]:
+    """Two copies of one project (folders ``one`` and ``two``) with the same records
+    replayed into their streams; with ``redis_url``, on the Redis online store, each
+    under a namespace (project name) of its own."""
+    topic = f"w{uuid.uuid4().hex[:8]}"
+    one = streamed_project(tmp_path / "one", kind=kind, partitions=partitions,
+                           topic=f"{topic}a", seed=seed)
+    two = streamed_project(tmp_path / "two", kind=kind, partitions=partitions,
+                           topic=f"{topic}b", seed=seed)
+    for root in (one, two):
+        if redis_url is not None:
+            on_redis(root, redis_url)
+        with confluens.open(root) as project:
+            replay_all(project)
+    return one, two
+
+
 def stream_command(root: Path, *args: str) -> list[str]:
     """`confluens stream --until-idle ARGS` on ``root``, as a process of its own."""
     return [sys.executable, "-c", "from confluens.interfaces.cli.main import main; main()",

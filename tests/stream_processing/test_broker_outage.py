@@ -106,3 +106,46 @@ def test_an_until_idle_run_ends_with_the_outage(tmp_path: Path, broker: RedisSer
     assert code == 2, out
     assert "Redis" in out
     assert "Traceback" not in out
+
+
+def test_a_group_worker_rides_out_an_outage_of_the_store_holding_its_leases(
+        tmp_path: Path, broker: RedisServer) -> None:
+    """Streams, online state and leases all on the Redis that dies: the worker pauses
+    (renewals and commits fail), its leases lapse, and once Redis is back it takes
+    them again, rebuilds from the checkpoint and ends with the values of a calm run."""
+    from confluens.project.stream.group import GroupOptions
+
+    from .streamed_project import on_redis
+
+    root = streamed_project(tmp_path / "outage", kind="redis",
+                            toml=f'[streams]\nredis_url = "{broker.url}"\n')
+    on_redis(root, broker.url)
+    outages: list[str] = []
+    stop = threading.Event()
+    with confluens.open(root) as project:
+        assert project.config.online_store == "redis"
+        project.replay("transactions", "data/transactions/transactions.parquet", limit=300)
+        worker = threading.Thread(target=project.stream, args=(["transactions"],), kwargs={
+            "stop": stop, "batch_size": 50, "poll_ms": 20, "group": GroupOptions("g", 1.0),
+            "on_outage": lambda source, error, pause: outages.append(source)})
+        worker.start()
+        try:
+            _wait(lambda: _consumed(project) == 300)
+            broker.kill()
+            _wait(lambda: len(outages) >= 2, timeout=120)  # pauses of 1 s and more:
+            broker.start()  # its 1 s leases have most likely lapsed (either way, it goes on)
+            project.replay("transactions", "data/transactions/transactions.parquet")
+            total = _rows(project)
+            _wait(lambda: _consumed(project) == 300 + total, timeout=120)
+        finally:
+            stop.set()
+            worker.join(timeout=60)
+        assert not worker.is_alive(), "the worker ended when asked, without a crash"
+        assert set(outages) == {"transactions"}
+        (status,) = project.stream_status(["transactions"])
+        assert (status.stats.accepted, status.stats.duplicates) == (total, 300)
+        assert status.lease is None, "it released its lease when it stopped"
+        assert project.count("transactions") == total
+        keys = entities(project, "customer_spending")
+        assert compare(keys, online_values(project, "customer_spending", keys, AFTER),
+                       batch_values(project, "customer_spending", keys, AFTER)) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -17,32 +16,14 @@ from .streamed_project import (
     batch_values,
     compare,
     entities,
-    on_redis,
     online_values,
     outcome,
-    replay_all,
     stream_command,
     streamed_project,
+    twin_projects,
 )
 
 BATCH = ("--batch-size", "150")
-
-
-def _projects(tmp_path: Path, *, kind: str,
-              redis_url: str | None = None) -> tuple[Path, Path]:
-    """Two copies of one project; with ``redis_url``, on Redis Streams and the Redis
-    online store, each under a namespace (project name) of its own."""
-    topic = f"w{uuid.uuid4().hex[:8]}"
-    one = streamed_project(tmp_path / "one", kind=kind, partitions=4, topic=f"{topic}a",
-                           seed=4)
-    two = streamed_project(tmp_path / "two", kind=kind, partitions=4, topic=f"{topic}b",
-                           seed=4)
-    for root in (one, two):
-        if redis_url is not None:
-            on_redis(root, redis_url)
-        with confluens.open(root) as project:
-            replay_all(project)
-    return one, two
 
 
 def _run_one_then_two(one: Path, two: Path) -> None:
@@ -60,7 +41,7 @@ def _run_one_then_two(one: Path, two: Path) -> None:
 
 
 def test_two_workers_on_the_embedded_log_equal_one(tmp_path: Path) -> None:
-    one, two = _projects(tmp_path, kind="log")
+    one, two = twin_projects(tmp_path, kind="log")
     _run_one_then_two(one, two)
     assert outcome(two) == outcome(one)
     with confluens.open(two) as project:
@@ -72,7 +53,7 @@ def test_two_workers_on_the_embedded_log_equal_one(tmp_path: Path) -> None:
 @pytest.mark.service("redis")
 def test_two_workers_on_redis_streams_equal_one_and_the_batch_values(
         tmp_path: Path, redis_url: str) -> None:
-    one, two = _projects(tmp_path, kind="redis", redis_url=redis_url)
+    one, two = twin_projects(tmp_path, kind="redis", redis_url=redis_url)
     _run_one_then_two(one, two)
     assert outcome(two) == outcome(one)
     with confluens.open(two) as project:

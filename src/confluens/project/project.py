@@ -252,7 +252,7 @@ class Project:
     def stream(self, sources: Sequence[str] = (), **options: Any,
                ) -> dict[str, ProcessedTotals]:
         """Run the stream processors of ``sources`` (default: every source bound to a
-        stream); see StreamService.run for the options (worker, until_idle, scoring
+        stream); see StreamService.run for the options (worker, group, until_idle, scoring
         with models from the project's registry, ...)."""
         if options.get("scoring") and "models" not in options:
             options["models"] = lambda name, alias: self.registry.load(name, alias)

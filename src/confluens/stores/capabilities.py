@@ -3,7 +3,8 @@ by asking it (``store.capabilities``) rather than by trying and catching.
 
 >>> sorted(StoreCapability)  # doctest: +NORMALIZE_WHITESPACE
 [<StoreCapability.CHECKPOINT: 'checkpoint'>, <StoreCapability.COMPACT: 'compact'>,
- <StoreCapability.EXPIRY: 'expiry'>, <StoreCapability.REPLACE: 'replace'>,
+ <StoreCapability.EXPIRY: 'expiry'>, <StoreCapability.LEASES: 'leases'>,
+ <StoreCapability.REPLACE: 'replace'>,
  <StoreCapability.THREADS: 'threads'>]
 """
 
@@ -22,3 +23,4 @@ class StoreCapability(StrEnum):
     EXPIRY = "expiry"  # online: honours ttl_seconds, reading the time from its `clock`
     THREADS = "threads"  # online: one store object shared by several threads
     CHECKPOINT = "checkpoint"  # online: commit(...) writes state and a checkpoint atomically
+    LEASES = "leases"  # online: acquire/renew/release expiring leases (online/lease.py)

@@ -31,6 +31,7 @@ from confluens.stores.metadata import IngestRun, MetadataStore, QuarantineBatch
 from confluens.stores.offline import CompactingStore, FeatureTableStore, OfflineStore
 from confluens.stores.online import OnlineStore
 from confluens.stores.online.checkpoint import Checkpoint, CheckpointStore
+from confluens.stores.online.lease import Lease, LeaseStore
 
 __all__ = ["METADATA_CHECKS", "OFFLINE_CHECKS", "ONLINE_CHECKS", "StoreCheck",
            "check_metadata_store", "check_offline_store", "check_online_store", "checks_for"]
@@ -362,6 +363,51 @@ def check_online_checkpoint(store: CheckpointStore) -> None:
     assert store.checkpoint("cp_a") == second, "consumers are independent"
 
 
+def _same_lease(got: Lease | None, name: str, owner: str, expires_at: float) -> bool:
+    return (got is not None and (got.name, got.owner) == (name, owner)
+            and abs(got.expires_at - expires_at) < 1e-3)
+
+
+def check_online_leases(store: LeaseStore) -> None:
+    """Leases are compare-and-set claims that expire by the store's ``clock``: a held
+    lease is refused to others until it expires, then anyone may take it; only the
+    owner renews (before expiry) or releases it; lists are by prefix and name."""
+    real = store.clock
+    now = [1_000_000.0]
+    store.clock = lambda: now[0]
+    try:
+        assert store.leases("ls/") == [], "no leases before the first"
+        assert _same_lease(store.acquire("ls/p0", "a", 10), "ls/p0", "a", 1_000_010.0)
+        assert store.acquire("ls/p0", "b", 10) is None, "a held lease is refused to others"
+        now[0] += 4
+        assert _same_lease(store.acquire("ls/p0", "a", 10), "ls/p0", "a", 1_000_014.0), \
+            "the owner may acquire again: it renews"
+        assert store.renew("ls/p0", "b", 10) is None, "only the owner renews"
+        assert _same_lease(store.renew("ls/p0", "a", 10), "ls/p0", "a", 1_000_014.0)
+        assert store.release("ls/p0", "b") is False, "only the owner releases"
+        assert _same_lease(store.acquire("ls/p1", "b", 5), "ls/p1", "b", 1_000_009.0)
+        store.acquire("other/p0", "c", 5)
+        assert [(x.name, x.owner) for x in store.leases("ls/")] == [
+            ("ls/p0", "a"), ("ls/p1", "b")], "leases by prefix, by name"
+        now[0] += 6  # 1_000_010: past ls/p1's expiry (1_000_009), before ls/p0's
+        assert store.renew("ls/p1", "b", 5) is None, "an expired lease is not renewed"
+        expired = [x for x in store.leases("ls/") if x.name == "ls/p1"]
+        assert len(expired) == 1, "expired leases are listed"
+        assert not expired[0].live(now[0])
+        assert store.acquire("ls/p0", "b", 10) is None, "ls/p0 is still a's"
+        assert _same_lease(store.acquire("ls/p1", "a", 10), "ls/p1", "a", 1_000_020.0), \
+            "an expired lease is anyone's"
+        assert store.renew("ls/p1", "b", 10) is None, "the former owner lost it"
+        assert store.release("ls/p0", "a") is True
+        assert store.release("ls/p0", "a") is False, "a released lease is gone"
+        assert [x.name for x in store.leases("ls/")] == ["ls/p1"]
+        assert _same_lease(store.acquire("ls/p0", "b", 1), "ls/p0", "b", 1_000_011.0), \
+            "a released lease is free"
+        assert [(x.name, x.owner) for x in store.leases("other/")] == [("other/p0", "c")]
+    finally:
+        store.clock = real
+
+
 ONLINE_CHECKS = (
     StoreCheck("location", check_online_location),
     StoreCheck("read_write", check_online_read_write),
@@ -372,6 +418,7 @@ ONLINE_CHECKS = (
     StoreCheck("threads", check_online_threads, frozenset({StoreCapability.THREADS})),
     StoreCheck("checkpoint", check_online_checkpoint,
                frozenset({StoreCapability.CHECKPOINT})),
+    StoreCheck("leases", check_online_leases, frozenset({StoreCapability.LEASES})),
 )
 
 

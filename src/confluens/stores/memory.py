@@ -26,6 +26,7 @@ from confluens.stores.capabilities import StoreCapability
 from confluens.stores.metadata import AppliedDefinition, IngestRun, QuarantineBatch
 from confluens.stores.metadata.sql import spec_hash
 from confluens.stores.online.checkpoint import Checkpoint, StateWrite
+from confluens.stores.online.lease import Lease
 
 __all__ = ["MemoryMetadataStore", "MemoryOnlineStore"]
 
@@ -39,6 +40,7 @@ class MemoryOnlineStore:
         self.clock = clock
         self._state: dict[str, dict[str, tuple[bytes, float | None]]] = {}
         self._checkpoints: dict[str, Checkpoint] = {}
+        self._leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
 
     @property
@@ -96,6 +98,37 @@ class MemoryOnlineStore:
                 self._state.setdefault(view, {}).update(
                     {key: (bytes(value), expires) for key, value in items.items()})
             self._checkpoints[checkpoint.consumer] = checkpoint
+
+    def acquire(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        now = self.clock()
+        with self._lock:
+            held = self._leases.get(name)
+            if held is not None and held.owner != owner and held.live(now):
+                return None
+            lease = self._leases[name] = Lease(name, owner, now + ttl_seconds)
+        return lease
+
+    def renew(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        now = self.clock()
+        with self._lock:
+            held = self._leases.get(name)
+            if held is None or held.owner != owner or not held.live(now):
+                return None
+            lease = self._leases[name] = Lease(name, owner, now + ttl_seconds)
+        return lease
+
+    def release(self, name: str, owner: str) -> bool:
+        with self._lock:
+            held = self._leases.get(name)
+            if held is None or held.owner != owner:
+                return False
+            del self._leases[name]
+        return True
+
+    def leases(self, prefix: str) -> list[Lease]:
+        with self._lock:
+            return sorted((lease for name, lease in self._leases.items()
+                           if name.startswith(prefix)), key=lambda lease: lease.name)
 
     def close(self) -> None:
         """Nothing to release; the state stays readable."""

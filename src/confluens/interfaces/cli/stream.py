@@ -2,7 +2,9 @@
 
 ``stream`` runs the stream processors until stopped (Ctrl-C or SIGTERM finish the
 batch in hand, commit it, and exit 0) or, with ``--until-idle``, until the streams are
-consumed; a live line shows records, throughput and lag per source. ``replay``
+consumed; a live line shows records, throughput and lag per source. ``--worker I/N``
+takes fixed partitions; ``--group [NAME]`` joins a consumer group that divides the
+partitions among its live workers by leases. ``replay``
 publishes a file into a source's stream with a progress bar. ``status`` shows, per
 source partition and per feature view, how far the processor is, its lag and
 throughput, and any freshness SLA breach.
@@ -32,6 +34,7 @@ from confluens.interfaces.cli.context import (
 
 if TYPE_CHECKING:
     from confluens.project.stream import BatchResult
+    from confluens.project.stream.group import GroupOptions
 
 __all__ = ["replay", "status", "stream"]
 
@@ -42,6 +45,17 @@ def _worker(text: str) -> tuple[int, int]:
         raise InputError("--worker", "must be I/N, this worker's number and how many "
                          "there are", got=text, fix="write e.g. 0/2 for the first of two")
     return int(i), int(n)
+
+
+def _group(name: str | None, lease_ttl: float | None) -> GroupOptions | None:
+    from confluens.project.stream.group import LEASE_TTL, GroupOptions
+
+    if name is None:
+        if lease_ttl is not None:
+            raise InputError("--lease-ttl", "applies to a consumer group's leases only",
+                             got=lease_ttl, fix="add --group, or leave out --lease-ttl")
+        return None
+    return GroupOptions(name, LEASE_TTL if lease_ttl is None else lease_ttl)
 
 
 @contextmanager
@@ -70,9 +84,18 @@ def _ms(us: int | None) -> str:
 
 @click.command()
 @click.argument("sources", nargs=-1)
-@click.option("--worker", "worker_text", default="0/1", show_default=True,
-              help="I/N: this process takes the partitions p with p % N == I (run N "
-              "workers to share a partitioned stream).")
+@click.option("--worker", "worker_text", default=None, metavar="I/N",
+              help="This process takes the partitions p with p % N == I (run N "
+              "workers to share a partitioned stream). Default: every partition.")
+@click.option("--group", "group_name", is_flag=False, flag_value="default", default=None,
+              metavar="[NAME]",
+              help="Join consumer group NAME (default: 'default'): the group's live "
+              "workers divide the partitions among themselves by leases, and divide them "
+              "again as workers join, stop or die. Write --group NAME or put it after "
+              "the SOURCES.")
+@click.option("--lease-ttl", type=float, default=None, metavar="SECONDS",
+              help="With --group: how long a worker's leases last unrenewed, so how soon "
+              "a dead worker's partitions move to the others (default 10).")
 @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=100_000,
               show_default=True, help="The most messages of one partition per batch.")
 @click.option("--until-idle", is_flag=True, help="Stop once every stream is consumed.")
@@ -92,7 +115,8 @@ def _ms(us: int | None) -> str:
               help="The embedded log topic alerts go to.")
 @project_option
 @reports_errors
-def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_idle: bool,
+def stream(sources: tuple[str, ...], worker_text: str | None, group_name: str | None,
+           lease_ttl: float | None, batch_size: int, until_idle: bool,
            max_seconds: float | None, score_models: tuple[str, ...], alias: str,
            score_source: str | None, alert_threshold: float | None, alerts_topic: str,
            project_dir: str) -> None:
@@ -107,7 +131,8 @@ def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_id
 
     from confluens.project.stream.service import ScoringSpec
 
-    worker = _worker(worker_text)
+    worker = None if worker_text is None else _worker(worker_text)
+    group = _group(group_name, lease_ttl)
     scoring = [ScoringSpec(m, alias, score_source, alert_threshold,
                            alerts_topic if alert_threshold is not None else None)
                for m in score_models]
@@ -137,7 +162,8 @@ def stream(sources: tuple[str, ...], worker_text: str, batch_size: int, until_id
                       f"resuming from the last checkpoint in {pause:.0f}s", soft_wrap=True)
 
         started = time.monotonic()
-        totals = project.stream(list(sources), worker=worker, batch_size=batch_size,
+        totals = project.stream(list(sources), worker=worker, group=group,
+                                batch_size=batch_size,
                                 until_idle=until_idle, max_seconds=max_seconds, stop=stop,
                                 on_batch=on_batch, on_outage=on_outage, scoring=scoring)
     took = time.monotonic() - started
@@ -209,6 +235,17 @@ def status(sources: tuple[str, ...], project_dir: str) -> None:
                       escape(p.last or "-"), f"{s.accepted:,}", f"{s.quarantined:,}",
                       f"{s.duplicates:,}", watermark)
     out.print(table)
+    leased = [p for p in partitions if p.lease is not None]
+    if leased:  # consumer-group workers hold (or held) partitions
+        owners = Table(title="consumer-group leases", title_justify="left")
+        for name in ("source", "p", "owner", "lease"):
+            owners.add_column(name, justify="right" if name == "p" else "left")
+        now = time.time()
+        for p in leased:
+            assert p.lease is not None
+            owners.add_row(escape(p.source), str(p.partition), escape(p.lease.owner),
+                           _expiry(p.lease.expires_at - now))
+        out.print(owners)
     fresh = Table(title="freshness per feature view", title_justify="left")
     for name in ("view", "lag p50", "lag p99", "events/s", "committed", "SLA", "state"):
         fresh.add_column(name, justify="left" if name in ("view", "state") else "right")
@@ -227,6 +264,12 @@ def status(sources: tuple[str, ...], project_dir: str) -> None:
     if breaches:
         err.print("a freshness SLA is breached")
         raise SystemExit(1)
+
+
+def _expiry(seconds: float) -> str:
+    """When a lease expires, from now: "expires in 7.2s" or "expired 3.0s ago (free)"."""
+    return (f"expires in {seconds:,.1f}s" if seconds > 0
+            else f"expired {-seconds:,.1f}s ago (free)")
 
 
 def _time(us: int) -> str:

@@ -1,4 +1,8 @@
-"""The embedded online store: one SQLite file, shared safely by processes (WAL mode)."""
+"""The embedded online store: one SQLite file, shared safely by processes (WAL mode).
+
+Tables: ``online`` (the state), ``checkpoints`` (stream consumers' checkpoints) and
+``leases`` (``lease.py``); each commit and each lease operation is one transaction.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from urllib.parse import quote
 from confluens.errors import CheckpointConflictError
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.online.checkpoint import Checkpoint, StateWrite
+from confluens.stores.online.lease import Lease
 
 __all__ = ["EmbeddedOnlineStore"]
 
@@ -30,6 +35,13 @@ CREATE TABLE IF NOT EXISTS online (
 _CHECKPOINTS = """
 CREATE TABLE IF NOT EXISTS checkpoints (
     consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL, value TEXT NOT NULL
+)
+"""
+
+
+_LEASES = """
+CREATE TABLE IF NOT EXISTS leases (
+    name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
 )
 """
 
@@ -72,6 +84,7 @@ class EmbeddedOnlineStore:
             self._con.execute("PRAGMA synchronous=NORMAL")
             self._con.execute(_SCHEMA)
             self._con.execute(_CHECKPOINTS)
+            self._con.execute(_LEASES)
         # reads through memory-mapped pages, not a read() call per page: a point read
         # of a few kilobytes of state costs about half as much (benchmarks/serving.py)
         self._con.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")
@@ -132,6 +145,49 @@ class EmbeddedOnlineStore:
                     "VALUES (?,?,?,?)", [(view, k, v, expires) for k, v in items.items()])
             self._con.execute("INSERT OR REPLACE INTO checkpoints VALUES (?,?,?)",
                               (checkpoint.consumer, checkpoint.seq, checkpoint.to_json()))
+
+    def acquire(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        now = self.clock()
+        with self._lock, self._transaction():
+            held = self._lease(name)
+            if held is not None and held.owner != owner and held.live(now):
+                return None
+            return self._set_lease(Lease(name, owner, now + ttl_seconds))
+
+    def renew(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        now = self.clock()
+        with self._lock, self._transaction():
+            held = self._lease(name)
+            if held is None or held.owner != owner or not held.live(now):
+                return None
+            return self._set_lease(Lease(name, owner, now + ttl_seconds))
+
+    def release(self, name: str, owner: str) -> bool:
+        with self._lock, self._transaction():
+            gone = self._con.execute("DELETE FROM leases WHERE name = ? AND owner = ?",
+                                     (name, owner)).rowcount
+        return bool(gone)
+
+    def leases(self, prefix: str) -> list[Lease]:
+        with self._lock:
+            try:
+                rows = self._con.execute(
+                    "SELECT name, owner, expires_at FROM leases "
+                    "WHERE substr(name, 1, ?) = ? ORDER BY name",
+                    (len(prefix), prefix)).fetchall()
+            except sqlite3.OperationalError:  # a read-only file from before leases
+                return []
+        return [Lease(n, o, float(e)) for n, o, e in rows]
+
+    def _lease(self, name: str) -> Lease | None:
+        row = self._con.execute("SELECT owner, expires_at FROM leases WHERE name = ?",
+                                (name,)).fetchone()
+        return None if row is None else Lease(name, row[0], float(row[1]))
+
+    def _set_lease(self, lease: Lease) -> Lease:
+        self._con.execute("INSERT OR REPLACE INTO leases VALUES (?,?,?)",
+                          (lease.name, lease.owner, lease.expires_at))
+        return lease
 
     def _write_unlocked(self, view: str, items: Mapping[str, bytes], *,
               ttl_seconds: float | None = None) -> int:

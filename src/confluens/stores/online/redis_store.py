@@ -7,6 +7,12 @@ script (``_COMMIT``, loaded once and called by its SHA): Redis runs it with no o
 command in between, so it checks the stored ``seq`` and writes every state value and
 the checkpoint, or, on a mismatch, writes nothing. Its keys and values travel as one
 call however many there are (20,000 values are one script call of 40,000 arguments).
+
+Leases (``lease.py``) are the fields of one hash, ``<namespace>#leases``: lease name ->
+``"<expiry in ms> <owner>"``. ``acquire``, ``renew`` and ``release`` are Lua scripts
+(``_LEASE``), each one compare-and-set; the time they compare with is the store's
+``clock``, sent by the caller (so processes on several machines need synchronised
+clocks, and tests can set the time).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 from confluens.errors import CheckpointConflictError, MissingExtraError, StorageError
 from confluens.stores.capabilities import StoreCapability
 from confluens.stores.online.checkpoint import Checkpoint, StateWrite
+from confluens.stores.online.lease import Lease
 
 __all__ = ["RedisOnlineStore"]
 
@@ -44,6 +51,30 @@ return {1, stored}
 """
 
 
+# KEYS[1]: the leases hash. ARGV[1]: the operation (acquire, renew or release);
+# ARGV[2]: the lease name; ARGV[3]: the owner; ARGV[4]: now in ms; ARGV[5]: the new
+# expiry in ms. Returns 1 when done, 0 when refused (nothing changed).
+_LEASE = """
+local op, name, owner, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local held = redis.call('HGET', KEYS[1], name)
+local mine, live = false, false
+if held then
+  local space = string.find(held, ' ', 1, true)
+  live = tonumber(string.sub(held, 1, space - 1)) > now
+  mine = string.sub(held, space + 1) == owner
+end
+if op == 'release' then
+  if not mine then return 0 end
+  redis.call('HDEL', KEYS[1], name)
+  return 1
+end
+if op == 'renew' and not (mine and live) then return 0 end
+if op == 'acquire' and held and live and not mine then return 0 end
+redis.call('HSET', KEYS[1], name, ARGV[5] .. ' ' .. owner)
+return 1
+"""
+
+
 class RedisOnlineStore:
     """One Redis string per (view, key), under a namespace; TTL by Redis expiry, at the
     instant ``clock() + ttl_seconds`` (``clock``: seconds since the epoch; Redis >= 6.2)."""
@@ -65,6 +96,7 @@ class RedisOnlineStore:
             raise StorageError("Redis online store", "cannot connect", got=url,
                                fix=f"start Redis or correct the URL ({exc})") from None
         self._commit_script = self._redis.register_script(_COMMIT)
+        self._lease_script = self._redis.register_script(_LEASE)
         self._errors: Any = redis
 
     @property
@@ -170,6 +202,46 @@ class RedisOnlineStore:
                 got=checkpoint.seq,
                 fix="run one processor per consumer and partition; restart this one to "
                 "resume from the stored checkpoint")
+
+    def acquire(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        return self._lease("acquire", name, owner, ttl_seconds)
+
+    def renew(self, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        return self._lease("renew", name, owner, ttl_seconds)
+
+    def release(self, name: str, owner: str) -> bool:
+        return self._lease("release", name, owner, 0.0) is not None
+
+    def leases(self, prefix: str) -> list[Lease]:
+        out = []
+        try:
+            stored = self._redis.hgetall(self._leases_key())
+        except self._errors.RedisError as exc:
+            raise self._lease_error("the leases cannot be read", exc) from None
+        for name, value in stored.items():
+            text = name.decode()
+            if text.startswith(prefix):
+                expires_ms, _, owner = value.decode().partition(" ")
+                out.append(Lease(text, owner, int(expires_ms) / 1000))
+        return sorted(out, key=lambda lease: lease.name)
+
+    def _leases_key(self) -> str:
+        return f"{self.namespace}#leases"
+
+    def _lease(self, op: str, name: str, owner: str, ttl_seconds: float) -> Lease | None:
+        now_ms = int(self.clock() * 1000)
+        expires_ms = now_ms + int(ttl_seconds * 1000)
+        try:
+            done = self._lease_script(keys=[self._leases_key()],
+                                      args=[op, name, owner, now_ms, expires_ms])
+        except self._errors.RedisError as exc:
+            raise self._lease_error(f"the {op} of lease '{name}' failed", exc) from None
+        return Lease(name, owner, expires_ms / 1000) if done else None
+
+    def _lease_error(self, rule: str, exc: Exception) -> StorageError:
+        return StorageError(f"Redis online store {self.location}", rule, got=str(exc),
+                            fix="check that Redis is up; a stream worker that cannot "
+                            "renew its leases stops writing and takes them again later")
 
     def close(self) -> None:
         self._redis.close()
