@@ -24,7 +24,7 @@ EXPECTED = [
     ("confluens init", "created project fraud from template 'fraud'"),
     ("cd fraud", None),
     ("confluens generate fraud", "wrote"),
-    ("confluens apply", "applied: 6 added"),
+    ("confluens apply", "applied: 7 added"),
     ("confluens ingest transactions data/late_batch.csv", "quarantine rule parse"),
     ("confluens ingest transactions", "accepted"),
     ("confluens quarantine list", "quarantined records for transactions"),

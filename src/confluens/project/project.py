@@ -21,7 +21,8 @@ attribute and built over the same definitions and stores:
 ['transactions', 'fraud_labels']
 >>> project.apply().added  # doctest: +NORMALIZE_WHITESPACE
 ['entity:customer', 'entity:terminal', 'feature_view:customer_spending',
- 'feature_view:terminal_risk', 'source:fraud_labels', 'source:transactions']
+ 'feature_view:terminal_risk', 'model:fraud_model', 'source:fraud_labels',
+ 'source:transactions']
 >>> project.table("transactions").num_rows
 0
 >>> project.records.count("transactions")
