@@ -184,14 +184,11 @@ class EventScoring:
         key = (model, loaded.version, chosen.name)
         scorer = self._scorers.get(key)
         if scorer is None:
-            log = None
+            scorer = EventScorer(self.definitions, self.online, loaded, chosen)
             if self.service.log is not None:
-                probe = EventScorer(self.definitions, self.online, loaded, chosen)
-                log = self.service.log.writer(model, {
+                scorer.scorer.log = self.service.log.writer(model, {
                     c: "int64" if chosen.schema[c].dtype is DType.INT64 else "string"
-                    for c in probe.key_columns})
-                probe.close()
-            scorer = EventScorer(self.definitions, self.online, loaded, chosen, log=log)
+                    for c in scorer.key_columns})
             for old in [k for k in self._scorers if k[0] == model]:
                 self._scorers.pop(old).close()  # a version no longer served
             self._scorers[key] = scorer

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
+from confluens.stores.capabilities import StoreCapability
 from confluens.stores.offline import OfflineStore
 from confluens.stores.quarantine import QuarantineFiles
 
@@ -26,7 +27,8 @@ class FencedOffline:
 
     def __init__(self, inner: OfflineStore, confirm: Confirm) -> None:
         self.inner = inner
-        self.capabilities = inner.capabilities
+        # only the OfflineStore protocol is wrapped: compaction goes to the store itself
+        self.capabilities = inner.capabilities - {StoreCapability.COMPACT}
         self._confirm = confirm
 
     def append(self, table: str, data: pa.Table, *, run_id: str, partition_by: str) -> int:
