@@ -221,6 +221,8 @@ def _plain(kind: pa.DataType) -> bool:
     as microseconds, a zone as UTC...)."""
     if pa.types.is_timestamp(kind):
         return kind.unit == "us" and kind.tz in (None, "UTC", "Etc/UTC")
+    if pa.types.is_list(kind):  # e.g. the prediction log's list of missing inputs
+        return _plain(kind.value_type) and not pa.types.is_list(kind.value_type)
     return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind)
                 or pa.types.is_boolean(kind) or pa.types.is_string(kind)
                 or pa.types.is_date32(kind))
