@@ -1,6 +1,7 @@
 """A small append is partitioned and written by pyarrow, a large one by DuckDB: both
 must give the same partitions, rows and types (tz-aware or naive timestamps, times
-before 1970 and at midnight, nulls, NaN, text, lists of text), read back by pyarrow and by DuckDB."""
+before 1970 and at midnight, nulls, NaN, text, lists of text), read back by pyarrow
+and by DuckDB."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ from confluens.errors import InputError, ProjectError, SchemaMismatchError
 from confluens.plan import reference
 from confluens.plan.ir import ViewPlan, plan_view
 from confluens.project.online_state import online_state
-from confluens.streaming.entity_state import ViewState
+from confluens.streaming.entity_state import LIVE_BYTES, ViewState
 from confluens.streaming.packed import unpack_events
 from confluens.streaming.stored_state import decode_state, entity_key, open_state
 from confluens.streaming.window_events import compile_plan, evaluate_compiled
@@ -60,11 +60,12 @@ def feed(state: ViewState, store: dict[str, bytes], batch: pa.Table,
 
 
 def streamed(case: Drawn, order: list[int], sizes: list[int], *,
-             replay: bool = False, store: dict[str, bytes] | None = None
-             ) -> tuple[dict[str, bytes], int]:
+             replay: bool = False, store: dict[str, bytes] | None = None,
+             live: int = LIVE_BYTES) -> tuple[dict[str, bytes], int]:
     """The values after ``order``'s events arrive in batches of ``sizes`` (cycled),
-    each written at the running watermark, then every entity written at the last."""
-    state = ViewState(case.plan)
+    each written at the running watermark, then every entity written at the last
+    (with about ``live`` bytes of entities kept unpacked between batches)."""
+    state = ViewState(case.plan, live_bytes=live)
     store = dict(store or {})
     times = times_of(case.events, case.plan)
     watermark: int | None = None  # the processor's own: ViewState keeps the stored ones
@@ -126,6 +127,12 @@ def assert_same_values(got: dict[str, bytes], want: dict[str, bytes]) -> None:
 arrivals = st.data()
 
 
+def kept_unpacked(data: st.DataObject) -> int:
+    """What a view's entities kept unpacked between batches may cost: nothing, a few
+    entities' worth (entities come and go), or the default."""
+    return int(data.draw(st.sampled_from([0, 2_000, 5_000, LIVE_BYTES]), label="live bytes"))
+
+
 def arrival(data: st.DataObject, n: int) -> tuple[list[int], list[int]]:
     order = data.draw(st.permutations(range(n)), label="arrival order")
     sizes = data.draw(st.lists(st.integers(1, 5), min_size=1, max_size=6), label="batch sizes")
@@ -168,13 +175,14 @@ def test_one_batch_many_batches_replays_and_materialize_agree(seed: int, n: int,
                                                                data: Any) -> None:
     case = drawn(seed, n)
     order, sizes = arrival(data, n)
+    live = kept_unpacked(data)
     once, horizon = streamed(case, list(range(n)), [])
     assert horizon == max(times_of(case.events, case.plan))
-    assert_same_values(streamed(case, order, sizes)[0], once)
-    assert_same_values(streamed(case, order, sizes, replay=True)[0], once)
+    assert_same_values(streamed(case, order, sizes, live=live)[0], once)
+    assert_same_values(streamed(case, order, sizes, replay=True, live=live)[0], once)
     # every event again, in another order: those held are skipped, those left out are
     # left out again
-    again, _ = streamed(case, order[::-1], sizes, store=once)
+    again, _ = streamed(case, order[::-1], sizes, store=once, live=live)
     assert_same_values(again, once)
     assert_same_values(once, materialized(case))
 
@@ -189,7 +197,8 @@ def test_a_processor_continues_a_materialized_state(seed: int, n: int, data: Any
     cut = data.draw(st.integers(1, n - 1), label="materialized")
     replayed = data.draw(st.integers(0, cut), label="replayed")
     start = materialized(case, order[:cut])
-    got, _ = streamed(case, order[cut - replayed:], sizes, store=start)
+    got, _ = streamed(case, order[cut - replayed:], sizes, store=start,
+                      live=kept_unpacked(data))
     assert_same_values(got, materialized(case))
 
 
