@@ -5,9 +5,11 @@ request path.
 callable, which only appends them to an in-memory buffer: no lock handed over, no
 thread woken per request (waking a writer thread for every prediction costs the
 request path a GIL hand-off). A background thread wakes every ``flush_seconds`` (5 by
-default: an append costs tens of milliseconds whatever its size, so fewer, larger
-appends leave the server's CPU to scoring), takes what the buffer holds and appends
-one Parquet part per model through the offline store's atomic append. It builds the
+default: each append writes a file and commits it, several milliseconds whatever its
+size, so fewer, larger appends leave the server's CPU to scoring and make fewer
+files), takes what the buffer holds and appends one Parquet part per model through
+the offline store's atomic append (written by pyarrow: no DuckDB session is opened in
+the server, whose start holds the GIL for tens of milliseconds). It builds the
 Arrow table a few dozen rows at a time and lets go of the GIL between them, so the
 event loop's thread never waits long for it. When ``max_queued`` rows are waiting, recording wakes
 the writer and waits for room: a burst slows scoring down rather than losing
