@@ -42,8 +42,12 @@ class MicroBatcher(Generic[T, R]):
     that is an exception is raised to that item's caller) over coalesced batches."""
 
     def __init__(self, score_many: Callable[[list[T]], Sequence[R | BaseException]], *,
-                 max_batch: int = 64, max_wait: float = 0.001, idle_turns: int = 4) -> None:
+                 max_batch: int = 64, max_wait: float = 0.001, idle_turns: int = 4,
+                 after_batch: Callable[[], object] | None = None) -> None:
         self.score_many = score_many
+        # run once a batch's callers have their results and have sent them on (a few
+        # turns of the loop later): e.g. a garbage collection (collection.py)
+        self.after_batch = after_batch
         self.max_batch = max_batch
         self.max_wait = max_wait
         self.idle_turns = idle_turns
@@ -73,10 +77,14 @@ class MicroBatcher(Generic[T, R]):
 
     async def submit(self, item: T) -> R:
         """``item``'s result once its batch is scored."""
-        (result,) = await self.submit_many([item])
+        if self._queue is None:
+            raise RuntimeError("the batcher is not running; call start()")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((item, future))
+        result = await future
         if isinstance(result, BaseException):
             raise result
-        return result
+        return result  # type: ignore[no-any-return]
 
     async def submit_many(self, items: Sequence[T]) -> list[R | BaseException]:
         """The results of several items (each an exception, or its result), which
@@ -116,6 +124,8 @@ class MicroBatcher(Generic[T, R]):
             busy = len(batch) > 1
             self._score(batch)
             self._collecting = False
+            if self.after_batch is not None:
+                _after_turns(loop, _AFTER_TURNS, self.after_batch)
 
     def _score(self, batch: list[tuple[T, asyncio.Future[Any]]]) -> None:
         self.batches += 1
@@ -128,3 +138,16 @@ class MicroBatcher(Generic[T, R]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+
+# turns of the event loop before ``after_batch``: a caller of ``submit`` resumes one
+# turn after its result is set, one of ``submit_many`` (asyncio.gather) three
+_AFTER_TURNS = 3
+
+
+def _after_turns(loop: asyncio.AbstractEventLoop, turns: int,
+                 callback: Callable[[], object]) -> None:
+    if turns <= 0:
+        callback()
+    else:
+        loop.call_soon(_after_turns, loop, turns - 1, callback)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from confluens.errors import ConfluensError, InputError, UnknownNameError
 from confluens.lifecycle.serve.batching import MicroBatcher
+from confluens.lifecycle.serve.collection import PacedCollection
 from confluens.lifecycle.serve.log import PredictionLog
 from confluens.lifecycle.serve.reader import ReaderFactory
 from confluens.lifecycle.serve.request import Scored, ScoreRequest
@@ -58,7 +59,7 @@ class ModelService:
     def __init__(self, names: Sequence[str], models: ModelProvider, readers: ReaderFactory,
                  *, log: PredictionLog | None = None, max_batch: int = 64,
                  max_wait: float = 0.001, watch: VersionWatch | None = None,
-                 reload_seconds: float = 0.0) -> None:
+                 reload_seconds: float = 0.0, paced_collection: bool = True) -> None:
         if not names:
             raise InputError("models to serve", "at least one is needed", got=[],
                              fix="name one, e.g. --model fraud_detector")
@@ -75,6 +76,9 @@ class ModelService:
         self.reload_failed: dict[str, str] = {}  # name -> why its new version did not load
         self._tried: dict[str, int] = {}  # name -> the last version a reload tried
         self._watcher: asyncio.Task[None] | None = None
+        # the garbage collector run between batches, not inside requests (collection.py)
+        self.collection = PacedCollection() if paced_collection else None
+        self._ticker: asyncio.Task[None] | None = None
 
     def load(self) -> None:
         """Load every model (again); those that fail are listed in ``failed``."""
@@ -96,7 +100,9 @@ class ModelService:
         if self.log is not None:
             scorer.log = self.log.writer(name, scorer.keys)
         batcher = MicroBatcher(scorer.score_many, max_batch=self.max_batch,
-                               max_wait=self.max_wait)
+                               max_wait=self.max_wait, after_batch=(
+                                   None if self.collection is None
+                                   else self.collection.run_due))
         return Served(model, scorer, batcher)
 
     @property
@@ -123,6 +129,9 @@ class ModelService:
             await served.batcher.start()
         if self.watch is not None and self.reload_seconds > 0 and self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch_loop())
+        if self.collection is not None and self._ticker is None:
+            self.collection.start()
+            self._ticker = asyncio.get_running_loop().create_task(self._collection_ticks())
 
     async def stop(self) -> None:
         """Score what is queued, then write every logged prediction."""
@@ -135,6 +144,20 @@ class ModelService:
             await served.batcher.stop()
         if self.log is not None:
             self.log.stop()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        if self.collection is not None:
+            self.collection.stop()
+
+    async def _collection_ticks(self) -> None:
+        """Collections fall due also when no batch comes (other routes, a quiet server)."""
+        assert self.collection is not None
+        while True:
+            await asyncio.sleep(1.0)
+            self.collection.run_due()
 
     async def _watch_loop(self) -> None:
         while True:
