@@ -28,7 +28,7 @@ from confluens.ingest.rules import pass_condition
 from confluens.plan.column_types import SQL_TYPES
 from confluens.sqlx import col, func, ident, lit, table_ref
 
-__all__ = ["Rule", "raw_alias", "raw_record", "typed_select", "verdict_select"]
+__all__ = ["Rule", "raw_json", "raw_record", "typed_select", "verdict_select"]
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,16 @@ class Rule:
     on_fail: OnFail = OnFail.QUARANTINE
 
 
-def raw_alias(i: int) -> str:
-    """The column of ``typed`` carrying the i-th raw input column unchanged."""
-    return f"__raw_{i}"
+def raw_json(raw_names: list[str], raw: str = "raw") -> exp.Expr:
+    """A record's raw values (the columns of table ``raw``) as the text of a JSON object."""
+    return exp.cast(func("to_json", exp.Struct(expressions=[
+        exp.PropertyEQ(this=ident(name), expression=col(name, raw)) for name in raw_names])),
+        "VARCHAR")
 
 
-def raw_record(raw_names: list[str], table: str) -> exp.Expr:
+def raw_record(raw_names: list[str], raw: str = "raw") -> exp.Expr:
     """The record as it arrived: its raw text, else its raw values as a JSON object."""
-    as_json = exp.cast(func("to_json", exp.Struct(expressions=[
-        exp.PropertyEQ(this=ident(name),
-                       expression=col(raw_alias(i), table))
-        for i, name in enumerate(raw_names)])), "VARCHAR")
-    return exp.Coalesce(this=col(RECORD, table), expressions=[as_json])
+    return exp.Coalesce(this=col(RECORD, raw), expressions=[raw_json(raw_names, raw)])
 
 
 def _text(value: exp.Expr) -> exp.Expr:
@@ -65,14 +63,9 @@ def _when(cond: exp.Expr, reason: exp.Expr) -> exp.Expr:
 def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") -> exp.Select:
     """SELECT over the raw chunk giving typed columns, the record text and early rules."""
     present = [f for f in source.schema if f.input_name in raw_types]
-    # the raw values ride along (cheap in a column store) so that only rejected records
-    # pay for being turned into JSON text, in identity_select
-    columns: list[exp.Expr] = [
-        exp.alias_(col(ROW, raw), ROW, quoted=True),
-        exp.alias_(col(RECORD, raw), RECORD, quoted=True),
-        *[exp.alias_(col(name, raw), raw_alias(i), quoted=True)
-          for i, name in enumerate(raw_types)],
-    ]
+    # only __row rides along: the raw text and values stay in the raw table, which the
+    # stage reads (by __row) for the few records bound for quarantine
+    columns: list[exp.Expr] = [exp.alias_(col(ROW, raw), ROW, quoted=True)]
     parsed = exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())
     reasons: list[Rule] = []
     required = [c for c in (source.event_time, source.id, source.known_at) if c]
