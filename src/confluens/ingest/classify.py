@@ -76,7 +76,7 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
         helpers.update(coerced.helpers if coerced else {})
         value = coerced.value if coerced else exp.cast(exp.null(), "VARCHAR")
         columns.append(exp.alias_(exp.cast(value, SQL_TYPES[field.dtype]), field.name,
-                                  quoted=True))
+                                  quoted=True, copy=False))
         if field.name in required:
             missing = (exp.Is(this=col(field.input_name, raw), expression=exp.null())
                        if field in present else exp.true())
@@ -91,11 +91,12 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
         this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True))))
     source_table: exp.Expr = table_ref(raw)
     if helpers:  # computed once per record, under the raw table's own name
-        inner = exp.select(exp.Star(), *[exp.alias_(e, name, quoted=True)
-                                         for name, e in helpers.items()]).from_(table_ref(raw))
+        inner = exp.select(exp.Star(), *[exp.alias_(e, name, quoted=True, copy=False)
+                                         for name, e in helpers.items()], copy=False).from_(
+            table_ref(raw), copy=False)
         source_table = exp.Subquery(this=inner, alias=exp.TableAlias(
             this=ident(raw)))
-    return _with_reasons(columns, reasons).from_(source_table)
+    return _with_reasons(columns, reasons).from_(source_table, copy=False)
 
 
 def _quoted(prefix: str, value: exp.Expr, suffix: exp.Expr | str) -> exp.Expr:
@@ -154,10 +155,12 @@ def _with_reasons(columns: list[exp.Expr], rules: list[Rule],
                                                               expression=exp.null())),
                                      true=rule_list)])
     warn = [exp.alias_(exp.Not(this=exp.Is(this=r.reason, expression=exp.null())),
-                       f"__warn_{r.name}", quoted=True)
+                       f"__warn_{r.name}", quoted=True, copy=False)
             for r in rules if r.on_fail is OnFail.WARN]
-    return exp.select(*columns, exp.alias_(reason, "__reason", quoted=True),
-                      exp.alias_(rule_list, "__rules", quoted=True), *warn)
+    # the trees are new: the builders need not copy them (copy=False, here and below)
+    return exp.select(*columns, exp.alias_(reason, "__reason", quoted=True, copy=False),
+                      exp.alias_(rule_list, "__rules", quoted=True, copy=False), *warn,
+                      copy=False)
 
 
 def check_rule(check: Check, passed: exp.Expr) -> Rule:
@@ -195,8 +198,8 @@ def verdict_select(source: Source, custom: dict[str, str], typed: str = "typed",
                                               exp.column("__rules", quoted=True)]),
                       table=ident(typed))
     query = _with_reasons([keep], rules, carried=(col("__reason", typed), col("__rules", typed)))
-    query = query.from_(table_ref(typed))
+    query = query.from_(table_ref(typed), copy=False)
     if custom:
-        query = query.join(table_ref(results),
+        query = query.join(table_ref(results), copy=False,
                            using=[ident(ROW)], join_type="left")
     return query

@@ -47,10 +47,10 @@ def identity_select(source: Source, verdict: str = "verdict") -> exp.Select:
     rejected = exp.Not(this=exp.Is(this=col("__reason", verdict), expression=exp.null()))
     return exp.select(
         exp.Column(this=exp.Star(), table=ident(verdict)),
-        exp.alias_(hashed, "__hash", quoted=True),
-        exp.alias_(key, "__key", quoted=True),
-        exp.alias_(rejected, "__rejected", quoted=True),
-    ).from_(table_ref(verdict))
+        exp.alias_(hashed, "__hash", quoted=True, copy=False),
+        exp.alias_(key, "__key", quoted=True, copy=False),
+        exp.alias_(rejected, "__rejected", quoted=True, copy=False), copy=False,
+    ).from_(table_ref(verdict), copy=False)
 
 
 # ``identified`` is computed once, into ``final``: every record is first ``rejected`` or
