@@ -165,7 +165,7 @@ class Stage:
         self._from_raw({RECORD: record, "__record_hash": func("md5", record.copy())},
                        col("__rejected", "final"))
 
-    def _from_raw(self, values: dict[str, exp.Expr], where: exp.Expr) -> None:
+    def _from_raw(self, values: dict[str, object], where: exp.Expr) -> None:
         """UPDATE final SET ``values`` (which may read table ``raw``, and must name the
         columns of ``final`` by table) for the records ``where`` holds."""
         self.sql(exp.update("final", values, from_=exp.From(this=table_ref("raw")), where=exp.and_(
@@ -215,10 +215,10 @@ class Stage:
         late = exp.select(exp.column("__row")).from_(table_ref("final")).where(exp.and_(
             exp.column("__status").eq(lit("new")),
             exp.LT(this=func("epoch_us", col(event_time)), expression=lit(before_us))))
+        shown = exp.cast(col(event_time, "final"), "VARCHAR")
         reason = exp.DPipe(this=exp.DPipe(
-            this=lit(f"late: {event_time} "), expression=exp.cast(col(event_time, "final"),
-                                                                 "VARCHAR"), safe=True), expression=lit(f" is more than {allowed} behind the stream's "
-                                       "watermark"), safe=True)
+            this=lit(f"late: {event_time} "), expression=shown, safe=True),
+            expression=lit(f" is more than {allowed} behind the stream's watermark"), safe=True)
         self._reject(late, "late", reason)
 
     # -- results ---------------------------------------------------------------------
