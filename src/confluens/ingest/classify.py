@@ -28,7 +28,7 @@ from confluens.ingest.rules import pass_condition
 from confluens.plan.column_types import SQL_TYPES
 from confluens.sqlx import col, func, ident, lit, table_ref
 
-__all__ = ["Rule", "raw_alias", "raw_record", "typed_select", "verdict_select"]
+__all__ = ["Rule", "raw_json", "raw_record", "typed_select", "verdict_select"]
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,16 @@ class Rule:
     on_fail: OnFail = OnFail.QUARANTINE
 
 
-def raw_alias(i: int) -> str:
-    """The column of ``typed`` carrying the i-th raw input column unchanged."""
-    return f"__raw_{i}"
+def raw_json(raw_names: list[str], raw: str = "raw") -> exp.Expr:
+    """A record's raw values (the columns of table ``raw``) as the text of a JSON object."""
+    return exp.cast(func("to_json", exp.Struct(expressions=[
+        exp.PropertyEQ(this=ident(name), expression=col(name, raw)) for name in raw_names])),
+        "VARCHAR")
 
 
-def raw_record(raw_names: list[str], table: str) -> exp.Expr:
+def raw_record(raw_names: list[str], raw: str = "raw") -> exp.Expr:
     """The record as it arrived: its raw text, else its raw values as a JSON object."""
-    as_json = exp.cast(func("to_json", exp.Struct(expressions=[
-        exp.PropertyEQ(this=ident(name),
-                       expression=col(raw_alias(i), table))
-        for i, name in enumerate(raw_names)])), "VARCHAR")
-    return exp.Coalesce(this=col(RECORD, table), expressions=[as_json])
+    return exp.Coalesce(this=col(RECORD, raw), expressions=[raw_json(raw_names, raw)])
 
 
 def _text(value: exp.Expr) -> exp.Expr:
@@ -65,14 +63,9 @@ def _when(cond: exp.Expr, reason: exp.Expr) -> exp.Expr:
 def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") -> exp.Select:
     """SELECT over the raw chunk giving typed columns, the record text and early rules."""
     present = [f for f in source.schema if f.input_name in raw_types]
-    # the raw values ride along (cheap in a column store) so that only rejected records
-    # pay for being turned into JSON text, in identity_select
-    columns: list[exp.Expr] = [
-        exp.alias_(col(ROW, raw), ROW, quoted=True),
-        exp.alias_(col(RECORD, raw), RECORD, quoted=True),
-        *[exp.alias_(col(name, raw), raw_alias(i), quoted=True)
-          for i, name in enumerate(raw_types)],
-    ]
+    # only __row rides along: the raw text and values stay in the raw table, which the
+    # stage reads (by __row) for the few records bound for quarantine
+    columns: list[exp.Expr] = [exp.alias_(col(ROW, raw), ROW, quoted=True)]
     parsed = exp.Is(this=col(PARSE_ERROR, raw), expression=exp.null())
     reasons: list[Rule] = []
     required = [c for c in (source.event_time, source.id, source.known_at) if c]
@@ -83,7 +76,7 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
         helpers.update(coerced.helpers if coerced else {})
         value = coerced.value if coerced else exp.cast(exp.null(), "VARCHAR")
         columns.append(exp.alias_(exp.cast(value, SQL_TYPES[field.dtype]), field.name,
-                                  quoted=True))
+                                  quoted=True, copy=False))
         if field.name in required:
             missing = (exp.Is(this=col(field.input_name, raw), expression=exp.null())
                        if field in present else exp.true())
@@ -98,11 +91,12 @@ def typed_select(source: Source, raw_types: dict[str, str], raw: str = "raw") ->
         this=lit("parse: "), expression=col(PARSE_ERROR, raw), safe=True))))
     source_table: exp.Expr = table_ref(raw)
     if helpers:  # computed once per record, under the raw table's own name
-        inner = exp.select(exp.Star(), *[exp.alias_(e, name, quoted=True)
-                                         for name, e in helpers.items()]).from_(table_ref(raw))
+        inner = exp.select(exp.Star(), *[exp.alias_(e, name, quoted=True, copy=False)
+                                         for name, e in helpers.items()], copy=False).from_(
+            table_ref(raw), copy=False)
         source_table = exp.Subquery(this=inner, alias=exp.TableAlias(
             this=ident(raw)))
-    return _with_reasons(columns, reasons).from_(source_table)
+    return _with_reasons(columns, reasons).from_(source_table, copy=False)
 
 
 def _quoted(prefix: str, value: exp.Expr, suffix: exp.Expr | str) -> exp.Expr:
@@ -161,10 +155,12 @@ def _with_reasons(columns: list[exp.Expr], rules: list[Rule],
                                                               expression=exp.null())),
                                      true=rule_list)])
     warn = [exp.alias_(exp.Not(this=exp.Is(this=r.reason, expression=exp.null())),
-                       f"__warn_{r.name}", quoted=True)
+                       f"__warn_{r.name}", quoted=True, copy=False)
             for r in rules if r.on_fail is OnFail.WARN]
-    return exp.select(*columns, exp.alias_(reason, "__reason", quoted=True),
-                      exp.alias_(rule_list, "__rules", quoted=True), *warn)
+    # the trees are new: the builders need not copy them (copy=False, here and below)
+    return exp.select(*columns, exp.alias_(reason, "__reason", quoted=True, copy=False),
+                      exp.alias_(rule_list, "__rules", quoted=True, copy=False), *warn,
+                      copy=False)
 
 
 def check_rule(check: Check, passed: exp.Expr) -> Rule:
@@ -202,8 +198,8 @@ def verdict_select(source: Source, custom: dict[str, str], typed: str = "typed",
                                               exp.column("__rules", quoted=True)]),
                       table=ident(typed))
     query = _with_reasons([keep], rules, carried=(col("__reason", typed), col("__rules", typed)))
-    query = query.from_(table_ref(typed))
+    query = query.from_(table_ref(typed), copy=False)
     if custom:
-        query = query.join(table_ref(results),
+        query = query.join(table_ref(results), copy=False,
                            using=[ident(ROW)], join_type="left")
     return query

@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import sqlglot.expressions as exp
 
-from confluens.connectors.chunk import RECORD
 from confluens.core import DType, Field, Source
-from confluens.ingest.classify import raw_record
 from confluens.sqlx import col, func, ident, lit, table_ref, template
 
-__all__ = ["content_hash", "identity_select", "requarantined_select", "status_select",
-           "unique_fails_select"]
+__all__ = ["content_hash", "final_select", "identity_select", "requarantined_select",
+           "status_select", "unique_fails_select"]
 
 _SEP = lit("\x1f")
 _NULL = lit("\x00")
@@ -42,44 +40,52 @@ def _canonical(field: Field, table: str) -> exp.Expr:
     return func("epoch_us", value) if field.dtype is DType.TIMESTAMP else value
 
 
-def identity_select(source: Source, raw_names: list[str],
-                    verdict: str = "verdict") -> exp.Select:
-    """Add ``__hash``, ``__key``, ``__rejected``, and, for rejected records only, the
-    raw ``__record`` text and its md5 ``__record_hash``."""
+def identity_select(source: Source, verdict: str = "verdict") -> exp.Select:
+    """Add ``__hash``, ``__key`` and ``__rejected`` to each record of ``verdict``."""
     hashed = content_hash(source, verdict)
     key = exp.cast(col(source.id, verdict), "VARCHAR") if source.id else hashed.copy()
     rejected = exp.Not(this=exp.Is(this=col("__reason", verdict), expression=exp.null()))
-    record = exp.Case(ifs=[exp.If(this=rejected.copy(), true=raw_record(raw_names, verdict))])
     return exp.select(
-        exp.Column(this=exp.Star(except_=[exp.column(RECORD, quoted=True)]),
-                   table=ident(verdict)),
-        exp.alias_(hashed, "__hash", quoted=True),
-        exp.alias_(key, "__key", quoted=True),
-        exp.alias_(rejected, "__rejected", quoted=True),
-        exp.alias_(record, RECORD, quoted=True),
-        exp.alias_(func("md5", record.copy()), "__record_hash", quoted=True),
-    ).from_(table_ref(verdict))
+        exp.Column(this=exp.Star(), table=ident(verdict)),
+        exp.alias_(hashed, "__hash", quoted=True, copy=False),
+        exp.alias_(key, "__key", quoted=True, copy=False),
+        exp.alias_(rejected, "__rejected", quoted=True, copy=False), copy=False,
+    ).from_(table_ref(verdict), copy=False)
 
 
-# The first record of each identity in this input (reading order) is the one that counts.
+# ``identified`` is computed once, into ``final``: every record is first ``rejected`` or
+# ``new``, with no raw ``__record`` yet (the stage adds it, and its md5, to the rejected
+# ones); _STATUS then gives the others their status.
+_FINAL = """
+SELECT i.*, CAST(NULL AS VARCHAR) AS __record, CAST(NULL AS VARCHAR) AS __record_hash,
+       CASE WHEN i.__rejected THEN 'rejected' ELSE 'new' END AS __status
+FROM identified AS i
+"""
+
+
+# The records not rejected whose status is not ``new``: the first record of each
+# identity in this input (reading order) is the one that counts.
 _STATUS = """
 WITH first AS (
   SELECT __key, min(__row) AS first_row, arg_min(__hash, __row) AS first_hash
-  FROM identified WHERE NOT __rejected GROUP BY __key
+  FROM final WHERE NOT __rejected GROUP BY __key
 )
-SELECT
-  i.*,
-  CASE
-    WHEN i.__rejected THEN 'rejected'
-    WHEN s.k IS NOT NULL AND s.h = i.__hash THEN 'duplicate'
-    WHEN s.k IS NOT NULL THEN 'conflict'
-    WHEN f.first_row = i.__row THEN 'new'
-    WHEN f.first_hash = i.__hash THEN 'duplicate'
-    ELSE 'conflict'
-  END AS __status
-FROM identified AS i
-LEFT JOIN first AS f ON f.__key = i.__key AND NOT i.__rejected
-LEFT JOIN stored AS s ON s.k = i.__key AND NOT i.__rejected
+SELECT __row, __status FROM (
+  SELECT
+    i.__row,
+    CASE
+      WHEN s.k IS NOT NULL AND s.h = i.__hash THEN 'duplicate'
+      WHEN s.k IS NOT NULL THEN 'conflict'
+      WHEN f.first_row = i.__row THEN 'new'
+      WHEN f.first_hash = i.__hash THEN 'duplicate'
+      ELSE 'conflict'
+    END AS __status
+  FROM final AS i
+  LEFT JOIN first AS f ON f.__key = i.__key
+  LEFT JOIN stored AS s ON s.k = i.__key
+  WHERE NOT i.__rejected
+) AS statuses
+WHERE __status <> 'new'
 """
 
 
@@ -107,9 +113,15 @@ WHERE s.v IS NOT NULL OR f.rn > 1
 
 
 
-def status_select(identified: str, stored: str) -> exp.Expr:
-    """``stored(k, h)`` holds the identities and hashes already in the store."""
-    return template(_STATUS, identified=table_ref(identified), stored=table_ref(stored))
+def final_select(identified: str) -> exp.Expr:
+    """Every record of ``identified``, ``rejected`` or (for now) ``new``."""
+    return template(_FINAL, identified=table_ref(identified))
+
+
+def status_select(final: str, stored: str) -> exp.Expr:
+    """``(__row, __status)`` of the records of ``final`` not rejected that are duplicates
+    or conflicts; ``stored(k, h)`` holds the identities and hashes already in the store."""
+    return template(_STATUS, final=table_ref(final), stored=table_ref(stored))
 
 
 def requarantined_select(final: str, pending: str) -> exp.Expr:

@@ -19,6 +19,7 @@ from confluens.errors import SchemaMismatchError
 from confluens.ingest.classify import typed_select, verdict_select
 from confluens.ingest.custom import run_custom_checks
 from confluens.ingest.dedup import (
+    final_select,
     identity_select,
     requarantined_select,
     status_select,
@@ -66,10 +67,13 @@ def judge_chunk(stage: Stage, source: Source, chunk: RawChunk, *,
     custom = run_custom_checks(con, source, "typed", "custom")
     stage.create("verdict", stage.built(("verdict", id(source), *custom.items()),
                                         lambda: verdict_select(source, custom)), kind="VIEW")
-    stage.create("identified", stage.built(("identified", raw), lambda: identity_select(
-        source, list(raw_types))), kind="VIEW")
-    stage.create("final", stage.built(("final",), lambda: status_select("identified",
-                                                                         "stored")))
+    stage.create("identified", stage.built(("identified", id(source)),
+                                           lambda: identity_select(source)), kind="VIEW")
+    # the typed records, their verdicts and identities are computed once, into final;
+    # then the few records whose status is not yet known (or that need their raw text)
+    stage.create("final", stage.built(("final",), lambda: final_select("identified")))
+    stage.set_statuses(stage.built(("statuses",), lambda: status_select("final", "stored")))
+    stage.keep_records()
     stage.mark_conflicts(source)
     for check in stage.uniques:
         stage.apply_unique(check, unique_fails_select("final", check.column,

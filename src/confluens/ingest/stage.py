@@ -20,10 +20,10 @@ import sqlglot.expressions as exp
 from confluens.connectors.chunk import PARSE_ERROR, RECORD, ROW
 from confluens.core import OnFail, Source, Unique
 from confluens.core.system_columns import HASH, INGESTED_AT, KEY, RUN
-from confluens.ingest.classify import raw_record
+from confluens.ingest.classify import raw_json, raw_record
 from confluens.ingest.result import ChunkCounts
 from confluens.plan.column_types import SQL_TYPES
-from confluens.sqlx import col, func, lit, render, table_ref, template
+from confluens.sqlx import col, func, ident, lit, render, table_ref, template
 from confluens.stores.quarantine import QUARANTINE_SCHEMA
 
 __all__ = ["Stage"]
@@ -151,24 +151,48 @@ class Stage:
                             where=exp.In(this=exp.column("__row"),
                                          query=exp.Subquery(this=rows))))
 
+    def set_statuses(self, statuses: exp.Expr) -> None:
+        """Give each record in ``statuses(__row, __status)`` its status."""
+        self.sql(exp.update("final", {"__status": col("__status", "s")},
+                            from_=exp.From(this=exp.Subquery(
+                                this=statuses, alias=exp.TableAlias(this=ident("s")))),
+                            where=col(ROW, "final").eq(col(ROW, "s"))))
+
+    def keep_records(self) -> None:
+        """Give the records that broke a rule their raw ``__record`` and its md5, from the
+        raw table (read by ``__row``, which names one record of the chunk)."""
+        record = raw_record(self.raw_names, "raw")
+        self._from_raw({RECORD: record, "__record_hash": func("md5", record.copy())},
+                       col("__rejected", "final"))
+
+    def _from_raw(self, values: dict[str, object], where: exp.Expr) -> None:
+        """UPDATE final SET ``values`` (which may read table ``raw``, and must name the
+        columns of ``final`` by table) for the records ``where`` holds."""
+        self.sql(exp.update("final", values, from_=exp.From(this=table_ref("raw")), where=exp.and_(
+            col(ROW, "final").eq(col(ROW, "raw")), where)))
+
     def _reject(self, rows: exp.Expr, rule: str, reason: exp.Expr) -> None:
-        """Send records that passed the checks to quarantine after all (conflicts, Unique)."""
-        record = raw_record(self.raw_names, "final")
-        self.sql(exp.update("final", {
+        """Send records that passed the checks to quarantine after all (conflicts, Unique):
+        ``reason`` names the columns of ``final`` by table."""
+        # these records have no __record yet: their raw values as JSON, as they always were
+        record = exp.Coalesce(this=col(RECORD, "final"),
+                              expressions=[raw_json(self.raw_names, "raw")])
+        self._from_raw({
             "__status": lit("rejected"),
             RECORD: record,
             "__record_hash": func("md5", record.copy()),
-            "__reason": func("concat_ws", lit("; "), exp.column("__reason"), reason),
-            "__rules": func("list_append", func("coalesce", exp.column("__rules"),
+            "__reason": func("concat_ws", lit("; "), col("__reason", "final"), reason),
+            "__rules": func("list_append", func("coalesce", col("__rules", "final"),
                                                 exp.Array(expressions=[])), lit(rule)),
-        }, where=exp.In(this=exp.column("__row"), query=exp.Subquery(this=rows))))
+        }, exp.In(this=col(ROW, "final"), query=exp.Subquery(this=rows)))
 
     def mark_conflicts(self, source: Source) -> None:
         """Records whose id is known with other content go to quarantine as id_conflict."""
         if source.id is None:
             return
         reason = exp.DPipe(this=exp.DPipe(
-            this=lit(f"id_conflict: {source.id} '"), expression=exp.column("__key"), safe=True),
+            this=lit(f"id_conflict: {source.id} '"), expression=col("__key", "final"),
+            safe=True),
             expression=lit("' was already ingested with different content"), safe=True)
         self._reject(template("SELECT __row FROM final WHERE __status = 'conflict'"),
                      "id_conflict", reason)
@@ -180,8 +204,8 @@ class Stage:
             self._unique_warnings[check.rule] += int(rows[0][0])  # type: ignore[call-overload]
             return
         reason = exp.DPipe(this=exp.DPipe(
-            this=lit(f"{check.rule}: value '"), expression=exp.cast(col(check.column),
-                                                                    "VARCHAR"), safe=True),
+            this=lit(f"{check.rule}: value '"), expression=exp.cast(
+                col(check.column, "final"), "VARCHAR"), safe=True),
             expression=lit("' was seen before"), safe=True)
         self._reject(fails, check.rule, reason)
 
@@ -191,10 +215,10 @@ class Stage:
         late = exp.select(exp.column("__row")).from_(table_ref("final")).where(exp.and_(
             exp.column("__status").eq(lit("new")),
             exp.LT(this=func("epoch_us", col(event_time)), expression=lit(before_us))))
+        shown = exp.cast(col(event_time, "final"), "VARCHAR")
         reason = exp.DPipe(this=exp.DPipe(
-            this=lit(f"late: {event_time} "), expression=exp.cast(col(event_time), "VARCHAR"),
-            safe=True), expression=lit(f" is more than {allowed} behind the stream's "
-                                       "watermark"), safe=True)
+            this=lit(f"late: {event_time} "), expression=shown, safe=True),
+            expression=lit(f" is more than {allowed} behind the stream's watermark"), safe=True)
         self._reject(late, "late", reason)
 
     # -- results ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import attrgetter
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,10 +45,20 @@ def _positions(messages: Sequence[Message]) -> list[int]:
         return list(range(len(messages)))
 
 
+def _position_array(messages: Sequence[Message]) -> pa.Array:
+    """``_positions`` as an int64 array: Arrow reads plain whole numbers at once (what it
+    reads, ``int`` reads alike); anything else takes the path of ``_positions``."""
+    try:
+        return pa.array(list(map(attrgetter("position"), messages)), pa.string()).cast(
+            pa.int64())
+    except pa.ArrowInvalid:
+        return pa.array(_positions(messages), pa.int64())
+
+
 def _all_readable(messages: Sequence[Message], limit: int) -> pa.Array | None:
     """The payloads as text when none is over ``limit`` bytes and all are UTF-8 (Arrow
     validates the whole batch at once, as strictly as Python's decoder); else None."""
-    payloads = pa.array([m.payload for m in messages], pa.binary())
+    payloads = pa.array(list(map(attrgetter("payload"), messages)), pa.binary())
     if len(messages) and pc.max(pc.binary_length(payloads)).as_py() > limit:
         return None
     try:
@@ -62,10 +73,9 @@ def split_messages(source: Source, location: str, run_id: str,
     assert source.stream is not None
     limit = source.stream.max_message_bytes
     label = batch_label(location, messages)
-    positions = _positions(messages)
     lines = _all_readable(messages, limit)
     if lines is not None:  # the usual batch: every message read at once
-        table = pa.table({"position": pa.array(positions, pa.int64()), "line": lines})
+        table = pa.table({"position": _position_array(messages), "line": lines})
         return MessageBatch(records_chunk(label, table, [f.input_name for f in source.schema]),
                             QUARANTINE_SCHEMA.empty_table(), {})
     keep_pos: list[int] = []
@@ -73,7 +83,7 @@ def split_messages(source: Source, location: str, run_id: str,
     bad: list[dict[str, object]] = []
     rules: dict[str, int] = {}
     now = datetime.now(UTC)
-    for pos, message in zip(positions, messages, strict=True):
+    for pos, message in zip(_positions(messages), messages, strict=True):
         payload = message.payload
         rule = reason = None
         if len(payload) > limit:

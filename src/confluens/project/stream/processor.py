@@ -45,6 +45,7 @@ from confluens.ingest.judge import Judged, Lateness, judge_chunk
 from confluens.ingest.stage import Stage
 from confluens.plan import plan_view
 from confluens.project.stream.batch_ids import BatchId, consumer_of
+from confluens.project.stream.collection import collection_paused
 from confluens.project.stream.messages import split_messages
 from confluens.project.stream.scoring import ScoredBatch, StreamScorer
 from confluens.project.stream.stats import StreamStats
@@ -156,6 +157,10 @@ class SourceProcessor:
         return None
 
     def _batch(self, p: int, batch_size: int, *, wait_ms: int) -> BatchResult | None:
+        with collection_paused():  # a batch makes many objects that live on
+            return self._batch_unpaused(p, batch_size, wait_ms=wait_ms)
+
+    def _batch_unpaused(self, p: int, batch_size: int, *, wait_ms: int) -> BatchResult | None:
         cp = self.checkpoints[p]
         after = cp.positions.get(p)
         redo = self._redo.pop(p, None)
