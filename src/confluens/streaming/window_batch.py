@@ -1,0 +1,125 @@
+"""Window evaluation of one entity's events at many times at once.
+
+Stream scoring asks for every feature of an entity at each of its events' times
+(``held_reads.py`` over the processor's state, ``project/online_state.py`` over the
+online store). :func:`evaluate_at_times` gives exactly
+``[evaluate_compiled(compiled, ev, at) for at in times]`` (``window_events.py``), the
+same values of the same types, but finds every time's window bounds with one
+``searchsorted`` per delay and window over the sorted event times, and aggregates
+without the per-time bookkeeping:
+
+- a count of events is ``hi - lo`` for all times at once;
+- ``latest`` (and ``last``, ``count`` of a column without nulls) reads one value;
+- every other aggregation calls the same function ``evaluate_compiled`` calls, on the
+  same slice of values.
+
+A time at which some selection is not a plain slice of the events (a filter, or an
+event of the slice not yet known at that time) is evaluated by ``evaluate_compiled``
+itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from confluens.streaming.window_events import (
+    CompiledPlan,
+    EventColumns,
+    _last,
+    _latest,
+    evaluate_compiled,
+)
+
+__all__ = ["evaluate_at_times"]
+
+_FEW = 4  # fewer times than this: evaluated one by one
+_SAFE = 2**61  # times (µs) within +-this keep every bound inside int64
+
+
+def evaluate_at_times(compiled: CompiledPlan, ev: EventColumns, times: Sequence[int],
+                      ) -> list[dict[str, Any]]:
+    """``[evaluate_compiled(compiled, ev, at) for at in times]`` (see the module
+    docstring)."""
+    if len(times) < _FEW or not _in_range(compiled, times):
+        return [evaluate_compiled(compiled, ev, at) for at in times]
+    t = np.asarray(ev.t, dtype=np.int64)
+    at = np.asarray(times, dtype=np.int64)
+    known = ev.unknown_at(min(times))  # None: every event known at every one of times
+    unknown = None if known is None else np.array(
+        [ev.unknown_at(a) is not None for a in times], dtype=bool)
+    uppers = [at - d for d in compiled.delays]
+    his = [np.searchsorted(t, u, "right") for u in uppers]
+    exact = np.ones(len(times), dtype=bool)  # times where every selection is a slice
+    slices: list[tuple[list[int], list[int]]] = []
+    for d, span, n, where in compiled.selections:
+        hi = his[d]
+        lo = (np.zeros_like(hi) if span is None
+              else np.minimum(np.searchsorted(t, uppers[d] - span, "right"), hi))
+        if where is not None:
+            exact[:] = False
+        elif known is not None and unknown is not None:
+            exact &= _all_known(known, unknown, lo, hi, at)
+        if n is not None:
+            lo = np.maximum(lo, hi - n)
+        slices.append((lo.tolist(), hi.tolist()))
+    if not exact.any():
+        return [evaluate_compiled(compiled, ev, at) for at in times]
+    rows = np.flatnonzero(exact).tolist() if not exact.all() else range(len(times))
+    values = [_aggregate(ev, slices[s], name, fn, rows)
+              for s, name, fn in compiled.aggregations]
+    columns: list[list[Any]] = []
+    for _, a, b, empty in compiled.outputs:
+        if b is None:
+            columns.append(values[a])
+        else:
+            columns.append([empty if not den else None if num is None else num / den
+                            for num, den in zip(values[a], values[b], strict=True)])
+    names = [o[0] for o in compiled.outputs]
+    out: list[dict[str, Any]] = [dict(zip(names, row, strict=True))
+                                 for row in zip(*columns, strict=True)]
+    if len(out) == len(times):
+        return out
+    full: list[dict[str, Any]] = []
+    done = iter(out)
+    for i, ok in enumerate(exact.tolist()):
+        full.append(next(done) if ok else evaluate_compiled(compiled, ev, times[i]))
+    return full
+
+
+def _in_range(compiled: CompiledPlan, times: Sequence[int]) -> bool:
+    reach = max((abs(d) for d in compiled.delays), default=0) + max(
+        (abs(s) for _, s, _, _ in compiled.selections if s is not None), default=0)
+    return min(times) - reach > -_SAFE and max(times) + reach < _SAFE
+
+
+def _all_known(known: Sequence[int], unknown: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               at: np.ndarray) -> np.ndarray:
+    """Per time, whether every event of its slice ``[lo, hi)`` is known at it
+    (``unknown``: whether the events' ``unknown_at`` that time is not None)."""
+    out = ~unknown | (lo >= hi)
+    for i in np.flatnonzero(~out).tolist():
+        out[i] = max(known[int(lo[i]):int(hi[i])]) <= int(at[i])
+    return out
+
+
+def _aggregate(ev: EventColumns, bounds: tuple[list[int], list[int]], name: str | None,
+               fn: Any, rows: Sequence[int]) -> list[Any]:
+    """One aggregation's value at each of ``rows`` (indexes of the times), over each
+    time's slice, as ``evaluate_compiled`` computes it."""
+    lo, hi = bounds
+    if name is None:  # the number of events
+        return [hi[i] - lo[i] for i in rows]
+    nulls = ev.has_nulls(name)
+    column = ev.column(name)
+    if fn is _latest or (not nulls and fn is _last):
+        return [column[hi[i] - 1] if hi[i] > lo[i] else None for i in rows]
+    if fn is len and not nulls:
+        return [hi[i] - lo[i] for i in rows]
+    values_of = ev.values_of
+    if nulls:
+        return [fn([v for v in values_of(name, lo[i], hi[i]) if v is not None])
+                for i in rows]
+    return [fn(values_of(name, lo[i], hi[i])) for i in rows]
