@@ -21,6 +21,8 @@ itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
+from math import fsum
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,8 @@ from confluens.streaming.window_events import (
     EventColumns,
     _last,
     _latest,
+    _mean,
+    _sum,
     evaluate_compiled,
 )
 
@@ -118,8 +122,33 @@ def _aggregate(ev: EventColumns, bounds: tuple[list[int], list[int]], name: str 
         return [column[hi[i] - 1] if hi[i] > lo[i] else None for i in rows]
     if fn is len and not nulls:
         return [hi[i] - lo[i] for i in rows]
+    if not nulls and (fn is _mean or fn is _sum):
+        fast = _sum_or_mean(column, lo, hi, fn, rows)
+        if fast is not None:
+            return fast
     values_of = ev.values_of
     if nulls:
         return [fn([v for v in values_of(name, lo[i], hi[i]) if v is not None])
                 for i in rows]
     return [fn(values_of(name, lo[i], hi[i])) for i in rows]
+
+
+def _sum_or_mean(column: Sequence[Any], lo: list[int], hi: list[int], fn: Any,
+                 rows: Sequence[int]) -> list[Any] | None:
+    """``_sum`` or ``_mean`` of each slice of a column without nulls, as those compute
+    it: an exact sum of integers from prefix sums (Python integers: exact); a float
+    sum or a mean with ``math.fsum`` over the slice. None where that does not apply
+    (the caller then calls ``fn`` on each slice): a sum of other values, or a
+    non-finite float sum (``_fsum``'s own fallback)."""
+    if fn is _sum and all(type(v) is int for v in column):
+        prefix = [0, *accumulate(column)]
+        return [prefix[hi[i]] - prefix[lo[i]] for i in rows]
+    try:
+        if fn is _mean:
+            return [fsum(column[lo[i]:hi[i]]) / (hi[i] - lo[i]) if hi[i] > lo[i] else None
+                    for i in rows]
+        if all(type(v) is float for v in column):
+            return [fsum(column[lo[i]:hi[i]]) if hi[i] > lo[i] else 0 for i in rows]
+    except (OverflowError, ValueError):
+        pass
+    return None
