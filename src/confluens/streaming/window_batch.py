@@ -72,7 +72,8 @@ def evaluate_at_times(compiled: CompiledPlan, ev: EventColumns, times: Sequence[
     if not exact.any():
         return [evaluate_compiled(compiled, ev, at) for at in times]
     rows = np.flatnonzero(exact).tolist() if not exact.all() else range(len(times))
-    values = [_aggregate(ev, slices[s], name, fn, rows)
+    seen: dict[tuple[str, str], Any] = {}  # per column: its type check, its prefix sums
+    values = [_aggregate(ev, slices[s], name, fn, rows, seen)
               for s, name, fn in compiled.aggregations]
     columns: list[list[Any]] = []
     for _, a, b, empty in compiled.outputs:
@@ -110,20 +111,22 @@ def _all_known(known: Sequence[int], unknown: np.ndarray, lo: np.ndarray, hi: np
 
 
 def _aggregate(ev: EventColumns, bounds: tuple[list[int], list[int]], name: str | None,
-               fn: Any, rows: Sequence[int]) -> list[Any]:
+               fn: Any, rows: Sequence[int], seen: dict[tuple[str, str], Any]) -> list[Any]:
     """One aggregation's value at each of ``rows`` (indexes of the times), over each
     time's slice, as ``evaluate_compiled`` computes it."""
     lo, hi = bounds
     if name is None:  # the number of events
         return [hi[i] - lo[i] for i in rows]
-    nulls = ev.has_nulls(name)
     column = ev.column(name)
+    nulls = seen.get((name, "nulls"))
+    if nulls is None:  # a column said to have nulls may hold none: filtering is a no-op
+        nulls = seen[name, "nulls"] = ev.has_nulls(name) and None in column
     if fn is _latest or (not nulls and fn is _last):
         return [column[hi[i] - 1] if hi[i] > lo[i] else None for i in rows]
     if fn is len and not nulls:
         return [hi[i] - lo[i] for i in rows]
     if not nulls and (fn is _mean or fn is _sum):
-        fast = _sum_or_mean(column, lo, hi, fn, rows)
+        fast = _sum_or_mean(name, column, lo, hi, fn, rows, seen)
         if fast is not None:
             return fast
     values_of = ev.values_of
@@ -133,22 +136,34 @@ def _aggregate(ev: EventColumns, bounds: tuple[list[int], list[int]], name: str 
     return [fn(values_of(name, lo[i], hi[i])) for i in rows]
 
 
-def _sum_or_mean(column: Sequence[Any], lo: list[int], hi: list[int], fn: Any,
-                 rows: Sequence[int]) -> list[Any] | None:
+def _sum_or_mean(name: str, column: Sequence[Any], lo: list[int], hi: list[int], fn: Any,
+                 rows: Sequence[int], seen: dict[tuple[str, str], Any]) -> list[Any] | None:
     """``_sum`` or ``_mean`` of each slice of a column without nulls, as those compute
     it: an exact sum of integers from prefix sums (Python integers: exact); a float
     sum or a mean with ``math.fsum`` over the slice. None where that does not apply
     (the caller then calls ``fn`` on each slice): a sum of other values, or a
     non-finite float sum (``_fsum``'s own fallback)."""
-    if fn is _sum and all(type(v) is int for v in column):
-        prefix = [0, *accumulate(column)]
+    if fn is _sum and _every(seen, name, column, int):
+        prefix = seen.get((name, "prefix"))
+        if prefix is None:
+            prefix = seen[name, "prefix"] = [0, *accumulate(column)]
         return [prefix[hi[i]] - prefix[lo[i]] for i in rows]
     try:
         if fn is _mean:
             return [fsum(column[lo[i]:hi[i]]) / (hi[i] - lo[i]) if hi[i] > lo[i] else None
                     for i in rows]
-        if all(type(v) is float for v in column):
+        if _every(seen, name, column, float):
             return [fsum(column[lo[i]:hi[i]]) if hi[i] > lo[i] else 0 for i in rows]
     except (OverflowError, ValueError):
         pass
     return None
+
+
+def _every(seen: dict[tuple[str, str], Any], name: str, column: Sequence[Any],
+           kind: type) -> bool:
+    """Whether every value of ``column`` is exactly of type ``kind`` (cached in
+    ``seen`` for the column)."""
+    found = seen.get((name, kind.__name__))
+    if found is None:
+        found = seen[name, kind.__name__] = all(type(v) is kind for v in column)
+    return bool(found)
