@@ -203,7 +203,7 @@ class StreamScorer:
             else:
                 group, feature = self._refs[int(source)]
                 found = values[group]
-                out.append([found[i][feature] for i in ok])  # type: ignore[index]
+                out.append([found[i][feature] for i in ok])
         return out
 
     def _frame(self, inputs: list[list[Any]], rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -274,9 +274,9 @@ def prediction_ids(prefix: str, idents: Sequence[Any]) -> list[str]:
     head = hashlib.sha1(_IDS_BYTES + prefix.encode())
     digests = []
     for ident in idents:
-        h = head.copy()
-        h.update(str(ident).encode())
-        digests.append(h.digest())
+        sha = head.copy()
+        sha.update(str(ident).encode())
+        digests.append(sha.digest())
     raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 20)[:, :16].copy()
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50  # version 5
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # the RFC 4122 variant
