@@ -210,11 +210,15 @@ def read_online_views(requests: Sequence[tuple[FeatureView, Sequence[Sequence[An
 
 
 def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
-                   times_us: Sequence[int]) -> list[dict[str, Any] | None]:
+                   times_us: Sequence[int], *, texts: Sequence[str] | None = None,
+                   ) -> list[dict[str, Any] | None]:
     """The features of ``view`` for each (entity, time in µs): one store round trip for
     the distinct entities, each evaluated at its row's time; None where the entity's
-    state does not answer exactly at that time (stream scoring of late events)."""
-    texts = [entity_key(k) for k in keys]
+    state does not answer exactly at that time (stream scoring of late events).
+    ``texts``: the keys' ``entity_key`` texts, when the caller has them already
+    (``keys`` is then not read)."""
+    if texts is None:
+        texts = [entity_key(k) for k in keys]
     distinct = list(dict.fromkeys(texts))
     (found,) = online.read_many([(view.name, distinct)])
     compiled = compile_plan(_plan(view))

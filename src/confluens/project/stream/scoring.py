@@ -46,6 +46,7 @@ from confluens.project.online_state import read_online_at
 from confluens.project.training import resolve_features
 from confluens.stores.online import OnlineStore
 from confluens.streaming import ViewState
+from confluens.streaming.entity_state import entity_keys
 
 __all__ = ["Predicted", "ScoredBatch", "StreamScorer"]
 
@@ -226,14 +227,24 @@ class StreamScorer:
             return
         columns = predicted.columns
         names = list(columns)
-        jsonable = [_jsonable_column(values) for values in columns.values()]
-        key_columns = [columns[c] for c in self.key_columns]
+        every = len(predicted.rows) == len(next(iter(columns.values())))
+        picked = predicted.rows
+
+        def scored_rows(values: list[Any]) -> list[Any]:
+            return values if every else [values[i] for i in picked]
+
+        fields = zip(*[scored_rows(_jsonable_column(v)) for v in columns.values()],
+                     strict=True)
+        keys = zip(*[scored_rows(columns[c]) for c in self.key_columns], strict=True)
+        key_names = self.key_columns
         rows = []
-        for i, s in zip(predicted.rows, predicted.scored, strict=True):
-            keys = dict(zip(self.key_columns, [c[i] for c in key_columns], strict=True))
-            fields = dict(zip(names, [c[i] for c in jsonable], strict=True))
-            rows.append({"scored": s, "keys": keys,
-                         "request": ScoreRequest(dict(keys), fields, s.at, origin)})
+        for s, key, field in zip(predicted.scored, keys if key_names else
+                                 ((),) * len(predicted.scored), fields, strict=True):
+            row_keys = dict(zip(key_names, key, strict=True))
+            rows.append({"scored": s, "keys": row_keys,
+                         "request": ScoreRequest(dict(row_keys), dict(zip(names, field,
+                                                                          strict=True)),
+                                                 s.at, origin)})
         self.log(rows)
 
     def _group_values(self, group: _Group, events: pa.Table, times: list[int],
@@ -242,9 +253,8 @@ class StreamScorer:
         state = states.get(group.view.name)
         if state is not None and group.columns == group.view.entity.keys:
             return state.features_at(state.keys_of(events), times)  # the batch's, cached
-        keys = [list(k) for k in zip(*[events.column(c).to_pylist() for c in group.columns],
-                                     strict=True)]
-        return read_online_at(group.view, online, keys, times)
+        return read_online_at(group.view, online, (), times,
+                              texts=entity_keys(events, group.columns))
 
 
 def prediction_id(name: str) -> str:
