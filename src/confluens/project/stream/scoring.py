@@ -53,6 +53,7 @@ __all__ = ["Predicted", "ScoredBatch", "StreamScorer"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IDS = uuid.UUID("6f1c3f4e-2b8e-4e4b-9a53-7d1f0c6a2e11")  # the namespace of prediction ids
 _IDS_BYTES = _IDS.bytes
+_UTC_US = pa.timestamp("us", tz="UTC")
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class StreamScorer:
             ok: list[int] = list(range(n))
         else:
             ok = [i for i in range(n) if all(v[i] is not None for v in values)]
-        columns = {name: events.column(name).to_pylist() for name in names}
+        columns = {name: _values(events.column(name)) for name in names}
         if not ok:
             return Predicted(columns, [], [])
         inputs = self._inputs(columns, values, ok)
@@ -183,8 +184,10 @@ class StreamScorer:
         prefix = f"{self.model.name}:{self.model.version}:{self.source.name}:"
         ids = prediction_ids(prefix, idents)
         name, version = self.model.name, self.model.version
-        scored = [Scored(ident, float(score), name, version,
-                         _EPOCH + timedelta(microseconds=times[i]), row, ())
+        ats = (columns[self.source.event_time]  # the same datetimes as from times
+               if events.column(self.source.event_time).type == _UTC_US
+               else [_EPOCH + timedelta(microseconds=t) for t in times])
+        scored = [Scored(ident, float(score), name, version, ats[i], row, ())
                   for i, ident, row, score in zip(ok, ids, rows, scores, strict=True)]
         return Predicted(columns, ok, scored)
 
@@ -293,6 +296,23 @@ def prediction_ids(prefix: str, idents: Sequence[Any]) -> list[str]:
     h = raw.tobytes().hex()
     return [f"{h[j:j + 8]}-{h[j + 8:j + 12]}-{h[j + 12:j + 16]}-{h[j + 16:j + 20]}-"
             f"{h[j + 20:j + 32]}" for j in range(0, len(h), 32)]
+
+
+def _values(column: pa.ChunkedArray) -> list[Any]:
+    """``column.to_pylist()``; a UTC timestamp column's datetimes made as ``_EPOCH +
+    timedelta`` (equal values, the same ISO text; several times faster than Arrow's).
+
+    >>> column = pa.chunked_array([pa.array([-1, None, 1_500_000_000_123_456], _UTC_US)])
+    >>> _values(column) == column.to_pylist()
+    True
+    >>> [v and v.isoformat() for v in _values(column)] == [
+    ...     v and v.isoformat() for v in column.to_pylist()]
+    True
+    """
+    if column.type != _UTC_US:
+        return column.to_pylist()  # type: ignore[no-any-return]
+    return [None if us is None else _EPOCH + timedelta(microseconds=us)
+            for us in column.cast(pa.int64()).to_pylist()]
 
 
 def _micros(column: pa.ChunkedArray) -> list[int]:
