@@ -48,6 +48,7 @@ from confluens.streaming.stored_state import (
     entity_key,
     open_state,
 )
+from confluens.streaming.window_batch import evaluate_at_times
 
 __all__ = ["STATE_FORMAT", "FeatureRows", "FeatureVector", "decode_state", "entity_key",
            "online_state", "read_online", "read_online_at", "read_online_views"]
@@ -209,11 +210,15 @@ def read_online_views(requests: Sequence[tuple[FeatureView, Sequence[Sequence[An
 
 
 def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
-                   times_us: Sequence[int]) -> list[dict[str, Any] | None]:
+                   times_us: Sequence[int], *, texts: Sequence[str] | None = None,
+                   ) -> list[dict[str, Any] | None]:
     """The features of ``view`` for each (entity, time in µs): one store round trip for
     the distinct entities, each evaluated at its row's time; None where the entity's
-    state does not answer exactly at that time (stream scoring of late events)."""
-    texts = [entity_key(k) for k in keys]
+    state does not answer exactly at that time (stream scoring of late events).
+    ``texts``: the keys' ``entity_key`` texts, when the caller has them already
+    (``keys`` is then not read)."""
+    if texts is None:
+        texts = [entity_key(k) for k in keys]
     distinct = list(dict.fromkeys(texts))
     (found,) = online.read_many([(view.name, distinct)])
     compiled = compile_plan(_plan(view))
@@ -225,10 +230,17 @@ def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequen
         else:
             state = open_state(blob, what)
             opened[key] = (state.earliest, unpack_events(state.packed, what))
-    out: list[dict[str, Any] | None] = []
-    for key, at in zip(texts, times_us, strict=True):
+    rows: dict[str, list[int]] = {}
+    for i, key in enumerate(texts):
+        rows.setdefault(key, []).append(i)
+    out: list[dict[str, Any] | None] = [None] * len(texts)
+    for key, indexes in rows.items():
         earliest, events = opened[key]
-        out.append(None if at < earliest else evaluate_compiled(compiled, events, at))
+        exact = [i for i in indexes if times_us[i] >= earliest]
+        for i, values in zip(exact, evaluate_at_times(compiled, events,
+                                                      [times_us[i] for i in exact]),
+                             strict=True):
+            out[i] = values
     return out
 
 

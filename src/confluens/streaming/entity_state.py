@@ -96,7 +96,7 @@ from confluens.streaming.held_events import HeldEvents, held_slices
 from confluens.streaming.held_reads import features_at
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
 
-__all__ = ["LIVE_BYTES", "ViewState"]
+__all__ = ["LIVE_BYTES", "ViewState", "entity_keys"]
 
 LIVE_BYTES = 64 * 2**20  # what a view's entities kept unpacked may cost (see Memory)
 _ENTITY_BYTES = 900  # an unpacked entity, measured with tracemalloc: its lists and dicts
@@ -150,6 +150,17 @@ def _plain_keys(batch: pa.Table, keys: Sequence[str]) -> list[str] | None:
     return pc.binary_join_element_wise('["', column, '"]', "").to_pylist()  # type: ignore[no-any-return]
 
 
+def entity_keys(batch: pa.Table, columns: Sequence[str]) -> list[str]:
+    """``entity_key`` of each row's values of ``columns`` (vectorised where it can)."""
+    if not columns:
+        return [entity_key([])] * batch.num_rows
+    plain = _plain_keys(batch, columns)
+    if plain is not None:
+        return plain
+    values = [batch.column(k).to_pylist() for k in columns]
+    return [entity_key(row) for row in zip(*values, strict=True)]
+
+
 class ViewState:
     """The per-entity window state of one view's plan in a stream processor."""
 
@@ -184,14 +195,7 @@ class ViewState:
         if self._last_keys is not None and self._last_keys[0] is batch:
             return self._last_keys[1]  # the processor asks for a batch's keys, then adds it
         self._check_columns(batch)
-        plain = _plain_keys(batch, self.plan.keys) if self.plan.keys else None
-        if not self.plan.keys:
-            keys = [entity_key([])] * batch.num_rows
-        elif plain is not None:
-            keys = plain
-        else:
-            columns = [batch.column(k).to_pylist() for k in self.plan.keys]
-            keys = [entity_key(values) for values in zip(*columns, strict=True)]
+        keys = entity_keys(batch, self.plan.keys)
         self._last_keys = (batch, keys)
         return keys
 

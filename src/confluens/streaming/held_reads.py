@@ -19,7 +19,8 @@ from typing import Any
 from confluens.plan.ir import ViewPlan, lower
 from confluens.streaming.exact_reads import earliest_exact
 from confluens.streaming.held_events import HeldEvents
-from confluens.streaming.window_events import compile_plan, evaluate_compiled
+from confluens.streaming.window_batch import evaluate_at_times
+from confluens.streaming.window_events import compile_plan
 
 __all__ = ["HeldColumns", "features_at"]
 
@@ -31,6 +32,8 @@ class HeldColumns:
         self.held = held
         self.t = held.t
         self._late = any(k > t for k, t in zip(held.known, held.t, strict=True))
+        self._nulls: dict[str, bool] = {}
+        self._max_known = max(held.known) if self._late else None
 
     def column(self, name: str) -> Sequence[Any]:
         return self.held.values[name]
@@ -39,13 +42,17 @@ class HeldColumns:
         return self.held.values[name][lo:hi]
 
     def has_nulls(self, name: str) -> bool:
-        return True
+        found = self._nulls.get(name)
+        if found is None:
+            found = self._nulls[name] = None in self.held.values[name]
+        return found
 
     def passes(self, where: str) -> Sequence[Any]:
         return self.held.passes[where]
 
     def unknown_at(self, at: int) -> Sequence[int] | None:
-        return self.held.known if self._late and max(self.held.known) > at else None
+        late = self._max_known is not None and self._max_known > at
+        return self.held.known if late else None
 
 
 def features_at(plan: ViewPlan, held: HeldEvents, times: Sequence[int],
@@ -58,5 +65,8 @@ def features_at(plan: ViewPlan, held: HeldEvents, times: Sequence[int],
     earliest = earliest_exact(lower(plan), held.left_out, held.t, held.known, passes,
                               held.horizon if held.horizon is not None else max(
                                   held.t, default=0))
-    return [None if at < earliest else evaluate_compiled(compiled, columns, at)
-            for at in times]
+    exact = [at for at in times if at >= earliest]
+    if len(exact) == len(times):
+        return list(evaluate_at_times(compiled, columns, times))
+    values = iter(evaluate_at_times(compiled, columns, exact))
+    return [None if at < earliest else next(values) for at in times]
