@@ -124,10 +124,15 @@ def test_models_list_does_import_mlflow(project_dir):
     ("git:" + "0123456789abcdef" * 2 + "01234567-dirty", "code git:0123456789ab-dirty"),
 ])
 def test_show_prints_the_code_version_whole_or_its_commit_cut(
-        tmp_path: Path, code_version: str, shown: str) -> None:
+        tmp_path: Path, code_version: str, shown: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """`code_version` is `confluens <version>` outside git: cutting it to 12 characters
     printed `confluens 0.`; a commit is cut, its `-dirty` kept."""
     import dataclasses
+
+    from confluens.interfaces.cli.context import out
+
+    monkeypatch.setattr(out, "width", 200)  # the lineage on one line, not folded
 
     root = tmp_path / "proj"
     confluens.init(root, template="fraud")
