@@ -117,6 +117,14 @@ def test_a_long_flat_where_works(project: Path) -> None:
     assert code == 0, text
 
 
+def test_runs_of_an_unknown_source_is_refused(project: Path) -> None:
+    code, text = invoke("runs", "transactons", folder=project)
+    refused(code, text, "source: no source has this name; got 'transactons'", "transactions")
+    code, text = invoke("runs", "fraud_labels", folder=project)  # known, never ingested
+    assert code == 0, text
+    assert "no ingest runs yet" in text
+
+
 def test_an_internal_error_is_short_and_points_to_debug(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from confluens.project.project import Project

@@ -70,6 +70,8 @@ def test_promote_rollback_history(project_dir):
     (("rollback", "fraud", "--alias", "challenger", "--reason", "x"),
      "fraud@challenger: has no earlier version in its history"),
     (("promote", "fraud", "1", "--reason", ""), "every promotion and rollback must say why"),
+    (("history", "nope"), "model 'nope': is not in the registry; got 'nope'. Fix: registered "
+                          "models: fraud"),
 ])
 def test_input_mistakes_exit_2_without_a_traceback(project_dir, args, message):
     code, out = invoke("models", *args, folder=project_dir)

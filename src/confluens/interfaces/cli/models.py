@@ -147,6 +147,7 @@ def history(name: str, alias: str | None, project_dir: str) -> None:
     with open_project(project_dir) as project:
         changes = project.registry.history(name, alias)
         if not changes:
+            project.registry.versions(name)  # a name not in the registry is a mistake
             out.print(f"no alias moves recorded for {escape(name)}")
             return
         table = Table(title=f"alias history of {escape(name)}", title_justify="left")
