@@ -71,7 +71,12 @@ _OURS = str(Path(confluens.__file__).parent)
 
 
 def user_traceback(exc: BaseException) -> str:
-    """The traceback of an exception raised in user code, without confluens' own frames."""
+    """The traceback of an exception raised in user code, without confluens' own frames.
+
+    A SyntaxError is shown by itself: its file, line and caret are the user's; the
+    frames, all of them confluens' import of the file, are not."""
+    if isinstance(exc, SyntaxError):
+        return "".join(traceback.format_exception_only(exc)).rstrip()
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if not f.filename.startswith((_OURS, "<frozen importlib"))]
     lines = ["Traceback (most recent call last):\n",
