@@ -109,6 +109,19 @@ def test_a_body_that_is_not_json_is_a_422(client):
     assert response.json()["thing"] == "?include_features"
 
 
+@pytest.mark.parametrize("path", ["/v1/models/fraud/predict", "/v2/models/fraud/infer"])
+def test_a_body_nested_too_deeply_is_a_422_not_a_500(client, path):
+    """json's decoder recurses per level: 100,000 brackets raised RecursionError (a 500)."""
+    depth = 100_000
+    response = client.post(path, content=b"[" * depth + b"]" * depth,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["thing"] == "body"
+    assert body["rule"] == "nests too deeply to decode"
+    assert "Fix:" in body["error"]
+
+
 def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]

@@ -117,6 +117,14 @@ def test_a_long_flat_where_works(project: Path) -> None:
     assert code == 0, text
 
 
+def test_runs_of_an_unknown_source_is_refused(project: Path) -> None:
+    code, text = invoke("runs", "transactons", folder=project)
+    refused(code, text, "source: no source has this name; got 'transactons'", "transactions")
+    code, text = invoke("runs", "fraud_labels", folder=project)  # known, never ingested
+    assert code == 0, text
+    assert "no ingest runs yet" in text
+
+
 def test_an_internal_error_is_short_and_points_to_debug(
         project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from confluens.project.project import Project
@@ -133,6 +141,32 @@ def test_an_internal_error_is_short_and_points_to_debug(
     debug = ["--debug", "runs", "--project", str(project)]
     with pytest.raises(ZeroDivisionError, match="a bug of ours"):
         CliRunner().invoke(cli, debug, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("how", ["flag", "environment"])
+def test_the_program_shows_an_internal_errors_traceback_under_debug(
+        project: Path, how: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """As `confluens` runs (main), not only through click: --debug's re-raised error
+    reaches main() after the command's context is gone."""
+    from confluens.interfaces.cli.main import main
+    from confluens.project.project import Project
+
+    def broken(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("a bug of ours")
+
+    monkeypatch.setattr(Project, "runs", broken)
+    flags = ["--debug"] if how == "flag" else []
+    if how == "environment":
+        monkeypatch.setenv("CONFLUENS_DEBUG", "1")
+    monkeypatch.setattr("sys.argv", ["confluens", *flags, "runs", "--project", str(project)])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 3
+    shown = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in shown
+    assert "ZeroDivisionError: a bug of ours" in shown
+    assert "internal error" not in shown
 
 
 # -- confluens.toml ---------------------------------------------------------------------

@@ -84,3 +84,17 @@ def test_materialize_names_the_expression_that_fails_on_the_data(tmp_path: Path)
     assert "got '100 // code'" in text
     assert "CASE WHEN" in text
     assert "Traceback" not in text
+
+
+def test_a_syntax_error_in_definitions_shows_the_users_line_not_confluens_frames(
+        tmp_path: Path) -> None:
+    (tmp_path / "confluens.toml").write_text("")
+    (tmp_path / "definitions.py").write_text("from confluens import Source\n\n"
+                                             "x = [1, 2\ny = 3)\n")
+    result = CliRunner().invoke(cli, ["apply", "--project", str(tmp_path)])
+    assert result.exit_code == 1, result.output
+    assert "definitions.py\", line 4" in result.output
+    assert "SyntaxError" in result.output
+    assert "confluens/project" not in result.output
+    assert "confluens/core" not in result.output
+    assert "<frozen importlib" not in result.output

@@ -70,6 +70,8 @@ def test_promote_rollback_history(project_dir):
     (("rollback", "fraud", "--alias", "challenger", "--reason", "x"),
      "fraud@challenger: has no earlier version in its history"),
     (("promote", "fraud", "1", "--reason", ""), "every promotion and rollback must say why"),
+    (("history", "nope"), "model 'nope': is not in the registry; got 'nope'. Fix: registered "
+                          "models: fraud"),
 ])
 def test_input_mistakes_exit_2_without_a_traceback(project_dir, args, message):
     code, out = invoke("models", *args, folder=project_dir)
@@ -117,3 +119,29 @@ def test_models_list_does_import_mlflow(project_dir):
                           cwd=project_dir, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip().splitlines()[-1] == "True"
+
+
+@pytest.mark.parametrize(("code_version", "shown"), [
+    ("confluens 0.1.0", "code confluens 0.1.0"),
+    ("git:" + "0123456789abcdef" * 2 + "01234567-dirty", "code git:0123456789ab-dirty"),
+])
+def test_show_prints_the_code_version_whole_or_its_commit_cut(
+        tmp_path: Path, code_version: str, shown: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`code_version` is `confluens <version>` outside git: cutting it to 12 characters
+    printed `confluens 0.`; a commit is cut, its `-dirty` kept."""
+    import dataclasses
+
+    from confluens.interfaces.cli.context import out
+
+    monkeypatch.setattr(out, "width", 200)  # the lineage on one line, not folded
+
+    root = tmp_path / "proj"
+    confluens.init(root, template="fraud")
+    trained = trained_model("lightgbm", name="fraud")
+    lineage = dataclasses.replace(trained.lineage, code_version=code_version)
+    with confluens.open(root) as project:
+        project.registry.record(dataclasses.replace(trained, lineage=lineage))
+    code, out = invoke("models", "show", "fraud", folder=root)
+    assert code == 0, out
+    assert shown in out

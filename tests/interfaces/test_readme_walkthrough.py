@@ -79,3 +79,20 @@ def test_a_first_project_works_as_written(tmp_path: Path) -> None:
         expected = expectation(command)
         if expected is not None:
             assert expected in " ".join(output.split()), f"{command}\n{output}"
+
+
+def test_the_models_section_names_the_templates_model(tmp_path: Path) -> None:
+    """The README's registry commands follow `confluens train fraud_model`: each names
+    the fraud template's model (they named a `fraud_gbm` no template defines)."""
+    import confluens
+
+    section = README.read_text().split("## Models: registry and aliases", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.S)
+    assert block, "README's models section has a ```sh block"
+    named = set(re.findall(r"confluens models \w+ (\w+)", block.group(1)))
+    named |= set(re.findall(r'registry\.load\("(\w+)"', section.split("\n## ", 1)[0]))
+    confluens.init(tmp_path / "fraud", template="fraud")
+    with confluens.open(tmp_path / "fraud") as project:
+        models = {m.name for m in project.definitions.models}
+    assert named, "the section names a model"
+    assert named <= models, f"{sorted(named - models)} are not the template's {sorted(models)}"

@@ -156,6 +156,12 @@ def _validated(model: type[M], scope: Scope, raw: bytes, problems: Problems) -> 
                              "msg": "JSON decode error", "input": {},
                              "ctx": {"error": str(exc)}})
             return None
+        except RecursionError:  # json's decoder recurses once per level of nesting
+            problems.clear()
+            problems.append({"type": "json_too_deep", "loc": ("body",),
+                             "msg": "nests too deeply to decode",
+                             "input": "JSON nested deeper than the decoder's limit"})
+            return None
     if not raw or value is None:
         problems.append({"type": "missing", "loc": ("body",), "msg": "Field required",
                          "input": None})

@@ -19,6 +19,7 @@ _FIXES = {
     "missing": "add it",
     "extra_forbidden": "remove it; request-time values go under \"fields\"",
     "json_invalid": "send a JSON object, with the header Content-Type: application/json",
+    "json_too_deep": "send the request's JSON object; its values nest a few levels at most",
     "model_attributes_type": "send a JSON object, with the header Content-Type: "
                              "application/json",
     "dict_type": "send a JSON object",

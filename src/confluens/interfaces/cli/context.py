@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from confluens.project import Project
 
 __all__ = ["DEBUG_ENV", "PathText", "err", "escape", "guard", "open_project", "out",
-           "project_option", "reports_errors", "user_traceback"]
+           "project_option", "reports_errors", "show_traceback", "user_traceback"]
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -71,7 +71,12 @@ _OURS = str(Path(confluens.__file__).parent)
 
 
 def user_traceback(exc: BaseException) -> str:
-    """The traceback of an exception raised in user code, without confluens' own frames."""
+    """The traceback of an exception raised in user code, without confluens' own frames.
+
+    A SyntaxError is shown by itself: its file, line and caret are the user's; the
+    frames, all of them confluens' import of the file, are not."""
+    if isinstance(exc, SyntaxError):
+        return "".join(traceback.format_exception_only(exc)).rstrip()
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if not f.filename.startswith((_OURS, "<frozen importlib"))]
     lines = ["Traceback (most recent call last):\n",
@@ -85,6 +90,14 @@ def _debugging() -> bool:
     ctx = click.get_current_context(silent=True)
     flag = bool(ctx and ctx.find_root().params.get("debug"))
     return flag or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def show_traceback(exc: BaseException) -> NoReturn:
+    """Under --debug: ``exc``'s whole traceback, and the exit code its message would
+    have had (2 for a file the system refused, 3 for a bug in confluens)."""
+    err.print("".join(traceback.format_exception(exc)).rstrip(), markup=False,
+              highlight=False, soft_wrap=True)
+    sys.exit(2 if isinstance(exc, OSError) else 3)
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -113,13 +126,13 @@ def guard() -> Iterator[None]:
         _fail("interrupted", 130)
     except OSError as exc:
         if _debugging():
-            raise
+            raise  # main() shows it (show_traceback), as do tests that invoke cli
         where = exc.filename or "a file or connection"
         _fail(f"{where}: the system refused the operation ({exc.strerror or exc}). "
               "Fix: check the path, its permissions and the free space.", 2)
     except Exception as exc:
         if _debugging():
-            raise
+            raise  # main() shows it (show_traceback), as do tests that invoke cli
         _fail(f"internal error ({type(exc).__name__}: {str(exc)[:300]}). This is a bug "
               f"in confluens, not in your input; please report it with the traceback "
               f"shown by `confluens --debug ...` (or {DEBUG_ENV}=1).", 3)

@@ -6,6 +6,8 @@ The commands live in their own modules and load when used (see lazy.py), so that
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from confluens import __version__
@@ -63,17 +65,27 @@ def cli(debug: bool) -> None:
     Relative paths, on the command line as in confluens.toml, start at the project
     folder.
     """
+    _asked["debug"] = debug
+
+
+# --debug as parsed: a command re-raises its internal error under --debug, and the
+# error reaches main() after click's context (which held the flag) is gone
+_asked = {"debug": False}
 
 
 def main() -> None:
     """The `confluens` program: the commands report their own errors (context.py);
-    this catches what escapes before a command runs, e.g. in argument parsing. (The
+    this catches what escapes before a command runs, e.g. in argument parsing, and
+    shows the traceback of an internal error a command re-raised under --debug. (The
     guard is imported only then: it loads rich, which --help does not need.)"""
+    _asked["debug"] = False
     try:
         cli(prog_name="confluens")
     except Exception as exc:
-        from confluens.interfaces.cli.context import guard
+        from confluens.interfaces.cli.context import DEBUG_ENV, guard, show_traceback
 
+        if _asked["debug"] or os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+            show_traceback(exc)
         with guard():
             raise exc
 

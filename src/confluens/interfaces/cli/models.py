@@ -84,7 +84,7 @@ def show(name: str, project_dir: str) -> None:
             lineage = "\n".join([
                 f"{escape(v.flavor)} {escape(v.task)}",
                 f"definitions {escape(v.definitions_hash[:12])}",
-                f"data {escape(v.data_snapshot)}", f"code {escape(v.code_version[:12])}",
+                f"data {escape(v.data_snapshot)}", f"code {escape(_code_version(v.code_version))}",
                 f"run {escape(v.run_id)}"])
             table.add_row(str(v.version), "\n".join(f"@{a}" for a in v.aliases),
                           v.created_at.strftime("%Y-%m-%d\n%H:%M:%S"), metrics, lineage)
@@ -92,6 +92,16 @@ def show(name: str, project_dir: str) -> None:
         out.print(f"load one with ModelRegistry.load({name!r}, 'champion') or "
                   f"mlflow.pyfunc.load_model('models:/{escape(name)}@champion')")
         _where(registry)
+
+
+def _code_version(code: str) -> str:
+    """``git:<commit>[-dirty]`` with the commit cut to 12 digits; anything else (e.g.
+    ``confluens 0.1.0``, the version of a project outside git) whole."""
+    kind, colon, rest = code.partition(":")
+    if kind != "git" or not colon:
+        return code
+    commit, dash, dirty = rest.partition("-")
+    return f"git:{commit[:12]}{dash}{dirty}"
 
 
 @models.command()
@@ -137,6 +147,7 @@ def history(name: str, alias: str | None, project_dir: str) -> None:
     with open_project(project_dir) as project:
         changes = project.registry.history(name, alias)
         if not changes:
+            project.registry.versions(name)  # a name not in the registry is a mistake
             out.print(f"no alias moves recorded for {escape(name)}")
             return
         table = Table(title=f"alias history of {escape(name)}", title_justify="left")

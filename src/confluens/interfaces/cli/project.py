@@ -128,6 +128,8 @@ def runs(source: str | None, project_dir: str) -> None:
                  "in": r.rows_in, "accepted": r.accepted, "quarantined": r.quarantined,
                  "duplicates": r.duplicates} for r in history]
         if not rows:
+            if source is not None:  # a removed source's runs are still listed above
+                project.definitions.source(source)
             out.print("no ingest runs yet")
             return
         out.print(arrow_table(pa.Table.from_pylist(rows), title="ingest runs", whole=("run",)))
