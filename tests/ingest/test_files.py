@@ -210,3 +210,25 @@ def test_a_failure_midway_records_what_was_committed(tx, tmp_path: Path) -> None
     assert (again.status, again.accepted, again.duplicates) == ("succeeded", 3004, 3)
     assert stored_ids(tx) == [*range(1, 3005), 5000, 5001, 5002]
     assert_runs_agree_with_store(tx)
+
+
+WARNED = '''
+from confluens import Range, Source
+
+tx = Source("tx", {"id": "int64", "ts": "timestamp", "amount": "float64"}, "ts", id="id",
+            checks=[Range("amount", max=5_000, on_fail="warn", name="plausible")])
+'''
+
+
+@pytest.mark.parametrize("content", [b"", b"id,ts,amount\n"])
+def test_an_empty_file_of_a_source_with_a_warning_check_adds_nothing(
+        make_project, tmp_path: Path, content: bytes) -> None:
+    """A warning check's count over no records is zero, not a crash (it was NULL)."""
+    project = make_project(WARNED)
+    project.apply()
+    (tmp_path / "empty.csv").write_bytes(content)
+    run = project.ingest("tx", str(tmp_path / "empty.csv"))
+    assert (run.status, run.rows_in, run.accepted, run.quarantined) == ("succeeded", 0, 0, 0)
+    (tmp_path / "one.csv").write_text("id,ts,amount\n1,2024-01-01 00:00:00,9000\n")
+    run = project.ingest("tx", str(tmp_path / "one.csv"))
+    assert (run.status, run.accepted, dict(run.warnings)) == ("succeeded", 1, {"plausible": 1})

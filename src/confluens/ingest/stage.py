@@ -237,8 +237,8 @@ class Stage:
             sums = self.rows(exp.select(*[
                 func("count_if", exp.and_(col(c), stored.copy())) for c in warn_columns]
             ).from_(table_ref("final")))[0]
-            for c, n in zip(warn_columns, sums, strict=True):
-                warnings[c.removeprefix("__warn_")] += int(n)  # type: ignore[call-overload]
+            for c, n in zip(warn_columns, sums, strict=True):  # n: NULL over no records
+                warnings[c.removeprefix("__warn_")] += int(n or 0)  # type: ignore[call-overload]
         return ChunkCounts(rows_in=rows_in, accepted=int(by_status.get("new", 0)),
                            quarantined=int(by_status.get("rejected", 0)),
                            duplicates=int(by_status.get("duplicate", 0)),
