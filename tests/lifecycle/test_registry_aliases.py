@@ -124,7 +124,8 @@ def _hold_in_turn(history: AliasHistory) -> None:
         with history.moving("m", alias):
             entered = time.monotonic()
             time.sleep(0.4)
-        spans[name] = (entered, time.monotonic())
+            left = time.monotonic()  # inside: once out, the other may enter at once
+        spans[name] = (entered, left)
 
     threads = [threading.Thread(target=hold, args=args) for args in (
         ("a", "champion"), ("b", "champion"), ("c", "challenger"))]
