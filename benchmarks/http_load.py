@@ -1,13 +1,21 @@
 """A small HTTP/1.1 load generator on raw asyncio streams (keep-alive connections,
 prebuilt request bytes): little client work per request, so the latencies are mostly
 the server's. Closed loop (a fixed number of requests in flight) or open loop (a
-fixed rate, whatever the responses do)."""
+fixed rate, whatever the responses do).
+
+While it sends, its own process's garbage collector is held off (what exists is
+frozen first): the benchmark process holds a whole project, and a full collection
+there stalled the sender for ~180 ms, which an open loop then sends as a burst, so the
+server's latencies would include the client's pause.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 __all__ = ["Load", "closed_loop", "open_loop", "post"]
@@ -45,6 +53,20 @@ class _Conn:
         return status, await self.reader.readexactly(length)
 
 
+@contextmanager
+def _collector_held_off() -> Iterator[None]:
+    gc.collect()
+    gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+        gc.unfreeze()
+
+
 async def _connect(port: int, n: int) -> list[_Conn]:
     return [_Conn(*await asyncio.open_connection("127.0.0.1", port)) for _ in range(n)]
 
@@ -71,9 +93,10 @@ async def closed_loop(port: int, requests: Sequence[bytes], *, concurrency: int 
             if pause:
                 await asyncio.sleep(pause)
 
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(k) for k in range(concurrency)))
-    load.seconds = time.perf_counter() - start
+    with _collector_held_off():
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(concurrency)))
+        load.seconds = time.perf_counter() - start
     for c in conns:
         c.writer.close()
     return load
@@ -97,16 +120,17 @@ async def open_loop(port: int, requests: Sequence[bytes], *, rate: float,
 
     loop = asyncio.get_running_loop()
     tasks = []
-    start = loop.time() + 0.01
-    for i, request in enumerate(requests):
-        due = start + i / rate
-        delay = due - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        load.max_lag_ms = max(load.max_lag_ms, (loop.time() - due) * 1000)
-        tasks.append(asyncio.create_task(send(request)))
-    await asyncio.gather(*tasks)
-    load.seconds = loop.time() - start
+    with _collector_held_off():
+        start = loop.time() + 0.01
+        for i, request in enumerate(requests):
+            due = start + i / rate
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            load.max_lag_ms = max(load.max_lag_ms, (loop.time() - due) * 1000)
+            tasks.append(asyncio.create_task(send(request)))
+        await asyncio.gather(*tasks)
+        load.seconds = loop.time() - start
     for c in conns:
         c.writer.close()
     return load
