@@ -122,6 +122,20 @@ def test_a_body_nested_too_deeply_is_a_422_not_a_500(client, path):
     assert "Fix:" in body["error"]
 
 
+@pytest.mark.parametrize("path", ["/v1/models/fraud/predict", "/v2/models/fraud/infer"])
+def test_a_body_over_the_limit_is_a_413_read_no_further(client, path, monkeypatch):
+    from confluens.interfaces.api import scoring_routes
+
+    monkeypatch.setattr(scoring_routes, "MAX_BODY", 100)
+    body = json.dumps({**GOOD, "fields": {"amount": 42.0, "note": "x" * 200}}).encode()
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 413, response.text
+    assert response.json()["thing"] == "request body"
+    assert "several requests" in response.json()["fix"]
+    monkeypatch.undo()
+    assert client.post("/v1/models/fraud/predict", json=GOOD).status_code == 200
+
+
 def test_openapi_docs_are_served(client):
     assert client.get("/docs").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]

@@ -72,3 +72,21 @@ def test_a_body_or_source_that_cannot_take_records_is_refused_with_the_fix(
     assert words in answer.json()["error"]
     assert answer.json()["fix"]
     assert project.stream(["transactions"], until_idle=True)["transactions"].rows_in == 0
+
+
+def test_a_body_over_the_limit_is_a_413_and_appends_nothing(
+        pushed: tuple[confluens.Project, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from confluens.interfaces.api import limits, push
+
+    monkeypatch.setattr(push, "MAX_BODY", 1000)
+    project, url = pushed
+    body = json.dumps([_record(i) for i in range(50)]).encode()
+    assert len(body) > 1000
+    with httpx.Client(base_url=url) as client:
+        answer = client.post("/v1/sources/transactions/records", content=body,
+                             headers={"content-type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.json()["thing"] == "request body"
+    assert f"{limits.MAX_BODY >> 20} MiB" in answer.json()["rule"]
+    assert "several requests" in answer.json()["fix"]
+    assert project.stream(["transactions"], until_idle=True)["transactions"].rows_in == 0

@@ -5,7 +5,8 @@ The body is a JSON array of records (``application/json``) or one JSON record pe
 the stream processor reads (project/stream/publish.py); the answer (202) comes once
 they are durably appended. The records are checked by the processor, not here: a bad
 one goes to quarantine with its reason, so nothing pushed is lost. Only a body that is
-not JSON at all, or not an array, is refused (422), with nothing appended.
+not JSON at all, or not an array, is refused (422), with nothing appended; one over
+``limits.MAX_BODY`` (64 MiB) is refused (413) before it is read further.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from confluens.errors import InputError
+from confluens.interfaces.api.limits import MAX_BODY, too_large
 from confluens.interfaces.api.responses import json_response
 from confluens.project.stream.publish import Publisher
 
 __all__ = ["push_router"]
 
 _NDJSON = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
-MAX_BODY = 64 << 20
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "The body is not a JSON array (or JSON lines), or the source "
@@ -58,10 +59,13 @@ def push_router(publisher: Publisher) -> APIRouter:
     @router.post("/sources/{source}/records", status_code=202, responses=_ERRORS,
                  summary="Append records to a source's stream")
     async def push(source: str, request: Request) -> Response:
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            raise InputError("request body", f"may be at most {MAX_BODY >> 20} MiB",
-                             got=len(body), fix="send the records in several requests")
+        chunks, size = [], 0
+        async for chunk in request.stream():  # read no further than the limit
+            size += len(chunk)
+            if size > MAX_BODY:
+                return too_large("send the records in several requests")
+            chunks.append(chunk)
+        body = b"".join(chunks)
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind in _NDJSON:
             lines = [line for line in body.splitlines() if line.strip()]

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from confluens.errors import ConfluensError
+from confluens.interfaces.api.limits import MAX_BODY, too_large
 from confluens.interfaces.api.oip import INFER_DESCRIPTION, infer
 from confluens.interfaces.api.responses import confluens_error, internal_error, json_response
 from confluens.interfaces.api.schemas import (
@@ -67,7 +68,11 @@ class ScoringRoutes:
             response.headers["allow"] = "POST"
             await response(scope, receive, send)
             return
-        raw = await _body(receive)
+        try:
+            raw = await _body(receive)
+        except _BodyTooLarge:
+            await too_large()(scope, receive, send)
+            return
         if raw is None:  # the client went away
             return
         kind, name = route
@@ -120,16 +125,26 @@ def _route(scope: Scope) -> tuple[tuple[str, str], str] | None:
     return None
 
 
+class _BodyTooLarge(Exception):
+    """The body exceeds ``MAX_BODY``: it is read no further."""
+
+
 async def _body(receive: Receive) -> bytes | None:
-    """The request's body; None if the client disconnected first."""
-    body = b""
+    """The request's body; None if the client disconnected first (``_BodyTooLarge``
+    once it exceeds ``MAX_BODY``)."""
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
             return None
-        body += bytes(message.get("body", b""))
+        chunk = bytes(message.get("body", b""))
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body", False):
-            return body
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _is_json(scope: Scope) -> bool:
