@@ -18,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from confluens.project.stream.collection import collection_paused
+
 __all__ = ["Load", "closed_loop", "open_loop", "post"]
 
 
@@ -55,15 +57,13 @@ class _Conn:
 
 @contextmanager
 def _collector_held_off() -> Iterator[None]:
+    """``collection_paused`` (the stream processor's), what exists frozen first."""
     gc.collect()
     gc.freeze()
-    enabled = gc.isenabled()
-    gc.disable()
     try:
-        yield
+        with collection_paused():
+            yield
     finally:
-        if enabled:
-            gc.enable()
         gc.unfreeze()
 
 

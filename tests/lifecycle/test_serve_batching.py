@@ -91,9 +91,11 @@ def test_submitting_needs_a_started_batcher():
         run(MicroBatcher(lambda items: items).submit(1))
 
 
-def test_after_batch_runs_once_the_callers_have_their_results():
+@pytest.mark.parametrize("many", [False, True])
+def test_after_batch_runs_once_the_callers_have_their_results(many: bool):
     """The hook (a paced garbage collection) runs after the batch's callers resumed,
-    so it never delays their answers."""
+    so it never delays their answers: callers of ``submit`` (one loop turn) and of
+    ``submit_many`` (asyncio.gather: three)."""
     events: list[str] = []
 
     async def main() -> None:
@@ -102,33 +104,13 @@ def test_after_batch_runs_once_the_callers_have_their_results():
         await batcher.start()
 
         async def caller(i: int) -> None:
-            await batcher.submit(i)
+            await (batcher.submit_many([i, i + 1]) if many else batcher.submit(i))
             events.append(f"answered {i}")
 
-        await asyncio.gather(*(caller(i) for i in range(3)))
-        await asyncio.sleep(0)
-        await batcher.stop()
-
-    run(main())
-    assert events == ["answered 0", "answered 1", "answered 2", "after"]
-
-
-def test_after_batch_runs_after_callers_of_submit_many_too():
-    events: list[str] = []
-
-    async def main() -> None:
-        batcher = MicroBatcher(lambda items: items,
-                               after_batch=lambda: events.append("after"))
-        await batcher.start()
-
-        async def caller(i: int) -> None:
-            await batcher.submit_many([i, i + 1])
-            events.append(f"answered {i}")
-
-        await asyncio.gather(caller(0), caller(10))
+        await asyncio.gather(*(caller(i) for i in (0, 10, 20)))
         for _ in range(4):
             await asyncio.sleep(0)
         await batcher.stop()
 
     run(main())
-    assert events == ["answered 0", "answered 10", "after"]
+    assert events == ["answered 0", "answered 10", "answered 20", "after"]
