@@ -36,19 +36,26 @@ def test_collections_run_when_due_and_free_cycles() -> None:
         gc.collect()
         assert pacing.run_due() is None  # nothing allocated since: nothing due
         first = gc.get_threshold()[0]
-        _cycles(first + 10)
-        assert gc.get_count()[0] >= first  # the automatic collector did not run
         freed: list[int] = []
 
         def seen(phase: str, info: dict[str, int]) -> None:
             if phase == "stop":
                 freed.append(info["collected"])
 
-        gc.callbacks.append(seen)
-        try:
-            assert pacing.run_due() in (0, 1)
-        finally:
-            gc.callbacks.remove(seen)
+        generation = None
+        for _ in range(3):  # a thread of an earlier test may collect in between: again
+            gc.collect()
+            _cycles(5 * first)
+            assert gc.get_count()[0] >= first  # the automatic collector did not run
+            freed.clear()
+            gc.callbacks.append(seen)
+            try:
+                generation = pacing.run_due()
+            finally:
+                gc.callbacks.remove(seen)
+            if generation is not None:
+                break
+        assert generation in (0, 1)
         assert sum(freed) >= first  # the cycles were reclaimed
         assert sum(pacing.collections) == 1
     finally:
