@@ -84,12 +84,19 @@ def test_an_unknown_model_is_a_404_naming_the_served_ones(client):
     ({"keys": {"customer_id": "3", "merchant_id": 4}, "fields": {"amount": "x"}},
      "fields.amount", "number"),
     ({**GOOD, "amount": 1}, "amount", "Extra inputs"),
-    ({**GOOD, "at": "yesterday"}, "at", "datetime"),
+    ({**GOOD, "at": "yesterday"}, "at", "ISO 8601"),
+    # a number would be a guess between seconds and milliseconds since the epoch
+    ({**GOOD, "at": 1_709_251_200}, "at", "ISO 8601"),
+    ({**GOOD, "at": "1709251200"}, "at", "ISO 8601"),
+    # JSON has no NaN or Infinity (Python's json reads them): refused, as ingest does
+    ({**GOOD, "fields": {"amount": float("nan")}}, "fields.amount", "finite number"),
+    ({**GOOD, "fields": {"amount": float("-inf")}}, "fields.amount", "finite number"),
     ({**GOOD, "at": "2024-03-01T00:00:00"}, "at", "time zone"),
     ({"keys": ["3", 4]}, "keys", "dictionary"),
 ])
 def test_a_mistake_is_a_422_that_names_the_field(client, body, field, words):
-    response = client.post("/v1/models/fraud/predict", json=body)
+    response = client.post("/v1/models/fraud/predict", content=json.dumps(body),  # NaN too
+                           headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
     error = response.json()
     assert error["thing"] == field
@@ -196,9 +203,14 @@ def test_oip_infer_scores_every_row_as_v1_does(client):
      "row 0: keys.merchant_id", "keyed by it"),
     ([{"name": "customer_id", "shape": [1], "datatype": "BYTES"}], "inputs[0].data",
      "is required"),
+    ([{"name": "customer_id", "shape": [1], "datatype": "BYTES", "data": ["3"]},
+      {"name": "merchant_id", "shape": [1], "datatype": "INT64", "data": [4]},
+      {"name": "amount", "shape": [1], "datatype": "FP64", "data": [float("inf")]}],
+     "row 0: fields.amount", "finite number"),
 ])
 def test_oip_mistakes_are_422s(client, inputs, field, words):
-    response = client.post("/v2/models/fraud/infer", json={"inputs": inputs})
+    response = client.post("/v2/models/fraud/infer", content=json.dumps({"inputs": inputs}),
+                           headers={"content-type": "application/json"})
     assert response.status_code == 422, response.text
     assert response.json()["thing"] == field
     assert words in response.json()["error"]

@@ -110,6 +110,38 @@ def test_request_mistakes_are_named(served, path, body, status, text):
     assert "Traceback" not in response.text
 
 
+@pytest.mark.parametrize(("content", "rule"), [
+    # json's decoder recurses per level: FastAPI answered a bare 400 for this one
+    (b"[" * 100_000 + b"]" * 100_000, "nests too deeply to decode"),
+    (b'{"event": ', "JSON decode error"),
+])
+def test_a_body_that_cannot_be_read_is_a_422_naming_it(served, content, rule):
+    client, _, _ = served
+    response = client.post("/v1/models/fraud/events", content=content,
+                           headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert (response.json()["thing"], response.json()["rule"]) == ("body", rule)
+    assert response.json()["fix"]
+
+
+def test_a_body_over_the_limit_is_a_413(served, monkeypatch):
+    from confluens.interfaces.api import events
+
+    client, _, _ = served
+    monkeypatch.setattr(events, "MAX_BODY", 100)
+    response = client.post("/v1/models/fraud/events", json={"event": EVENTS[0]})
+    assert response.status_code == 413, response.text
+    assert response.json()["thing"] == "request body"
+
+
+def test_the_event_route_documents_its_body(served):
+    client, _, _ = served
+    operation = client.get("/openapi.json").json()["paths"]["/v1/models/{name}/events"]
+    schema = operation["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["required"] == ["event"]
+    assert set(schema["properties"]) == {"event", "source"}
+
+
 def test_event_predictions_are_logged_with_their_record(served):
     client, project, _ = served
     event = {**EVENTS[1], "payment_id": 70_000}

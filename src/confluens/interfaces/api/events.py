@@ -7,10 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
 from starlette.responses import Response
 
 from confluens.errors import InputError, UnknownNameError
+from confluens.interfaces.api.json_body import Problems, validated
+from confluens.interfaces.api.limits import MAX_BODY, too_large
 from confluens.interfaces.api.responses import error, finite, json_response
+from confluens.interfaces.api.validation import invalid
 from confluens.project.event_scoring import EventScoring
 
 __all__ = ["EventRequest", "EventResponse", "events_router"]
@@ -48,12 +52,25 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _body(request: Request) -> bytes | None:
+    """The request's body; None once it exceeds ``MAX_BODY`` (read no further)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def events_router(scoring: EventScoring) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["v1"])
 
     @router.post("/models/{name}/events", response_model=EventResponse, responses=_ERRORS,
+                 openapi_extra={"requestBody": {"required": True, "content": {
+                     "application/json": {"schema": EventRequest.model_json_schema()}}}},
                  summary="Score an event as it happens, counting it in its own features")
-    async def score_event(name: str, body: EventRequest,
+    async def score_event(name: str, request: Request,
                           include_features: bool = Query(False, description=(
                               "Also return the model's input values."))) -> Response:
         """Judges the event as ingest would, folds it into a private copy of its
@@ -61,6 +78,13 @@ def events_router(scoring: EventScoring) -> APIRouter:
         training-set row at the event's time has (the event included). `predict`
         reads the online state as stored, which does not hold an event not yet
         ingested. Nothing is stored but the prediction log."""
+        raw = await _body(request)
+        if raw is None:
+            return too_large("send one event per request")
+        problems: Problems = []
+        body = validated(EventRequest, request.scope, raw, problems)
+        if body is None:
+            return invalid(problems, str(request.base_url))
         try:
             scoring.service.get(name)
         except UnknownNameError as exc:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = ["InferRequest", "InferResponse", "InferTensor", "ModelMetadata", "PredictRequest",
            "PredictResponse", "TensorMetadata"]
@@ -26,6 +27,21 @@ class PredictRequest(BaseModel):
         "online feature of the same column name. Others are kept in the prediction log."))
     at: datetime | None = Field(default=None, description=(
         "When to evaluate the windows (ISO 8601 with a zone); default: now."))
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        """Only ISO 8601 text: a number (or digits) would be read as seconds or
+        milliseconds since the epoch, whichever its size suggests, a guess."""
+        if value is None or isinstance(value, datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        raise PydanticCustomError("datetime_parsing", "must be an ISO 8601 time with a "
+                                  "zone, as text")
 
 
 class PredictResponse(BaseModel):

@@ -17,17 +17,17 @@ listed at ``/docs`` like the others.
 
 from __future__ import annotations
 
-import json
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from confluens.errors import ConfluensError
+from confluens.interfaces.api.json_body import Problems, located, validated
 from confluens.interfaces.api.limits import MAX_BODY, too_large
 from confluens.interfaces.api.oip import INFER_DESCRIPTION, infer
 from confluens.interfaces.api.responses import confluens_error, internal_error, json_response
@@ -46,8 +46,6 @@ __all__ = ["ScoringRoutes", "with_scoring_paths"]
 PREDICT = ("/v1/models/", "/predict")
 INFER = ("/v2/models/", "/infer")
 _BOOL = TypeAdapter(bool)
-Problems = list[dict[str, Any]]
-M = TypeVar("M", bound=BaseModel)
 
 
 class ScoringRoutes:
@@ -96,15 +94,15 @@ class ScoringRoutes:
             try:
                 include = _BOOL.validate_python(query["include_features"])
             except ValidationError as exc:
-                problems += _located(exc, ("query", "include_features"))
-        body = _validated(PredictRequest, scope, raw, problems)
+                problems += located(exc, ("query", "include_features"))
+        body = validated(PredictRequest, scope, raw, problems)
         if body is None or problems:
             return invalid(problems, str(Request(scope).base_url))
         return await predict(self.service, name, body, include)
 
     async def _infer(self, scope: Scope, name: str, raw: bytes) -> Response:
         problems: Problems = []
-        body = _validated(InferRequest, scope, raw, problems)
+        body = validated(InferRequest, scope, raw, problems)
         if body is None:
             return invalid(problems, str(Request(scope).base_url))
         return await infer(self.service, name, body)
@@ -145,51 +143,6 @@ async def _body(receive: Receive) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _is_json(scope: Scope) -> bool:
-    """The body is declared JSON (application/json or application/...+json)."""
-    for key, value in scope["headers"]:
-        if key == b"content-type":
-            kind = bytes(value).decode("latin-1").split(";", 1)[0].strip().lower()
-            main, _, sub = kind.partition("/")
-            return bool(main == "application" and (sub == "json" or sub.endswith("+json")))
-    return False
-
-
-def _validated(model: type[M], scope: Scope, raw: bytes, problems: Problems) -> M | None:
-    """The body as ``model``, as FastAPI reads a JSON body parameter: a body that is
-    not declared JSON is validated as bytes (and refused); None, with the problems
-    appended (located under ``body``), when it does not validate."""
-    value: Any = raw
-    if raw and _is_json(scope):
-        try:
-            value = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            problems.clear()  # as FastAPI: a body that is not JSON is the only problem
-            problems.append({"type": "json_invalid", "loc": ("body", getattr(exc, "pos", 0)),
-                             "msg": "JSON decode error", "input": {},
-                             "ctx": {"error": str(exc)}})
-            return None
-        except RecursionError:  # json's decoder recurses once per level of nesting
-            problems.clear()
-            problems.append({"type": "json_too_deep", "loc": ("body",),
-                             "msg": "nests too deeply to decode",
-                             "input": "JSON nested deeper than the decoder's limit"})
-            return None
-    if not raw or value is None:
-        problems.append({"type": "missing", "loc": ("body",), "msg": "Field required",
-                         "input": None})
-        return None
-    try:
-        return model.model_validate(value)
-    except ValidationError as exc:
-        problems += _located(exc, ("body",))
-        return None
-
-
-def _located(exc: ValidationError, where: tuple[str, ...]) -> Problems:
-    return [{**problem, "loc": (*where, *problem["loc"])} for problem in exc.errors()]
 
 
 _ERRORS = {

@@ -74,7 +74,7 @@ class ModelInputs:
 
     def check_fields(self, fields: Mapping[str, Any]) -> None:
         """A request's fields: every ``request:`` input given, and every value the model
-        reads a number, a boolean or null. Raises InputError naming the field."""
+        reads a finite number, a boolean or null. Raises InputError naming the field."""
         for name in self.required:
             if name not in fields:
                 raise InputError(f"fields.{name}", "the model reads this request-time "
@@ -86,6 +86,11 @@ class ModelInputs:
                 raise InputError(f"fields.{name}", "a value the model reads must be a "
                                  "number, a boolean or null", got=value,
                                  fix="send it as a JSON number")
+            if read and isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"fields.{name}", "a value the model reads must be a "
+                                 "finite number (JSON has no NaN or Infinity; ingest "
+                                 "refuses them too)", got=str(value),
+                                 fix="send a finite number, or null for a missing value")
 
     def rows(self, fields: Sequence[Mapping[str, Any]], online: Sequence[Sequence[Any]],
              ) -> list[dict[str, Any]]:
