@@ -162,6 +162,32 @@ def test_a_run_id_is_never_folded_in_a_narrow_terminal() -> None:
     assert any(run_id in line for line in screen.getvalue().splitlines())
 
 
+@pytest.mark.parametrize("width", [60, 80, 100, 200])
+def test_runs_never_hides_a_column_in_a_narrow_terminal(width: int) -> None:
+    """At 80 columns rich squeezed source, input and status to nothing: a table too
+    wide for the terminal is shown a row at a time instead."""
+    import io
+
+    import pyarrow as pa
+    from rich.console import Console
+
+    from confluens.interfaces.cli.render import arrow_rows
+
+    rows = pa.table({"run": ["20261201T232125-6565aee3", "20261201T232129-5aa4b0ad"],
+                     "source": ["transactions", "fraud_labels"],
+                     "input": ["data/transactions/*.parquet", "data/late_batch.csv"],
+                     "status": ["succeeded", "failed"], "in": [294153, 11],
+                     "accepted": [294153, 3], "quarantined": [0, 7], "duplicates": [0, 1]})
+    screen = io.StringIO()
+    Console(file=screen, width=width).print(arrow_rows(rows, width, whole=("run",)))
+    text = screen.getvalue()
+    assert max(map(len, text.splitlines())) <= width
+    for value in ("20261201T232125-6565aee3", "transactions", "fraud_labels", "succeeded",
+                  "failed", "294153", "data/late_batch.csv"):
+        assert value in text, (value, text)
+    assert ("┃ run" in text) == (width >= 120), "a table only where it fits"
+
+
 def test_runs_shows_an_interrupted_run_and_its_reason(tmp_path: Path) -> None:
     import socket
 

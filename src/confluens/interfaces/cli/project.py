@@ -120,7 +120,7 @@ def runs(source: str | None, project_dir: str) -> None:
     """
     import pyarrow as pa
 
-    from confluens.interfaces.cli.render import arrow_table
+    from confluens.interfaces.cli.render import arrow_rows
 
     with open_project(project_dir) as project:
         history = project.runs(source)
@@ -132,7 +132,8 @@ def runs(source: str | None, project_dir: str) -> None:
                 project.definitions.source(source)
             out.print("no ingest runs yet")
             return
-        out.print(arrow_table(pa.Table.from_pylist(rows), title="ingest runs", whole=("run",)))
+        out.print(arrow_rows(pa.Table.from_pylist(rows), out.width, title="ingest runs",
+                             whole=("run",)))
         for run in history:
             if run.error:  # said once: "interrupted: process ..." names its status
                 said = "" if run.error.startswith(f"{run.status}:") else f" {run.status}:"

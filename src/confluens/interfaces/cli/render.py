@@ -10,14 +10,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+from rich.console import Group, RenderableType
 from rich.markup import escape
+from rich.rule import Rule
 from rich.table import Table
 
 if TYPE_CHECKING:
     from confluens.core import DefinitionsDiff
     from confluens.stores.metadata import IngestRun
 
-__all__ = ["arrow_table", "diff_lines", "run_summary"]
+__all__ = ["arrow_rows", "arrow_table", "diff_lines", "run_summary"]
 
 
 def diff_lines(diff: DefinitionsDiff) -> list[str]:
@@ -64,6 +66,57 @@ def arrow_table(data: pa.Table, title: str | None = None, max_width: int = 40,
     for row in data.to_pylist():
         table.add_row(*[_cell(v) for v in row.values()])
     return table
+
+
+_FOLDED = 8  # the narrowest a folded column may get and still be read
+
+
+def arrow_rows(data: pa.Table, width: int, title: str | None = None,
+               whole: tuple[str, ...] = ()) -> RenderableType:
+    """``data`` as ``arrow_table`` draws it when it fits in ``width`` columns of text;
+    otherwise each row as a block of ``column  value`` lines (psql's expanded display),
+    instead of a table whose columns are squeezed to nothing.
+
+    >>> from rich.console import Console
+    >>> data = pa.table({"run": ["20240131T120000-1c3e2a40"], "source": ["payments"],
+    ...                  "in": [12], "accepted": [11], "quarantined": [1]})
+    >>> console = Console(width=40)
+    >>> console.print(arrow_rows(data, 40, title="ingest runs", whole=("run",)))
+    ingest runs
+    ────────────────── 1 ───────────────────
+    run          20240131T120000-1c3e2a40
+    source       payments
+    in           12
+    accepted     11
+    quarantined  1
+    """
+    if _narrowest(data, whole) <= width:
+        return arrow_table(data, title=title, whole=whole)
+    blocks: list[RenderableType] = [] if title is None else [escape(title)]
+    for i, row in enumerate(data.to_pylist(), start=1):
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for name, value in row.items():
+            grid.add_row(escape(name), _cell(value))
+        blocks += [Rule(str(i), style="dim"), grid]
+    return Group(*blocks)
+
+
+def _narrowest(data: pa.Table, whole: tuple[str, ...]) -> int:
+    """The fewest columns of text ``arrow_table(data)`` needs without hiding a column:
+    numbers, times and ``whole`` columns at full width, other columns folded to
+    ``_FOLDED``, with the borders and padding."""
+    need = 1
+    for field in data.schema:
+        header = len(field.name)
+        folded = not (field.name in whole or pa.types.is_integer(field.type)
+                      or pa.types.is_floating(field.type) or pa.types.is_timestamp(field.type)
+                      or pa.types.is_date(field.type))
+        longest = max((len(_cell(v)) for v in data.column(field.name).to_pylist()), default=0)
+        cells = min(longest, _FOLDED) if folded else longest
+        need += max(cells, min(header, _FOLDED) if folded else header) + 3
+    return need
 
 
 def _cell(value: Any) -> str:
