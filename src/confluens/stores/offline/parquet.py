@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlglot.expressions as exp
 
+from confluens.core.system_columns import HASH, KEY
 from confluens.duckdb_session import connect
 from confluens.sqlx import col, render, table_ref
 from confluens.stores.capabilities import StoreCapability
@@ -173,6 +174,7 @@ def _partition(path: str) -> str:
     return path.split("/", 1)[0].partition("=")[2]
 
 
+_UNIQUE = frozenset((KEY, HASH))  # columns written without a dictionary
 SMALL = 100_000  # rows: an append this small is written by pyarrow, without DuckDB
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000,
                   "ns": 86_400_000_000_000}
@@ -244,8 +246,11 @@ def _write_small(data: pa.Table, days: pa.Array, staging: Path,
         folder = staging / f"{PARTITION}={date}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"part-{run_id}-{uuid.uuid4()}.parquet"
-        # no Arrow schema stored: the file reads back as one DuckDB wrote would
+        # no Arrow schema stored: the file reads back as one DuckDB wrote would. A
+        # record's key and content hash are unique: a dictionary of them only costs
+        # (writing a stream batch took 30% longer, and the file was larger)
         pq.write_table(rows, path, compression="zstd", row_group_size=256 * 1024,
-                       store_schema=False)
+                       store_schema=False, use_dictionary=[
+                           c for c in rows.column_names if c not in _UNIQUE])
         written.append((path, rows.num_rows))
     return sorted(written)
