@@ -28,7 +28,8 @@ def ingest_progress(description: str,
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                MofNCompleteColumn(), TextColumn("{task.fields[rows]:,} records"),
                TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=True) as bar:
+    # off when stderr is not a terminal: a bar would only print a blank line there
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task(description, total=total, rows=0)
         rows = 0
 

@@ -197,7 +197,7 @@ def replay(source: str, file: str, speed: str, limit: int | None, project_dir: s
 
     with open_project(project_dir) as project, Progress(
             "replaying", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err, transient=True) as bar:
+            console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("replay", total=None)
 
         def progress(done: int, total: int) -> None:

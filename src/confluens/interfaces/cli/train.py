@@ -59,7 +59,8 @@ def train(model: str, start_text: str | None, register: bool, project_dir: str) 
     with open_project(project_dir) as project:
         columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
                    MofNCompleteColumn(), TimeElapsedColumn()]
-        with Progress(*columns, console=err, transient=True) as bar:
+        with Progress(*columns, console=err, transient=True,
+                      disable=not err.is_terminal) as bar:
             task = bar.add_task(f"training {escape(model)}", total=None)
 
             def stage(text: str) -> None:
