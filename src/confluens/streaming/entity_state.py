@@ -92,7 +92,7 @@ from confluens.plan.expressions import bind
 from confluens.plan.expressions.evaluate_python import derive_and_filter
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import OLDEST
-from confluens.streaming.held_events import HeldEvents, held_slices
+from confluens.streaming.held_events import HeldEvents, held_slices, seal_many
 from confluens.streaming.held_reads import features_at
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
 
@@ -288,13 +288,16 @@ class ViewState:
         horizon below one given before, or below a loaded value's, is taken as that).
         An entity loaded without a value that got no event since has none to write."""
         horizon_us = self._advance(horizon_us)
+        unique = list(dict.fromkeys(keys))
+        for key in unique:
+            if key not in self._open and key not in self._held:
+                raise InputError(f"{self._what}, entity {key}", "is not held",
+                                 got=key, fix="load(key, its stored value) first")
         out: dict[str, bytes] = {}
-        for key in dict.fromkeys(keys):
+        sealed: dict[str, HeldEvents] = {}
+        for key in unique:
             held = self._open.pop(key, None)
             if held is None:
-                if key not in self._held:
-                    raise InputError(f"{self._what}, entity {key}", "is not held",
-                                     got=key, fix="load(key, its stored value) first")
                 blob = self._held[key]
                 if blob is None:
                     continue
@@ -302,7 +305,12 @@ class ViewState:
                     out[key] = blob  # pruned at this horizon or a later one already
                     continue
                 held = self._opened(key)
-            out[key] = self._held[key] = held.seal(self.plan, horizon_us)
+            out[key] = b""  # its place in the order of keys
+            sealed[key] = held
+        # every entity at once (the same bytes as HeldEvents.seal, several times faster)
+        for (key, held), blob in zip(sealed.items(), seal_many(self.plan, list(sealed.values()),
+                                                                horizon_us), strict=True):
+            out[key] = self._held[key] = blob
             self._keep_live(key, held)
         return out
 
