@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from confluens.streaming.held_events import HeldEvents, seal_many
+from confluens.streaming.held_events import CHUNK_EVENTS, HeldEvents, seal_many
 from confluens.streaming.packed import pack_events
 from confluens.streaming.packed_many import pack_many
 from tests.streaming.cases import drawn
@@ -102,7 +102,8 @@ def test_seal_many_seals_each_as_seal(seed: int, n: int, data: Any) -> None:
         horizon = data.draw(st.sampled_from(times)) + data.draw(st.integers(-5, 40)) * 10**6
         alone = [copy.deepcopy(one) for one in held]
         expected = [one.seal(plan, horizon) for one in alone]
-        assert seal_many(plan, held, horizon) == expected
+        chunk = data.draw(st.sampled_from((1, 3, 10, CHUNK_EVENTS)))  # encoded together
+        assert seal_many(plan, held, horizon, chunk_events=chunk) == expected
         assert [(h.t, h.ties, h.known, h.values, h.passes, h.left_out, h.horizon)
                 for h in held] == [(h.t, h.ties, h.known, h.values, h.passes, h.left_out,
                                     h.horizon) for h in alone]
@@ -113,3 +114,4 @@ def test_seal_many_of_empty_held_events() -> None:
     blank = HeldEvents.empty(plan)
     assert seal_many(plan, [blank, HeldEvents.empty(plan)], 10) == [
         HeldEvents.empty(plan).seal(plan, 10)] * 2
+    assert seal_many(plan, [], 10) == []
