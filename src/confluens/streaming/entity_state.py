@@ -48,9 +48,10 @@ and per filter 1 byte. An entity a batch touches is unpacked into Python lists u
 :meth:`~ViewState.blobs` packs it again; it packs the touched entities together
 (``held_events.seal_many``), up to 65,536 events at a time, which costs a few MiB more
 while it runs (over 100,000 events of the fraud template: a peak of 16 MiB above its
-start against 5 MiB packing one entity at a time, measured with tracemalloc). The most recently written entities also stay
-unpacked, up to about ``live_bytes`` (64 MiB by default; about 900 bytes per entity
-plus 24 per event and column, measured with tracemalloc), so that a batch touching
+start against 5 MiB packing one entity at a time, measured with tracemalloc). The
+most recently written entities also stay unpacked, up to about ``live_bytes`` (64 MiB
+by default; about 900 bytes per entity plus 24 per event and column, measured with
+tracemalloc), so that a batch touching
 them again skips unpacking their stored value: with small batches (a stream at low
 rate) unpacking took about a third of the state's time. The least recently
 written go first; views with JSON-packed columns (dates, timestamps, read back as
