@@ -286,7 +286,10 @@ def test_the_processor_says_what_it_needs() -> None:
         state.load('["a"]', None)
     with pytest.raises(InputError, match="not written yet"):
         state.forget(['["a"]'])
+    with pytest.raises(InputError, match="is not held"):  # before writing any
+        state.blobs(['["a"]', '["b"]'], 0)
     blob = state.blobs(['["a"]'], 0)['["a"]']
+    assert decode_state(blob).t == [0], "the refused call lost no event"
     state.forget(['["a"]'])
     assert state.missing(['["a"]']) == ['["a"]']
     assert len(state) == 0

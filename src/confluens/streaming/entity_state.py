@@ -45,9 +45,13 @@ bytes plus the id's text, 8 bytes of version (versioned sources), 8 bytes of kno
 time (only while some held event is known after its time), per aggregated column 8
 bytes (1 for booleans; 4 plus the text for strings) and a null byte if any is null,
 and per filter 1 byte. An entity a batch touches is unpacked into Python lists until
-:meth:`~ViewState.blobs` packs it again. The most recently written entities also stay
-unpacked, up to about ``live_bytes`` (64 MiB by default; about 900 bytes per entity
-plus 24 per event and column, measured with tracemalloc), so that a batch touching
+:meth:`~ViewState.blobs` packs it again; it packs the touched entities together
+(``held_events.seal_many``), up to 65,536 events at a time, which costs a few MiB more
+while it runs (over 100,000 events of the fraud template: a peak of 16 MiB above its
+start against 5 MiB packing one entity at a time, measured with tracemalloc). The
+most recently written entities also stay unpacked, up to about ``live_bytes`` (64 MiB
+by default; about 900 bytes per entity plus 24 per event and column, measured with
+tracemalloc), so that a batch touching
 them again skips unpacking their stored value: with small batches (a stream at low
 rate) unpacking took about a third of the state's time. The least recently
 written go first; views with JSON-packed columns (dates, timestamps, read back as
@@ -92,7 +96,7 @@ from confluens.plan.expressions import bind
 from confluens.plan.expressions.evaluate_python import derive_and_filter
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import OLDEST
-from confluens.streaming.held_events import HeldEvents, held_slices
+from confluens.streaming.held_events import HeldEvents, held_slices, seal_many
 from confluens.streaming.held_reads import features_at
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
 
@@ -288,13 +292,16 @@ class ViewState:
         horizon below one given before, or below a loaded value's, is taken as that).
         An entity loaded without a value that got no event since has none to write."""
         horizon_us = self._advance(horizon_us)
+        unique = list(dict.fromkeys(keys))
+        for key in unique:
+            if key not in self._open and key not in self._held:
+                raise InputError(f"{self._what}, entity {key}", "is not held",
+                                 got=key, fix="load(key, its stored value) first")
         out: dict[str, bytes] = {}
-        for key in dict.fromkeys(keys):
+        sealed: dict[str, HeldEvents] = {}
+        for key in unique:
             held = self._open.pop(key, None)
             if held is None:
-                if key not in self._held:
-                    raise InputError(f"{self._what}, entity {key}", "is not held",
-                                     got=key, fix="load(key, its stored value) first")
                 blob = self._held[key]
                 if blob is None:
                     continue
@@ -302,7 +309,12 @@ class ViewState:
                     out[key] = blob  # pruned at this horizon or a later one already
                     continue
                 held = self._opened(key)
-            out[key] = self._held[key] = held.seal(self.plan, horizon_us)
+            out[key] = b""  # its place in the order of keys
+            sealed[key] = held
+        # every entity at once (the same bytes as HeldEvents.seal, several times faster)
+        for (key, held), blob in zip(sealed.items(), seal_many(self.plan, list(sealed.values()),
+                                                                horizon_us), strict=True):
+            out[key] = self._held[key] = blob
             self._keep_live(key, held)
         return out
 

@@ -7,23 +7,26 @@ time of the latest event ever left out, and the horizon it was last pruned at. A
 processor opens it when a micro-batch touches the entity, :meth:`~HeldEvents.merge`
 adds the batch's events (late ones placed among the held ones; an id already held is
 skipped, so replays change nothing), and :meth:`~HeldEvents.seal` prunes it at the
-watermark (``streaming/retention.py``) and encodes it again. Between micro-batches
-only the encoded value is kept (``streaming/entity_state.py``).
+watermark (``streaming/retention.py``) and encodes it again; :func:`seal_many` does
+that for all the entities a micro-batch touched at once (``streaming/packed_many.py``),
+byte for byte the same. Between micro-batches only the encoded value is kept
+(``streaming/entity_state.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate, chain
 from typing import Any
 
 from confluens.errors import ProjectError
 from confluens.plan.ir import ViewPlan, lower
 from confluens.streaming.packed import unpack_events
 from confluens.streaming.retention import retained
-from confluens.streaming.stored_state import encode_entity, open_state
+from confluens.streaming.stored_state import encode_entities, encode_entity, open_state
 
-__all__ = ["HeldEvents", "Tie", "held_slices"]
+__all__ = ["CHUNK_EVENTS", "HeldEvents", "Tie", "held_slices", "seal_many"]
 
 Tie = int | str  # an event's id, in its own type: it orders events of equal (time, version)
 
@@ -142,6 +145,58 @@ class HeldEvents:
         return encode_entity(plan, self.t, self.versions, [str(x) for x in self.ties],
                              self.known, self.values, self.passes, left_out=self.left_out,
                              horizon=self.horizon)
+
+
+#: How many events ``seal_many`` encodes together at most (a single entity's may be
+#: more): enough to amortise the per-call work, few enough that the columns it
+#: gathers for them stay a few MiB, whatever the number of entities touched.
+CHUNK_EVENTS = 65_536
+
+
+def seal_many(plan: ViewPlan, held: Sequence[HeldEvents], horizon: int, *,
+              chunk_events: int = CHUNK_EVENTS) -> list[bytes]:
+    """:meth:`HeldEvents.seal` of each of ``held`` (each pruned in place), encoded
+    together (``stored_state.encode_entities``), up to about ``chunk_events`` events
+    at a time: the same bytes, in about 0.6 times the CPU time for the many small
+    entities of a micro-batch (docs/streaming.md)."""
+    low = lower(plan)
+    back = low.retention.time_back_us
+    for one in held:
+        at = horizon if one.horizon is None or horizon > one.horizon else one.horizon
+        if not one.t or (back is not None and one.t[0] > at - back):
+            one.horizon = at  # every event is in the time windows: retained keeps all
+        else:
+            one.prune(plan, horizon)
+    out: list[bytes] = []
+    start = events = 0
+    for end, one in enumerate(held, 1):
+        events += len(one.t)
+        if events >= chunk_events or end == len(held):
+            out += _encoded(plan, held[start:end])
+            start, events = end, 0
+    return out
+
+
+def _encoded(plan: ViewPlan, held: Sequence[HeldEvents]) -> list[bytes]:
+    """The stored values of pruned held events, encoded together."""
+    low = lower(plan)
+    bounds = [0, *accumulate(len(one.t) for one in held)]
+
+    def joined(columns: Iterable[list[Any]]) -> list[Any]:
+        return list(chain.from_iterable(columns))
+
+    t = joined([one.t for one in held])
+    versions = (None if plan.version is None
+                else joined([one.versions or [] for one in held]))
+    return encode_entities(
+        plan, bounds, t, versions,
+        joined([one.ties for one in held]),  # integer ids: packed as their text
+        # without a known-at column every event is known at its time
+        t if plan.known_at is None else joined([one.known for one in held]),
+        {c: joined([one.values[c] for one in held]) for c in low.value_columns},
+        {w: joined([one.passes[w] for one in held]) for w in low.filters},
+        left_out=[one.left_out for one in held],
+        horizon=[one.horizon or 0 for one in held])
 
 
 def held_slices(groups: Sequence[tuple[int, int]], t: list[int],

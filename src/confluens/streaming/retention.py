@@ -73,6 +73,8 @@ def retained(plan: ViewPlan, t: Sequence[int], known: Sequence[int],
     # the events are in time order: those after ``h - time_back`` are a suffix
     first = n if retention.time_back_us is None else bisect_right(
         t, horizon - retention.time_back_us)
+    if first == 0:  # every event is in the time windows (the common case): all kept
+        return Retained(list(range(n)), None)
     keep[first:] = b"\x01" * (n - first)
     for i in range(first):
         if known[i] > horizon:
@@ -89,7 +91,7 @@ def retained(plan: ViewPlan, t: Sequence[int], known: Sequence[int],
             keep[i] = 1
             if known[i] <= horizon and t[i] <= upper:
                 seen += 1
-    if first == 0 or keep.count(1) == n:
+    if keep.count(1) == n:
         return Retained(list(range(n)), None)
     kept = [i for i in range(n) if keep[i]]
     left = [t[i] for i in range(n) if not keep[i]]
