@@ -59,6 +59,7 @@ def test_iso_texts_are_isoformat(times: list[datetime]) -> None:
     micros = [(t - _EPOCH) // timedelta(microseconds=1) for t in times]
     assert iso_utc(micros) == [(_EPOCH + timedelta(microseconds=us)).isoformat()
                                for us in micros]
+    assert [t + "+00:00" for t in iso_utc(micros, zone="")] == iso_utc(micros)
 
 
 def test_a_value_json_has_no_number_for_is_null_or_its_text() -> None:

@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["JSON", "finite", "iso_utc", "json_objects", "json_texts"]
+__all__ = ["JSON", "finite", "iso_utc", "json_objects", "json_pattern", "json_rows",
+           "json_texts"]
 
 JSON = json.JSONEncoder(default=str, separators=(",", ":"), allow_nan=False)
 _NOT_FINITE = frozenset({"nan", "inf", "-inf"})  # float.__repr__ of what JSON lacks
@@ -71,25 +72,42 @@ def json_texts(values: Sequence[Any]) -> list[str]:
     return [encode(finite(v)) for v in values]
 
 
+def json_pattern(names: Sequence[str]) -> str:
+    """A JSON object's text with a ``%s`` for the value of each of ``names`` (in order),
+    for ``%`` formatting; patterns nest (a pattern's text in place of a value).
+
+    >>> json_pattern(["a", "100%"]) % ("1", "null")
+    '{"a":1,"100%":null}'
+    """
+    return "{" + ",".join(encode_basestring_ascii(name).replace("%", "%%") + ":%s"
+                          for name in names) + "}"
+
+
 def json_objects(names: Sequence[str], columns: Sequence[Sequence[str]], n: int) -> list[str]:
     """``n`` JSON objects, row ``i`` holding ``names[j]: columns[j][i]`` in order (each
     ``columns[j][i]`` a value's JSON text, from ``json_texts``)."""
-    if not names:
-        return ["{}"] * n
-    pattern = "{" + ",".join(encode_basestring_ascii(name).replace("%", "%%") + ":%s"
-                             for name in names) + "}"
+    return json_rows(json_pattern(names), columns, n)
+
+
+def json_rows(pattern: str, columns: Sequence[Sequence[str]], n: int) -> list[str]:
+    """``n`` texts, row ``i`` being ``pattern`` (from ``json_pattern``, perhaps nested)
+    with the ``i``-th text of each of ``columns`` in its ``%s`` places, in order."""
+    if not columns:
+        return [pattern % ()] * n
     return [pattern % row for row in zip(*columns, strict=True)]
 
 
-def iso_utc(micros: Sequence[int] | np.ndarray) -> list[str]:
+def iso_utc(micros: Sequence[int] | np.ndarray, *, zone: str = "+00:00") -> list[str]:
     """``(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).isoformat()``
     of each of ``micros`` (microseconds since the epoch, within years 1 to 9999): the
-    fraction left out when it is zero, as ``isoformat`` does."""
+    fraction left out when it is zero, as ``isoformat`` does; ``zone`` is the suffix
+    (``""``: none, for a caller that appends its own)."""
     us = np.asarray(micros, dtype=np.int64)
     stamps = us.astype("datetime64[us]")
-    whole = np.datetime_as_string(stamps, unit="s")
-    if not (us % 1_000_000).any():
-        return [t + "+00:00" for t in whole.tolist()]
-    fine = np.datetime_as_string(stamps, unit="us")
-    texts = np.where(us % 1_000_000 == 0, whole, fine)
-    return [t + "+00:00" for t in texts.tolist()]
+    texts = np.datetime_as_string(stamps, unit="s")
+    fraction = us % 1_000_000 != 0
+    if fraction.any():
+        texts = np.where(fraction, np.datetime_as_string(stamps, unit="us"), texts)
+    if not zone:
+        return texts.tolist()  # type: ignore[no-any-return]
+    return [t + zone for t in texts.tolist()]

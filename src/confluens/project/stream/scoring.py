@@ -46,7 +46,13 @@ from confluens.connectors.streams import StreamLog
 from confluens.core import Definitions, DType, FeatureView, Source
 from confluens.errors import DefinitionError, InputError
 from confluens.lifecycle.serve import LogWriter, ModelInputs, Scored
-from confluens.lifecycle.serve.json_columns import iso_utc, json_objects, json_texts
+from confluens.lifecycle.serve.json_columns import (
+    iso_utc,
+    json_objects,
+    json_pattern,
+    json_rows,
+    json_texts,
+)
 from confluens.lifecycle.serve.log_table import LogColumns
 from confluens.lifecycle.trained import LoadedModel, array_predict
 from confluens.project.online_state import read_online_at
@@ -374,12 +380,13 @@ def log_columns(predicted: Predicted, origin: str, key_columns: Sequence[str],
         return values if every else [values[i] for i in rows]
 
     events = predicted.events
-    fields = json_objects(list(predicted.columns), [
-        _field_texts(events.column(name), pick(values), None if every else rows)
-        for name, values in predicted.columns.items()], n)
-    keys = json_objects(key_columns, [json_texts(pick(predicted.columns[c]))
-                                      for c in key_columns], n)
-    ats = [f'"{t}"' for t in iso_utc(predicted.at_us)]
+    # the request {"keys": {...}, "fields": {...}, "at": ...} made in one pass
+    request = (f'{{"keys":{json_pattern(key_columns)},'
+               f'"fields":{json_pattern(list(predicted.columns))},"at":%s}}')
+    texts = [*[json_texts(pick(predicted.columns[c])) for c in key_columns],
+             *[_field_texts(events.column(name), pick(values), None if every else rows)
+               for name, values in predicted.columns.items()],
+             [f'"{t}+00:00"' for t in iso_utc(predicted.at_us, zone="")]]
     features = json_objects(list(predicted.inputs), [
         json_texts(v) for v in predicted.inputs.values()], n)
     picked = events if every else events.take(rows)
@@ -387,8 +394,7 @@ def log_columns(predicted: Predicted, origin: str, key_columns: Sequence[str],
         ids=predicted.ids, at_us=np.asarray(predicted.at_us, dtype=np.int64),
         model=predicted.model, version=predicted.version, scores=predicted.scores,
         origin=origin, keys={c: picked.column(c) for c in key_columns},
-        features=features, requests=json_objects(["keys", "fields", "at"],
-                                                  [keys, fields, ats], n))
+        features=features, requests=json_rows(request, texts, n))
 
 
 def _field_texts(column: pa.ChunkedArray, values: list[Any], rows: list[int] | None,
@@ -398,7 +404,7 @@ def _field_texts(column: pa.ChunkedArray, values: list[Any], rows: list[int] | N
     timestamp column's made from its integers at once."""
     if column.type == _UTC_US and column.null_count == 0:
         us = column.cast(pa.int64()).to_numpy()
-        return [f'"{t}"' for t in iso_utc(us if rows is None else us[rows])]
+        return [f'"{t}+00:00"' for t in iso_utc(us if rows is None else us[rows], zone="")]
     return json_texts(_jsonable_column(values))
 
 
