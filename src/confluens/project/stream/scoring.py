@@ -414,7 +414,7 @@ def _jsonable(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def _jsonable_column(values: list[Any]) -> list[Any]:
     """``_jsonable`` of one column's values."""
-    if not any(isinstance(v, datetime) for v in values):
+    if not any(issubclass(kind, datetime) for kind in set(map(type, values))):
         return values
     return [v.isoformat() if isinstance(v, datetime) else v for v in values]
 
