@@ -4,12 +4,15 @@ background, nothing lost at stop, readable back and usable as a training-set spi
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from confluens.lifecycle.serve import PredictionLog, Scored, Scorer, ScoreRequest, uuid7
+from confluens.lifecycle.serve.log_table import LogColumns
 from confluens.project.serving import OnlineFeatureReader, prediction_store, read_predictions
 from tests.lifecycle.serving_project import END, fit_lightgbm, write_project
 
@@ -111,3 +114,30 @@ def test_uuid7_ids_are_unique_and_ordered():
     assert len(set(ids)) == len(ids)
     assert ids == sorted(ids)
     assert {i.version for i in ids} == {7}
+
+
+def test_a_batch_of_columns_and_rows_of_one_model_make_one_table(tmp_path: Path):
+    """A stream's batch (LogColumns) and an HTTP request's rows of the same model, the
+    writers naming different key columns: one table, a key a writer lacks null, every
+    prediction written (in the order recorded until read back by id)."""
+    at = datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    with PredictionLog(prediction_store(tmp_path), flush_seconds=3600) as log:
+        streamed = log.writer("fraud", {"customer_id": "string"})
+        served = log.writer("fraud", {"customer_id": "string", "terminal_id": "int64"})
+        streamed(LogColumns(
+            ids=["a-1", "a-2"], at_us=np.array([int(at.timestamp() * 1e6)] * 2),
+            model="fraud", version=2, scores=np.array([0.25, 0.75]), origin="stream",
+            keys={"customer_id": pa.array(["c1", "c2"])},
+            features=['{"n":1}', '{"n":2}'], requests=['{"r":1}', '{"r":2}']))
+        served([{"scored": Scored("b-1", 0.5, "fraud", 2, at, {"n": 3}, ()),
+                 "keys": {"customer_id": "c3", "terminal_id": 7},
+                 "request": ScoreRequest({"customer_id": "c3", "terminal_id": 7})}])
+    rows = read_predictions(tmp_path, "fraud").to_pylist()
+    assert [(r["prediction_id"], r["customer_id"], r["terminal_id"], r["score"],
+             r["origin"], r["features"]) for r in rows] == [
+        ("a-1", "c1", None, 0.25, "stream", '{"n":1}'),
+        ("a-2", "c2", None, 0.75, "stream", '{"n":2}'),
+        ("b-1", "c3", 7, 0.5, "http", '{"n":3}')]
+    assert {r["predicted_at"] for r in rows} == {at}
+    assert {r["model_version"] for r in rows} == {2}
+    assert log.written == 3

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +32,7 @@ import pyarrow as pa
 import sqlglot.expressions as exp
 
 from confluens.connectors import records_chunk
-from confluens.core import Definitions, DType, Source
+from confluens.core import Definitions, Source
 from confluens.duckdb_session import connect
 from confluens.errors import InputError, UnknownNameError
 from confluens.ingest.judge import judge_chunk
@@ -91,8 +90,7 @@ class EventScorer:
         predicted = self.scorer.predict(accepted, states, self.online)
         # fresh ids: the stream gives an event's prediction an id derived from the event,
         # and the same event may be scored here first and streamed later
-        predicted = replace(predicted, scored=[replace(s, id=str(uuid7()))
-                                               for s in predicted.scored])
+        predicted = predicted.with_ids([str(uuid7()) for _ in predicted.rows])
         self.scorer.log_predictions(predicted, "event")
         by_row = dict(zip(predicted.rows, predicted.scored, strict=True))
         row_of = {i: n for n, i in enumerate(i for i in range(len(records))
@@ -186,9 +184,7 @@ class EventScoring:
         if scorer is None:
             scorer = EventScorer(self.definitions, self.online, loaded, chosen)
             if self.service.log is not None:
-                scorer.scorer.log = self.service.log.writer(model, {
-                    c: "int64" if chosen.schema[c].dtype is DType.INT64 else "string"
-                    for c in scorer.key_columns})
+                scorer.scorer.log = self.service.log.writer(model, scorer.scorer.key_types)
             for old in [k for k in self._scorers if k[0] == model]:
                 self._scorers.pop(old).close()  # a version no longer served
             self._scorers[key] = scorer

@@ -48,7 +48,7 @@ from confluens.streaming.stored_state import (
     entity_key,
     open_state,
 )
-from confluens.streaming.window_batch import evaluate_at_times
+from confluens.streaming.window_many import evaluate_many
 
 __all__ = ["STATE_FORMAT", "FeatureRows", "FeatureVector", "decode_state", "entity_key",
            "online_state", "read_online", "read_online_at", "read_online_views"]
@@ -234,12 +234,15 @@ def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequen
     for i, key in enumerate(texts):
         rows.setdefault(key, []).append(i)
     out: list[dict[str, Any] | None] = [None] * len(texts)
+    exact: list[list[int]] = []
+    entities: list[tuple[Any, list[int]]] = []
     for key, indexes in rows.items():
         earliest, events = opened[key]
-        exact = [i for i in indexes if times_us[i] >= earliest]
-        for i, values in zip(exact, evaluate_at_times(compiled, events,
-                                                      [times_us[i] for i in exact]),
-                             strict=True):
+        chosen = [i for i in indexes if times_us[i] >= earliest]
+        exact.append(chosen)
+        entities.append((events, [times_us[i] for i in chosen]))
+    for chosen, evaluated in zip(exact, evaluate_many(compiled, entities), strict=True):
+        for i, values in zip(chosen, evaluated, strict=True):
             out[i] = values
     return out
 

@@ -9,6 +9,7 @@ the merged events (:class:`HeldColumns`, the evaluator's view of a ``HeldEvents`
 
 A time before the one from which the held events answer exactly (a late event, older
 than events the state already left out) gets None: it is never answered wrongly.
+``features_at_many`` evaluates many entities' windows in one pass (window_many.py).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 from confluens.plan.ir import ViewPlan, lower
 from confluens.streaming.exact_reads import earliest_exact
 from confluens.streaming.held_events import HeldEvents
-from confluens.streaming.window_batch import evaluate_at_times
 from confluens.streaming.window_events import compile_plan
+from confluens.streaming.window_many import evaluate_many
 
-__all__ = ["HeldColumns", "features_at"]
+__all__ = ["HeldColumns", "features_at", "features_at_many"]
 
 
 class HeldColumns:
@@ -58,15 +59,31 @@ class HeldColumns:
 def features_at(plan: ViewPlan, held: HeldEvents, times: Sequence[int],
                 ) -> list[dict[str, Any] | None]:
     """Every feature of ``plan`` at each of ``times`` (µs), None where not exact."""
+    return features_at_many(plan, [(held, times)])[0]
+
+
+def features_at_many(plan: ViewPlan, entities: Sequence[tuple[HeldEvents, Sequence[int]]],
+                     ) -> list[list[dict[str, Any] | None]]:
+    """``[features_at(plan, held, times) for held, times in entities]``, the windows of
+    every entity evaluated in one pass (window_many.py)."""
     compiled = compile_plan(plan)
-    columns = HeldColumns(held)
-    passes: dict[str | None, Sequence[bool]] = {None: [True] * len(held)}
-    passes.update(held.passes)
-    earliest = earliest_exact(lower(plan), held.left_out, held.t, held.known, passes,
-                              held.horizon if held.horizon is not None else max(
-                                  held.t, default=0))
-    exact = [at for at in times if at >= earliest]
-    if len(exact) == len(times):
-        return list(evaluate_at_times(compiled, columns, times))
-    values = iter(evaluate_at_times(compiled, columns, exact))
-    return [None if at < earliest else next(values) for at in times]
+    low = lower(plan)
+    cutoffs: list[int] = []
+    asked: list[tuple[HeldColumns, list[int]]] = []
+    for held, times in entities:
+        passes: dict[str | None, Sequence[bool]] = {None: [True] * len(held)}
+        passes.update(held.passes)
+        earliest = earliest_exact(low, held.left_out, held.t, held.known, passes,
+                                  held.horizon if held.horizon is not None else max(
+                                      held.t, default=0))
+        cutoffs.append(earliest)
+        asked.append((HeldColumns(held), [at for at in times if at >= earliest]))
+    out: list[list[dict[str, Any] | None]] = []
+    for (_, times), earliest, (_, exact), found in zip(
+            entities, cutoffs, asked, evaluate_many(compiled, asked), strict=True):
+        if len(exact) == len(times):
+            out.append(list(found))
+            continue
+        values = iter(found)
+        out.append([None if at < earliest else next(values) for at in times])
+    return out

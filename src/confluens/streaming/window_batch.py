@@ -37,7 +37,7 @@ from confluens.streaming.window_events import (
     evaluate_compiled,
 )
 
-__all__ = ["evaluate_at_times"]
+__all__ = ["evaluate_at_times", "output_columns"]
 
 _FEW = 4  # fewer times than this: evaluated one by one
 _SAFE = 2**61  # times (µs) within +-this keep every bound inside int64
@@ -75,16 +75,9 @@ def evaluate_at_times(compiled: CompiledPlan, ev: EventColumns, times: Sequence[
     seen: dict[tuple[str, str], Any] = {}  # per column: its type check, its prefix sums
     values = [_aggregate(ev, slices[s], name, fn, rows, seen)
               for s, name, fn in compiled.aggregations]
-    columns: list[list[Any]] = []
-    for _, a, b, empty in compiled.outputs:
-        if b is None:
-            columns.append(values[a])
-        else:
-            columns.append([empty if not den else None if num is None else num / den
-                            for num, den in zip(values[a], values[b], strict=True)])
     names = [o[0] for o in compiled.outputs]
-    out: list[dict[str, Any]] = [dict(zip(names, row, strict=True))
-                                 for row in zip(*columns, strict=True)]
+    out: list[dict[str, Any]] = [dict(zip(names, row, strict=True)) for row in zip(
+        *output_columns(compiled, values), strict=True)]
     if len(out) == len(times):
         return out
     full: list[dict[str, Any]] = []
@@ -92,6 +85,20 @@ def evaluate_at_times(compiled: CompiledPlan, ev: EventColumns, times: Sequence[
     for i, ok in enumerate(exact.tolist()):
         full.append(next(done) if ok else evaluate_compiled(compiled, ev, times[i]))
     return full
+
+
+def output_columns(compiled: CompiledPlan, values: list[list[Any]]) -> list[list[Any]]:
+    """Each output's values (in ``compiled.outputs`` order) from each aggregation's
+    (``values``, in ``compiled.aggregations`` order): a ratio as ``evaluate_compiled``
+    makes it."""
+    columns: list[list[Any]] = []
+    for _, a, b, empty in compiled.outputs:
+        if b is None:
+            columns.append(values[a])
+        else:
+            columns.append([empty if not den else None if num is None else num / den
+                            for num, den in zip(values[a], values[b], strict=True)])
+    return columns
 
 
 def _in_range(compiled: CompiledPlan, times: Sequence[int]) -> bool:

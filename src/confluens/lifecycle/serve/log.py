@@ -15,6 +15,10 @@ event loop's thread never waits long for it. When ``max_queued`` rows are waitin
 the writer and waits for room: a burst slows scoring down rather than losing
 predictions. ``stop`` writes everything recorded before it returns; a failed write is
 logged and retried at the next flush, never dropped. The schema is in log_table.py.
+
+A stream scorer logs a whole batch as ``LogColumns`` instead of rows: recording builds
+its Arrow table at once, in the caller's thread, with no Python object per row (the
+background thread then has no per-row work left to contend for the GIL with).
 """
 
 from __future__ import annotations
@@ -31,7 +35,13 @@ import pyarrow as pa
 
 from confluens.errors import InputError
 from confluens.lifecycle.serve.ids import uuid7
-from confluens.lifecycle.serve.log_table import log_table
+from confluens.lifecycle.serve.log_table import (
+    LogColumns,
+    columns_table,
+    conform,
+    log_schema,
+    log_table,
+)
 from confluens.lifecycle.serve.scorer import LogWriter
 from confluens.stores.offline import OfflineStore
 
@@ -55,9 +65,10 @@ class PredictionLog:
         self.store = store
         self.flush_seconds = flush_seconds
         self.max_queued = max_queued
-        # (model, key types, rows): deque appends and pops are atomic, no lock needed
-        self._buffer: collections.deque[tuple[str, dict[str, str], list[Any]]] = (
-            collections.deque())
+        # (model, key types, rows or a table): deque appends and pops are atomic, no
+        # lock needed
+        self._buffer: collections.deque[
+            tuple[str, dict[str, str], list[Any] | pa.Table]] = collections.deque()
         # rows recorded and rows drained, each counter written by one side only
         self._recorded = 0
         self._drained = 0
@@ -65,7 +76,9 @@ class PredictionLog:
         self._room = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
-        self._pending: dict[str, tuple[dict[str, str], list[Any]]] = {}
+        # per model: its key types, and in the order recorded, runs of rows and the
+        # tables built from LogColumns
+        self._pending: dict[str, tuple[dict[str, str], list[list[Any] | pa.Table]]] = {}
         self.written = 0  # rows committed so far
         self.failures = 0  # writes that failed (their rows were kept and retried)
 
@@ -77,13 +90,17 @@ class PredictionLog:
                              fix="rename the model")
         types = dict(key_types)
 
-        def record(rows: list[dict[str, Any]]) -> None:
+        def record(rows: list[dict[str, Any]] | LogColumns) -> None:
             if self._thread is None or not self._thread.is_alive():
                 raise RuntimeError("the prediction log is not running; call start()")
             if self._recorded - self._drained >= self.max_queued:
                 self._wait_for_room()
-            self._buffer.append((model, types, rows))
-            self._recorded += len(rows)
+            n = len(rows)
+            if isinstance(rows, LogColumns):
+                self._buffer.append((model, types, columns_table(rows, types)))
+            else:
+                self._buffer.append((model, types, rows))
+            self._recorded += n
 
         return record
 
@@ -139,16 +156,24 @@ class PredictionLog:
 
     def _drain(self) -> list[threading.Event]:
         """Move the buffer's rows to the pending tables; the flush markers found."""
-        markers = []
+        markers: list[threading.Event] = []
         while self._buffer:
             model, types, rows = self._buffer.popleft()
             if not model:
-                markers.extend(rows)
+                markers.extend(rows)  # flush() puts its Event
                 continue
             entry = self._pending.setdefault(model, (types, []))
             entry[0].update(types)
-            entry[1].extend(rows)
-            self._drained += len(rows)
+            parts = entry[1]
+            if isinstance(rows, pa.Table):
+                parts.append(rows)
+                self._drained += rows.num_rows
+            else:
+                if parts and isinstance(parts[-1], list):
+                    parts[-1].extend(rows)
+                else:
+                    parts.append(list(rows))
+                self._drained += len(rows)
         with self._room:
             self._room.notify_all()
         return markers
@@ -156,18 +181,23 @@ class PredictionLog:
     def _write(self) -> None:
         """Append each model's pending rows; those of a failed append stay pending."""
         for model in list(self._pending):
-            types, rows = self._pending[model]
-            if not rows:
+            types, parts = self._pending[model]
+            if not parts:
                 continue
+            n = sum(p.num_rows if isinstance(p, pa.Table) else len(p) for p in parts)
             try:
-                self.store.append(model, _table(rows, types), run_id=f"log-{uuid7().hex}",
+                schema = log_schema(types)
+                tables = [conform(p, schema) if isinstance(p, pa.Table)
+                          else _table(p, types) for p in parts]
+                table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+                self.store.append(model, table, run_id=f"log-{uuid7().hex}",
                                   partition_by=PARTITION_BY)
             except Exception:
                 self.failures += 1
                 _log.exception("prediction log: writing %d rows of model %r failed; "
-                               "retrying at the next flush", len(rows), model)
+                               "retrying at the next flush", n, model)
                 continue
-            self.written += len(rows)
+            self.written += n
             del self._pending[model]
 
 

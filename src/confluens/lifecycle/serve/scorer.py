@@ -16,14 +16,16 @@ from typing import Any
 from confluens.errors import InputError
 from confluens.lifecycle.serve.ids import uuid7
 from confluens.lifecycle.serve.inputs import ModelInputs
+from confluens.lifecycle.serve.log_table import LogColumns
 from confluens.lifecycle.serve.reader import FeatureReader, ReaderFactory
 from confluens.lifecycle.serve.request import Scored, ScoreRequest
 from confluens.lifecycle.trained import LoadedModel, array_predict
 
 __all__ = ["LogWriter", "Scorer"]
 
-LogWriter = Callable[[list[dict[str, Any]]], None]
-"""Takes a batch of prediction-log rows (log.py: ``PredictionLog.record``)."""
+LogWriter = Callable[[list[dict[str, Any]] | LogColumns], None]
+"""Takes a batch of prediction-log rows, or a batch's columns (log.py:
+``PredictionLog.record``)."""
 
 
 def _now() -> datetime:

@@ -12,10 +12,15 @@ and training sets use:
 - features of other views (e.g. a terminal's fraud rate, from the labels) are read
   from the online store at the event's time.
 
-One ``predict`` call scores the whole batch. Each prediction is logged to the
-prediction log (``origin`` "stream", the event's fields kept), with an id derived from
-the model version and the event's id, so a batch scored again after a crash logs the
-same ids. An event whose features cannot be answered exactly at its time (a late event
+One ``predict`` call scores the whole batch, from one float matrix (the model's
+``predict_array`` when it has one). Each prediction is logged to the prediction log
+(``origin`` "stream", the event's fields kept), with an id derived from the model
+version and the event's id, so a batch scored again after a crash logs the same ids.
+A batch is logged column by column (``log_columns``: the inputs and requests encoded
+as JSON a column at a time, lifecycle/serve/json_columns.py), the same table the rows
+of an HTTP request make, with no object per prediction; ``Predicted.scored`` makes
+the per-prediction values only for a caller that wants them (``EventScorer``).
+An event whose features cannot be answered exactly at its time (a late event
 older than what the state still holds) is counted and not scored. With an alert
 threshold, every score at or above it is appended to an alerts log as a JSON object:
 at least once (again after a crash), each alert carrying the prediction id.
@@ -25,12 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -38,10 +43,18 @@ import pandas as pd
 import pyarrow as pa
 
 from confluens.connectors.streams import StreamLog
-from confluens.core import Definitions, FeatureView, Source
+from confluens.core import Definitions, DType, FeatureView, Source
 from confluens.errors import DefinitionError, InputError
-from confluens.lifecycle.serve import LogWriter, ModelInputs, Scored, ScoreRequest
-from confluens.lifecycle.trained import LoadedModel
+from confluens.lifecycle.serve import LogWriter, ModelInputs, Scored
+from confluens.lifecycle.serve.json_columns import (
+    iso_utc,
+    json_objects,
+    json_pattern,
+    json_rows,
+    json_texts,
+)
+from confluens.lifecycle.serve.log_table import LogColumns
+from confluens.lifecycle.trained import LoadedModel, array_predict
 from confluens.project.online_state import read_online_at
 from confluens.project.training import resolve_features
 from confluens.stores.online import OnlineStore
@@ -54,6 +67,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _IDS = uuid.UUID("6f1c3f4e-2b8e-4e4b-9a53-7d1f0c6a2e11")  # the namespace of prediction ids
 _IDS_BYTES = _IDS.bytes
 _UTC_US = pa.timestamp("us", tz="UTC")
+_NO_SCORES = np.empty(0, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -65,13 +79,20 @@ class ScoredBatch:
 
 @dataclass(frozen=True)
 class Predicted:
-    """A batch's predictions: every event's values (the source's columns, one list
-    each), the rows that could be scored, and their predictions (in the order of
-    ``rows``)."""
+    """A batch's predictions, column by column: every event (``events``, and its
+    values: the source's columns, one list each), the rows that could be scored, and
+    for those, in the order of ``rows``: their prediction ids, scores, times (µs) and
+    the model's inputs (input column -> values)."""
 
+    events: pa.Table
     columns: dict[str, list[Any]]
     rows: list[int]
-    scored: list[Scored]
+    ids: list[str]
+    scores: np.ndarray
+    at_us: list[int]
+    inputs: dict[str, list[Any]]
+    model: str
+    version: int
 
     @cached_property
     def records(self) -> list[dict[str, Any]]:
@@ -79,6 +100,25 @@ class Predicted:
         names = list(self.columns)
         return [dict(zip(names, row, strict=True))
                 for row in zip(*self.columns.values(), strict=True)]
+
+    @cached_property
+    def scored(self) -> list[Scored]:
+        """Each scored row's prediction (in the order of ``rows``)."""
+        names = list(self.inputs)
+        inputs = (zip(*self.inputs.values(), strict=True) if names
+                  else [()] * len(self.rows))
+        return [Scored(ident, score, self.model, self.version,
+                       _EPOCH + timedelta(microseconds=us), dict(zip(names, row, strict=True)),
+                       ()) for ident, score, us, row in zip(
+                           self.ids, self.scores.tolist(), self.at_us, inputs, strict=True)]
+
+    def record(self, i: int) -> dict[str, Any]:
+        """Event ``i`` as a dict (column -> value)."""
+        return {name: values[i] for name, values in self.columns.items()}
+
+    def with_ids(self, ids: Sequence[str]) -> Predicted:
+        """The same predictions under other ids."""
+        return replace(self, ids=list(ids))
 
 
 @dataclass(frozen=True)
@@ -126,6 +166,7 @@ class StreamScorer:
                              fix="score a source that has them")
         self.key_columns = list(dict.fromkeys(c for g in self._groups for c in g.columns))
         self._index = pd.Index(self.inputs.columns, dtype=object)  # as ModelInputs builds it
+        self._predict_array = array_predict(model)
 
     @property
     def state_views(self) -> list[FeatureView]:
@@ -136,22 +177,27 @@ class StreamScorer:
                  and g.columns == g.view.entity.keys}
         return list(views.values())
 
+    @property
+    def key_types(self) -> dict[str, str]:
+        """The key columns the prediction log keeps, each ``int64`` or ``string`` (as
+        the source's column)."""
+        return {c: "int64" if self.source.schema[c].dtype is DType.INT64 else "string"
+                for c in self.key_columns}
+
     def score(self, events: pa.Table, states: Mapping[str, ViewState],
               online: OnlineStore) -> ScoredBatch:
         """Score ``events`` (accepted, merged into ``states``, not yet pruned)."""
         predicted = self.predict(events, states, online)
-        if not predicted.scored:
+        if not predicted.rows:
             return ScoredBatch(0, events.num_rows, 0)
         self.log_predictions(predicted, "stream")
         alerts = 0
         if self.alerts is not None and self.threshold is not None:
-            raised = [(i, s) for i, s in zip(predicted.rows, predicted.scored, strict=True)
-                      if s.score >= self.threshold]
+            raised = np.flatnonzero(predicted.scores >= self.threshold).tolist()
             if raised:
-                alerts = self.alerts.append([(None, _alert(s, predicted.records[i],
-                                                           self.source))
-                                             for i, s in raised])
-        return ScoredBatch(len(predicted.scored), events.num_rows - len(predicted.scored),
+                alerts = self.alerts.append([(None, _alert(predicted, j, self.source))
+                                             for j in raised])
+        return ScoredBatch(len(predicted.rows), events.num_rows - len(predicted.rows),
                            alerts)
 
     def predict(self, events: pa.Table, states: Mapping[str, ViewState],
@@ -159,8 +205,10 @@ class StreamScorer:
         """The predictions of ``events`` (merged into ``states``) that can be answered
         exactly, in one ``predict`` call; nothing is logged."""
         names = [f.name for f in self.source.schema]
+        name, version = self.model.name, self.model.version
         if events.num_rows == 0:
-            return Predicted({name: [] for name in names}, [], [])
+            return Predicted(events, {n: [] for n in names}, [], [], _NO_SCORES, [], {},
+                             name, version)
         times = _micros(events.column(self.source.event_time))
         values = [self._group_values(g, events, times, states, online) for g in self._groups]
         n = events.num_rows
@@ -170,26 +218,25 @@ class StreamScorer:
             ok = [i for i in range(n) if all(v[i] is not None for v in values)]
         columns = {name: _values(events.column(name)) for name in names}
         if not ok:
-            return Predicted(columns, [], [])
+            return Predicted(events, columns, [], [], _NO_SCORES, [], {}, name, version)
         inputs = self._inputs(columns, values, ok)
-        rows = ([dict(zip(self.inputs.columns, row, strict=True))
-                 for row in zip(*inputs, strict=True)] if inputs else [{} for _ in ok])
-        scores = self.model.predict(self._frame(inputs, rows))
+        scores = np.asarray(self._predict(inputs, len(ok)), dtype=np.float64)
+        if scores.shape != (len(ok),):
+            raise InputError(f"model '{name}'", "must give one score per row scored",
+                             got=f"{scores.shape} for {len(ok)} rows",
+                             fix="return a one-dimensional array from predict")
         if self.source.id:
             id_column = columns[self.source.id]
-            idents = [id_column[i] for i in ok]
+            idents = id_column if len(ok) == n else [id_column[i] for i in ok]
         else:
-            records = Predicted(columns, [], []).records
+            records = Predicted(events, columns, [], [], _NO_SCORES, [], {}, name,
+                                version).records
             idents = [records[i] for i in ok]
-        prefix = f"{self.model.name}:{self.model.version}:{self.source.name}:"
-        ids = prediction_ids(prefix, idents)
-        name, version = self.model.name, self.model.version
-        ats = (columns[self.source.event_time]  # the same datetimes as from times
-               if events.column(self.source.event_time).type == _UTC_US
-               else [_EPOCH + timedelta(microseconds=t) for t in times])
-        scored = [Scored(ident, float(score), name, version, ats[i], row, ())
-                  for i, ident, row, score in zip(ok, ids, rows, scores, strict=True)]
-        return Predicted(columns, ok, scored)
+        prefix = f"{name}:{version}:{self.source.name}:"
+        at_us = times if len(ok) == n else [times[i] for i in ok]
+        return Predicted(events, columns, ok, prediction_ids(prefix, idents), scores,
+                         at_us, dict(zip(self.inputs.columns, inputs, strict=True)),
+                         name, version)
 
     def _inputs(self, columns: Mapping[str, list[Any]], values: list[list[Any]],
                 ok: list[int]) -> list[list[Any]]:
@@ -197,6 +244,22 @@ class StreamScorer:
         (``ModelInputs.rows``: a request field of the column's name, else the column's
         request field or online feature)."""
         every = len(ok) == len(next(iter(columns.values())))
+        found: dict[tuple[int, str], list[Any]] = {}  # (group, feature) -> its values
+        by_group: dict[int, list[str]] = {}
+        for column, (kind, source) in zip(self.inputs.columns, self.inputs.sources,
+                                          strict=True):
+            if kind == "online" and column not in self.inputs.required:
+                group, feature = self._refs[int(source)]
+                by_group.setdefault(group, []).append(feature)
+        for group, features in by_group.items():
+            dicts = values[group] if every else [values[group][i] for i in ok]
+            features = list(dict.fromkeys(features))
+            if len(features) == 1:
+                found[group, features[0]] = [d[features[0]] for d in dicts]
+                continue
+            picked = zip(*map(itemgetter(*features), dicts), strict=True)
+            for feature, column_values in zip(features, picked, strict=True):
+                found[group, feature] = list(column_values)
         out: list[list[Any]] = []
         for column, (kind, source) in zip(self.inputs.columns, self.inputs.sources,
                                           strict=True):
@@ -205,50 +268,34 @@ class StreamScorer:
                 given = columns[field]
                 out.append(list(given) if every else [given[i] for i in ok])
             else:
-                group, feature = self._refs[int(source)]
-                found = values[group]
-                out.append([found[i][feature] for i in ok])
+                out.append(found[self._refs[int(source)]])
         return out
 
-    def _frame(self, inputs: list[list[Any]], rows: list[dict[str, Any]]) -> pd.DataFrame:
-        """``ModelInputs.frame_of(rows)``, its float matrix filled a column at a time."""
-        matrix = np.empty((len(rows), len(inputs)), dtype=np.float64)
+    def _predict(self, inputs: list[list[Any]], n: int) -> Any:
+        """The model's scores of the rows whose input columns are ``inputs``: from one
+        float matrix, filled a column at a time (``ModelInputs.matrix``), through the
+        model's ``predict_array`` if it has one, else as a frame; a frame of the rows'
+        values as they are when a value is not a number (``ModelInputs.frame_of``)."""
+        matrix = np.empty((n, len(inputs)), dtype=np.float64)
         try:
             for j, values in enumerate(inputs):
-                column = np.array([math.nan if v is None else v for v in values],
-                                  dtype=np.float64)
-                if column.shape != (len(rows),):
-                    return self.inputs.frame_of(rows)
+                column = np.array(values, dtype=np.float64)  # None: NaN
+                if column.shape != (n,):
+                    raise ValueError(column.shape)
                 matrix[:, j] = column
         except (TypeError, ValueError):
-            return self.inputs.frame_of(rows)
-        return pd.DataFrame(matrix, columns=self._index, copy=False)
+            rows = ([dict(zip(self.inputs.columns, row, strict=True))
+                     for row in zip(*inputs, strict=True)] if inputs else [{}] * n)
+            return self.model.predict(self.inputs.frame_of(rows))
+        if self._predict_array is not None:
+            return self._predict_array(matrix)
+        return self.model.predict(pd.DataFrame(matrix, columns=self._index, copy=False))
 
     def log_predictions(self, predicted: Predicted, origin: str) -> None:
         """Hand ``predicted``'s rows to the prediction log (if any), as from ``origin``."""
-        if self.log is None or not predicted.scored:
+        if self.log is None or not predicted.rows:
             return
-        columns = predicted.columns
-        names = list(columns)
-        every = len(predicted.rows) == len(next(iter(columns.values())))
-        picked = predicted.rows
-
-        def scored_rows(values: list[Any]) -> list[Any]:
-            return values if every else [values[i] for i in picked]
-
-        fields = zip(*[scored_rows(_jsonable_column(v)) for v in columns.values()],
-                     strict=True)
-        keys = zip(*[scored_rows(columns[c]) for c in self.key_columns], strict=True)
-        key_names = self.key_columns
-        rows = []
-        for s, key, field in zip(predicted.scored, keys if key_names else
-                                 ((),) * len(predicted.scored), fields, strict=True):
-            row_keys = dict(zip(key_names, key, strict=True))
-            rows.append({"scored": s, "keys": row_keys,
-                         "request": ScoreRequest(dict(row_keys), dict(zip(names, field,
-                                                                          strict=True)),
-                                                 s.at, origin)})
-        self.log(rows)
+        self.log(log_columns(predicted, origin, self.key_columns))
 
     def _group_values(self, group: _Group, events: pa.Table, times: list[int],
                       states: Mapping[str, ViewState], online: OnlineStore,
@@ -319,20 +366,64 @@ def _micros(column: pa.ChunkedArray) -> list[int]:
     return column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()  # type: ignore[no-any-return]
 
 
+def log_columns(predicted: Predicted, origin: str, key_columns: Sequence[str],
+                ) -> LogColumns:
+    """``predicted``'s prediction-log rows as columns (log_table.py), as from
+    ``origin``: the same values and JSON text as ``log_table`` makes of the rows
+    ``Scorer`` would log (``keys``: the event's ``key_columns``; ``request``: the
+    event's fields, its time as ``at``)."""
+    rows = predicted.rows
+    every = len(rows) == predicted.events.num_rows
+    n = len(rows)
+
+    def pick(values: list[Any]) -> list[Any]:
+        return values if every else [values[i] for i in rows]
+
+    events = predicted.events
+    # the request {"keys": {...}, "fields": {...}, "at": ...} made in one pass
+    request = (f'{{"keys":{json_pattern(key_columns)},'
+               f'"fields":{json_pattern(list(predicted.columns))},"at":%s}}')
+    texts = [*[json_texts(pick(predicted.columns[c])) for c in key_columns],
+             *[_field_texts(events.column(name), pick(values), None if every else rows)
+               for name, values in predicted.columns.items()],
+             [f'"{t}+00:00"' for t in iso_utc(predicted.at_us, zone="")]]
+    features = json_objects(list(predicted.inputs), [
+        json_texts(v) for v in predicted.inputs.values()], n)
+    picked = events if every else events.take(rows)
+    return LogColumns(
+        ids=predicted.ids, at_us=np.asarray(predicted.at_us, dtype=np.int64),
+        model=predicted.model, version=predicted.version, scores=predicted.scores,
+        origin=origin, keys={c: picked.column(c) for c in key_columns},
+        features=features, requests=json_rows(request, texts, n))
+
+
+def _field_texts(column: pa.ChunkedArray, values: list[Any], rows: list[int] | None,
+                 ) -> list[str]:
+    """The JSON texts of an event column's ``values`` (those of ``rows``, None: all)
+    as the log writes them: a datetime as its ISO text (``_jsonable``), a UTC
+    timestamp column's made from its integers at once."""
+    if column.type == _UTC_US and column.null_count == 0:
+        us = column.cast(pa.int64()).to_numpy()
+        return [f'"{t}+00:00"' for t in iso_utc(us if rows is None else us[rows], zone="")]
+    return json_texts(_jsonable_column(values))
+
+
 def _jsonable(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
 
 
 def _jsonable_column(values: list[Any]) -> list[Any]:
     """``_jsonable`` of one column's values."""
-    if not any(isinstance(v, datetime) for v in values):
+    if not any(issubclass(kind, datetime) for kind in set(map(type, values))):
         return values
     return [v.isoformat() if isinstance(v, datetime) else v for v in values]
 
 
-def _alert(scored: Scored, record: Mapping[str, Any], source: Source) -> bytes:
-    return json.dumps({"prediction_id": scored.id, "model": scored.model,
-                       "version": scored.version, "score": scored.score,
-                       "source": source.name, "at": scored.at.isoformat(),
-                       "record": _jsonable(record)}, separators=(",", ":"),
-                      default=str).encode()
+def _alert(predicted: Predicted, j: int, source: Source) -> bytes:
+    """The alert of ``predicted``'s ``j``-th scored row."""
+    at = _EPOCH + timedelta(microseconds=predicted.at_us[j])
+    return json.dumps({"prediction_id": predicted.ids[j], "model": predicted.model,
+                       "version": predicted.version, "score": float(predicted.scores[j]),
+                       "source": source.name, "at": at.isoformat(),
+                       "record": _jsonable(predicted.record(predicted.rows[j]))},
+                      separators=(",", ":"), default=str).encode()

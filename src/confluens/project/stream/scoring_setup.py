@@ -65,9 +65,7 @@ def stream_scorers(definitions: Definitions, config: ProjectConfig,
                     alert_logs.append(alerts)
                 scorer = StreamScorer(definitions, model, source, alerts=alerts,
                                       threshold=spec.threshold)
-                scorer.log = log.writer(model.name, {
-                    c: ("int64" if source.schema[c].dtype.value == "int64" else "string")
-                    for c in scorer.key_columns})
+                scorer.log = log.writer(model.name, scorer.key_types)
                 out.setdefault(source.name, []).append(scorer)
             yield out
         finally:
