@@ -97,7 +97,7 @@ from confluens.plan.expressions.evaluate_python import derive_and_filter
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import OLDEST
 from confluens.streaming.held_events import HeldEvents, held_slices, seal_many
-from confluens.streaming.held_reads import features_at
+from confluens.streaming.held_reads import features_at_many
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
 
 __all__ = ["LIVE_BYTES", "ViewState", "entity_keys"]
@@ -274,6 +274,7 @@ class ViewState:
         by_key: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             by_key.setdefault(key, []).append(i)
+        asked: list[tuple[HeldEvents, list[int]]] = []
         for key, rows in by_key.items():
             held = self._open.get(key)
             if held is None and key in self._live:
@@ -282,8 +283,11 @@ class ViewState:
                 blob = self._held.get(key)
                 held = (HeldEvents.empty(self.plan) if blob is None
                         else HeldEvents.opened(self.plan, blob, self._integer_ties))
-            for i, values in zip(rows, features_at(self.plan, held,
-                                                   [times[i] for i in rows]), strict=True):
+            asked.append((held, [times[i] for i in rows]))
+        # every entity's windows evaluated in one pass (held_reads.features_at_many)
+        for rows, found in zip(by_key.values(), features_at_many(self.plan, asked),
+                               strict=True):
+            for i, values in zip(rows, found, strict=True):
                 out[i] = values
         return out
 
