@@ -1,7 +1,8 @@
 """Features at each event's time over the held events, before pruning (what stream
 scoring reads): equal to the reference over the events arrived so far, or None
 (never a wrong value), and never None when events arrive in time order; a batch's
-entities, evaluated in one pass, answer as each entity asked on its own."""
+entities, evaluated in one pass, answer as each entity asked on its own; as columns
+(``ViewState.feature_columns``), the same values and the same rows answered."""
 
 from __future__ import annotations
 
@@ -71,6 +72,15 @@ def _check(seed: int, n: int, order: list[int], sizes: list[int]) -> int:
             (want,) = reference.features_at_points(plan, events, [(key, times[j])])
             for name, value in want.items():
                 assert same(values[name], value), (j, name, values[name], value)
+        # as columns: the same values, the same rows answered
+        columns, answered = state.feature_columns(keys, [times[j] for j in arrived])
+        assert answered == [values is not None for values in got]
+        for i, values in enumerate(got):
+            if values is None:
+                assert all(column[i] is None for column in columns.values())
+            else:
+                assert list(columns) == list(values)
+                assert all(identical(columns[f][i], v) for f, v in values.items()), i
         latest = max(times[j] for j in arrived)
         watermark = latest if watermark is None else max(watermark, latest)
         store.update(state.blobs(touched, watermark))
