@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import duckdb
@@ -48,10 +49,12 @@ from confluens.streaming.stored_state import (
     entity_key,
     open_state,
 )
-from confluens.streaming.window_many import evaluate_many
+from confluens.streaming.window_events import CompiledPlan
+from confluens.streaming.window_many import evaluate_many, evaluate_many_columns, placed
 
 __all__ = ["STATE_FORMAT", "FeatureRows", "FeatureVector", "decode_state", "entity_key",
-           "online_state", "read_online", "read_online_at", "read_online_views"]
+           "online_state", "read_online", "read_online_at", "read_online_at_columns",
+           "read_online_views"]
 
 
 class FeatureRows(list[dict[str, Any]]):
@@ -217,6 +220,37 @@ def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequen
     state does not answer exactly at that time (stream scoring of late events).
     ``texts``: the keys' ``entity_key`` texts, when the caller has them already
     (``keys`` is then not read)."""
+    compiled, exact, entities = _online_asked(view, online, keys, times_us, texts)
+    out: list[dict[str, Any] | None] = [None] * len(times_us)
+    for chosen, evaluated in zip(exact, evaluate_many(compiled, entities), strict=True):
+        for i, values in zip(chosen, evaluated, strict=True):
+            out[i] = values
+    return out
+
+
+def read_online_at_columns(view: FeatureView, online: OnlineStore,
+                           keys: Sequence[Sequence[Any]], times_us: Sequence[int], *,
+                           texts: Sequence[str] | None = None,
+                           ) -> tuple[dict[str, list[Any]], list[bool]]:
+    """``read_online_at``'s values as columns: each feature's values in the rows'
+    order, and whether each row is answered (False where ``read_online_at`` gives
+    None; every feature's value there is None). No dict per row."""
+    compiled, exact, entities = _online_asked(view, online, keys, times_us, texts)
+    n = len(times_us)
+    rows = list(chain.from_iterable(exact))
+    columns = placed(evaluate_many_columns(compiled, entities), rows, n)
+    answered = [False] * n
+    for i in rows:
+        answered[i] = True
+    return {name: column for (name, *_), column in zip(compiled.outputs, columns,
+                                                          strict=True)}, answered
+
+
+def _online_asked(view: FeatureView, online: OnlineStore, keys: Sequence[Sequence[Any]],
+                  times_us: Sequence[int], texts: Sequence[str] | None,
+                  ) -> tuple[CompiledPlan, list[list[int]], list[tuple[Any, list[int]]]]:
+    """``view``'s compiled plan; per distinct entity, the rows it answers exactly, and
+    its events read from the store with those rows' times (one round trip)."""
     if texts is None:
         texts = [entity_key(k) for k in keys]
     distinct = list(dict.fromkeys(texts))
@@ -233,7 +267,6 @@ def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequen
     rows: dict[str, list[int]] = {}
     for i, key in enumerate(texts):
         rows.setdefault(key, []).append(i)
-    out: list[dict[str, Any] | None] = [None] * len(texts)
     exact: list[list[int]] = []
     entities: list[tuple[Any, list[int]]] = []
     for key, indexes in rows.items():
@@ -241,10 +274,7 @@ def read_online_at(view: FeatureView, online: OnlineStore, keys: Sequence[Sequen
         chosen = [i for i in indexes if times_us[i] >= earliest]
         exact.append(chosen)
         entities.append((events, [times_us[i] for i in chosen]))
-    for chosen, evaluated in zip(exact, evaluate_many(compiled, entities), strict=True):
-        for i, values in zip(chosen, evaluated, strict=True):
-            out[i] = values
-    return out
+    return compiled, exact, entities
 
 
 def _too_early(view: FeatureView, key: Sequence[Any], at: datetime,

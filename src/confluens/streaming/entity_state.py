@@ -85,6 +85,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -97,8 +98,9 @@ from confluens.plan.expressions.evaluate_python import derive_and_filter
 from confluens.plan.ir import ViewPlan, lower
 from confluens.plan.version import OLDEST
 from confluens.streaming.held_events import HeldEvents, held_slices, seal_many
-from confluens.streaming.held_reads import features_at
+from confluens.streaming.held_reads import feature_columns_many, features_at_many
 from confluens.streaming.stored_state import entity_key, open_state, value_kinds
+from confluens.streaming.window_many import placed
 
 __all__ = ["LIVE_BYTES", "ViewState", "entity_keys"]
 
@@ -271,9 +273,34 @@ class ViewState:
         now, with those added since the last ``blobs`` (see held_reads.py); None where
         the held events do not answer exactly at that time."""
         out: list[dict[str, Any] | None] = [None] * len(keys)
+        by_key, asked = self._asked(keys, times)
+        # every entity's windows evaluated in one pass (held_reads.features_at_many)
+        for rows, found in zip(by_key.values(), features_at_many(self.plan, asked),
+                               strict=True):
+            for i, values in zip(rows, found, strict=True):
+                out[i] = values
+        return out
+
+    def feature_columns(self, keys: Sequence[str], times: Sequence[int],
+                        ) -> tuple[dict[str, list[Any]], list[bool]]:
+        """``features_at(keys, times)`` as columns: each feature's values in the order
+        of ``keys``, and whether each row is answered (False where ``features_at``
+        gives None; every feature's value there is None). No dict per row."""
+        by_key, asked = self._asked(keys, times)
+        columns, answered = feature_columns_many(self.plan, asked)
+        rows = list(chain.from_iterable(by_key.values()))
+        names = list(columns)
+        placed_columns = placed([columns[n] for n in names], rows, len(keys))
+        (placed_answered,) = placed([answered], rows, len(keys))
+        return dict(zip(names, placed_columns, strict=True)), placed_answered
+
+    def _asked(self, keys: Sequence[str], times: Sequence[int],
+               ) -> tuple[dict[str, list[int]], list[tuple[HeldEvents, list[int]]]]:
+        """The rows of each distinct key, and each key's held events with its times."""
         by_key: dict[str, list[int]] = {}
         for i, key in enumerate(keys):
             by_key.setdefault(key, []).append(i)
+        asked: list[tuple[HeldEvents, list[int]]] = []
         for key, rows in by_key.items():
             held = self._open.get(key)
             if held is None and key in self._live:
@@ -282,10 +309,8 @@ class ViewState:
                 blob = self._held.get(key)
                 held = (HeldEvents.empty(self.plan) if blob is None
                         else HeldEvents.opened(self.plan, blob, self._integer_ties))
-            for i, values in zip(rows, features_at(self.plan, held,
-                                                   [times[i] for i in rows]), strict=True):
-                out[i] = values
-        return out
+            asked.append((held, [times[i] for i in rows]))
+        return by_key, asked
 
     def blobs(self, keys: Iterable[str], horizon_us: int) -> dict[str, bytes]:
         """Each entity's stored value, pruned at ``horizon_us`` (the watermark; a

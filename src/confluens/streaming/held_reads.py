@@ -9,7 +9,9 @@ the merged events (:class:`HeldColumns`, the evaluator's view of a ``HeldEvents`
 
 A time before the one from which the held events answer exactly (a late event, older
 than events the state already left out) gets None: it is never answered wrongly.
-``features_at_many`` evaluates many entities' windows in one pass (window_many.py).
+``features_at_many`` evaluates many entities' windows in one pass (window_many.py);
+``feature_columns_many`` gives the same values as one list per feature (what scoring
+puts in the model's input matrix), with whether each time is answered.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from confluens.plan.ir import ViewPlan, lower
 from confluens.streaming.exact_reads import earliest_exact
 from confluens.streaming.held_events import HeldEvents
 from confluens.streaming.window_events import compile_plan
-from confluens.streaming.window_many import evaluate_many
+from confluens.streaming.window_many import evaluate_many, evaluate_many_columns, placed
 
-__all__ = ["HeldColumns", "features_at", "features_at_many"]
+__all__ = ["HeldColumns", "feature_columns_many", "features_at", "features_at_many"]
 
 
 class HeldColumns:
@@ -66,7 +68,40 @@ def features_at_many(plan: ViewPlan, entities: Sequence[tuple[HeldEvents, Sequen
                      ) -> list[list[dict[str, Any] | None]]:
     """``[features_at(plan, held, times) for held, times in entities]``, the windows of
     every entity evaluated in one pass (window_many.py)."""
+    cutoffs, asked = _exact(plan, entities)
+    out: list[list[dict[str, Any] | None]] = []
+    for (_, times), earliest, (_, exact), found in zip(
+            entities, cutoffs, asked, evaluate_many(compile_plan(plan), asked), strict=True):
+        if len(exact) == len(times):
+            out.append(list(found))
+            continue
+        values = iter(found)
+        out.append([None if at < earliest else next(values) for at in times])
+    return out
+
+
+def feature_columns_many(plan: ViewPlan,
+                         entities: Sequence[tuple[HeldEvents, Sequence[int]]],
+                         ) -> tuple[dict[str, list[Any]], list[bool]]:
+    """The values of ``features_at_many(plan, entities)`` as columns (feature -> its
+    values, every entity's times end to end), and for each time whether it is answered
+    (False where ``features_at_many`` gives None; every feature's value there is None)."""
     compiled = compile_plan(plan)
+    cutoffs, asked = _exact(plan, entities)
+    answered = [at >= earliest for (_, times), earliest in zip(entities, cutoffs, strict=True)
+                for at in times]
+    columns = evaluate_many_columns(compiled, asked)
+    if not all(answered):
+        rows = [i for i, ok in enumerate(answered) if ok]
+        columns = placed(columns, rows, len(answered))
+    return {name: column for (name, *_), column in zip(compiled.outputs, columns,
+                                                          strict=True)}, answered
+
+
+def _exact(plan: ViewPlan, entities: Sequence[tuple[HeldEvents, Sequence[int]]],
+           ) -> tuple[list[int], list[tuple[HeldColumns, list[int]]]]:
+    """Per entity, the earliest time its held events answer exactly, and the entity
+    as the evaluator reads it with those of its times that are answered."""
     low = lower(plan)
     cutoffs: list[int] = []
     asked: list[tuple[HeldColumns, list[int]]] = []
@@ -78,12 +113,4 @@ def features_at_many(plan: ViewPlan, entities: Sequence[tuple[HeldEvents, Sequen
                                       held.t, default=0))
         cutoffs.append(earliest)
         asked.append((HeldColumns(held), [at for at in times if at >= earliest]))
-    out: list[list[dict[str, Any] | None]] = []
-    for (_, times), earliest, (_, exact), found in zip(
-            entities, cutoffs, asked, evaluate_many(compiled, asked), strict=True):
-        if len(exact) == len(times):
-            out.append(list(found))
-            continue
-        values = iter(found)
-        out.append([None if at < earliest else next(values) for at in times])
-    return out
+    return cutoffs, asked

@@ -22,12 +22,17 @@ An entity whose windows are not all plain slices at its times (a filter, an even
 yet known at one of them), or whose times are too far out for the shifted bands, is
 evaluated by ``evaluate_at_times`` on its own; so is every entity when the batch's
 bands would not fit in 64 bits.
+
+:func:`evaluate_many_columns` gives the same values as one list per feature, every
+entity's times end to end (what stream scoring puts in the model's input matrix), so
+no dict is made per time; ``evaluate_many`` makes its dicts from those columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -40,7 +45,7 @@ from confluens.streaming.window_batch import (
 )
 from confluens.streaming.window_events import CompiledPlan, EventColumns
 
-__all__ = ["evaluate_many"]
+__all__ = ["evaluate_many", "evaluate_many_columns", "placed"]
 
 _BANDS = 2**62  # the shifted bands of every entity stay below this
 
@@ -50,25 +55,71 @@ def evaluate_many(compiled: CompiledPlan,
                   ) -> list[list[dict[str, Any]]]:
     """``[evaluate_at_times(compiled, ev, times) for ev, times in entities]`` (see
     the module docstring)."""
-    out: list[list[dict[str, Any]]] = [[] for _ in entities]
+    names = [o[0] for o in compiled.outputs]
+    if not names:
+        return [[{} for _ in times] for _, times in entities]
+    rows = iter(zip(*evaluate_many_columns(compiled, entities), strict=True))
+    return [[dict(zip(names, next(rows), strict=True)) for _ in times]
+            for _, times in entities]
+
+
+def evaluate_many_columns(compiled: CompiledPlan,
+                          entities: Sequence[tuple[EventColumns, Sequence[int]]],
+                          ) -> list[list[Any]]:
+    """The values of ``evaluate_many(compiled, entities)`` as columns, one per output
+    (in ``compiled.outputs`` order), each holding every entity's values at its times,
+    the entities laid end to end in the order given: no dict per time."""
     filtered = any(where is not None for *_, where in compiled.selections)
+    parts: list[list[list[Any]] | None] = [None] * len(entities)
     together: list[int] = []
     for k, (ev, times) in enumerate(entities):
         if not times:
             continue
         if (filtered or not _in_range(compiled, times)
                 or ev.unknown_at(min(times)) is not None):
-            out[k] = evaluate_at_times(compiled, ev, times)
+            parts[k] = _as_columns(compiled, evaluate_at_times(compiled, ev, times))
         else:
             together.append(k)
+    if len(together) == len(entities) and len(together) > 1:
+        return _together(compiled, entities)  # the usual case: no part to join
     if len(together) == 1:
         ev, times = entities[together[0]]
-        out[together[0]] = evaluate_at_times(compiled, ev, times)
+        parts[together[0]] = _as_columns(compiled, evaluate_at_times(compiled, ev, times))
     elif together:
-        done = _together(compiled, [entities[k] for k in together])
-        for k, values in zip(together, done, strict=True):
-            out[k] = values
+        columns = _together(compiled, [entities[k] for k in together])
+        first = 0
+        for k in together:
+            count = len(entities[k][1])
+            parts[k] = [c[first:first + count] for c in columns]
+            first += count
+    return [list(chain.from_iterable(p[j] for p in parts if p is not None))
+            for j in range(len(compiled.outputs))]
+
+
+def placed(columns: Sequence[Sequence[Any]], rows: Sequence[int], n: int,
+           ) -> list[list[Any]]:
+    """``columns`` (each value ``j`` the value of row ``rows[j]``) as ``n`` rows in
+    order, None in the rows not given: the end-to-end values of ``evaluate_many_columns``
+    put back in the order of the rows that asked for them."""
+    if len(rows) == n:
+        if all(i == j for i, j in enumerate(rows)):
+            return [list(c) for c in columns]
+        if n == 1:
+            return [list(c) for c in columns]
+        order = np.argsort(np.asarray(rows, dtype=np.int64), kind="stable").tolist()
+        pick = itemgetter(*order)
+        return [list(pick(c)) for c in columns]
+    out: list[list[Any]] = []
+    for c in columns:
+        column: list[Any] = [None] * n
+        for i, value in zip(rows, c, strict=True):
+            column[i] = value
+        out.append(column)
     return out
+
+
+def _as_columns(compiled: CompiledPlan, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    return [[row[name] for row in rows] for name, *_ in compiled.outputs]
 
 
 class _Joined:
@@ -104,15 +155,16 @@ class _Joined:
 
 
 def _together(compiled: CompiledPlan, entities: Sequence[tuple[EventColumns, Sequence[int]]],
-              ) -> list[list[dict[str, Any]]]:
+              ) -> list[list[Any]]:
     """``evaluate_at_times`` of several entities (every event known at each time, no
-    filter), in one pass."""
+    filter), in one pass, as columns (``evaluate_many_columns``)."""
     ts = [np.asarray(ev.t, dtype=np.int64) for ev, _ in entities]
     t = np.concatenate(ts)
     base, top = (int(t.min()) - 1, int(t.max())) if t.size else (-1, 0)
     width = top - base + 1  # a band: base (before every event) .. top
     if width * len(entities) >= _BANDS or base < -_BANDS or top > _BANDS:
-        return [evaluate_at_times(compiled, ev, times) for ev, times in entities]
+        return _as_columns(compiled, [row for ev, times in entities
+                                      for row in evaluate_at_times(compiled, ev, times)])
     sizes = [len(x) for x in ts]
     counts = [len(times) for _, times in entities]
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -142,12 +194,4 @@ def _together(compiled: CompiledPlan, entities: Sequence[tuple[EventColumns, Seq
     seen: dict[tuple[str, str], Any] = {}
     values = [_aggregate(joined, slices[s], name, fn, rows, seen)
               for s, name, fn in compiled.aggregations]
-    names = [o[0] for o in compiled.outputs]
-    flat = [dict(zip(names, row, strict=True))
-            for row in zip(*output_columns(compiled, values), strict=True)]
-    out: list[list[dict[str, Any]]] = []
-    first = 0
-    for count in counts:
-        out.append(flat[first:first + count])
-        first += count
-    return out
+    return output_columns(compiled, values)

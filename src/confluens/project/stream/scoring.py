@@ -7,14 +7,16 @@ event gets the model's features as of its own time, the same features the HTTP p
 and training sets use:
 
 - features of views over the scored source come from the processor's state, the
-  batch's own events merged in (``ViewState.features_at``): an event sees itself and
+  batch's own events merged in (``ViewState.feature_columns``): an event sees itself and
   every earlier one, as a training-set row at its time does;
 - features of other views (e.g. a terminal's fraud rate, from the labels) are read
   from the online store at the event's time.
 
-One ``predict`` call scores the whole batch, from one float matrix (the model's
-``predict_array`` when it has one). Each prediction is logged to the prediction log
-(``origin`` "stream", the event's fields kept), with an id derived from the model
+Both come as columns (feature -> its values over the batch, and whether each event
+is answered), never a dict per event. One ``predict`` call scores the whole batch,
+from one float matrix (the model's ``predict_array`` when it has one). Each
+prediction is logged to the prediction log (``origin`` "stream", the event's fields
+kept), with an id derived from the model
 version and the event's id, so a batch scored again after a crash logs the same ids.
 A batch is logged column by column (``log_columns``: the inputs and requests encoded
 as JSON a column at a time, lifecycle/serve/json_columns.py), the same table the rows
@@ -55,7 +57,7 @@ from confluens.lifecycle.serve.json_columns import (
 )
 from confluens.lifecycle.serve.log_table import LogColumns
 from confluens.lifecycle.trained import LoadedModel, array_predict
-from confluens.project.online_state import read_online_at
+from confluens.project.online_state import read_online_at_columns
 from confluens.project.training import resolve_features
 from confluens.stores.online import OnlineStore
 from confluens.streaming import ViewState
@@ -212,10 +214,10 @@ class StreamScorer:
         times = _micros(events.column(self.source.event_time))
         values = [self._group_values(g, events, times, states, online) for g in self._groups]
         n = events.num_rows
-        if all(None not in v for v in values):
+        if all(all(answered) for _, answered in values):
             ok: list[int] = list(range(n))
         else:
-            ok = [i for i in range(n) if all(v[i] is not None for v in values)]
+            ok = [i for i in range(n) if all(answered[i] for _, answered in values)]
         columns = {name: _values(events.column(name)) for name in names}
         if not ok:
             return Predicted(events, columns, [], [], _NO_SCORES, [], {}, name, version)
@@ -238,37 +240,28 @@ class StreamScorer:
                          at_us, dict(zip(self.inputs.columns, inputs, strict=True)),
                          name, version)
 
-    def _inputs(self, columns: Mapping[str, list[Any]], values: list[list[Any]],
+    def _inputs(self, columns: Mapping[str, list[Any]],
+                values: list[tuple[dict[str, list[Any]], list[bool]]],
                 ok: list[int]) -> list[list[Any]]:
         """The model's input values of each scored row, one list per input column
         (``ModelInputs.rows``: a request field of the column's name, else the column's
-        request field or online feature)."""
+        request field or online feature), picked from the events' ``columns`` and each
+        group's feature columns (``values``)."""
         every = len(ok) == len(next(iter(columns.values())))
-        found: dict[tuple[int, str], list[Any]] = {}  # (group, feature) -> its values
-        by_group: dict[int, list[str]] = {}
-        for column, (kind, source) in zip(self.inputs.columns, self.inputs.sources,
-                                          strict=True):
-            if kind == "online" and column not in self.inputs.required:
-                group, feature = self._refs[int(source)]
-                by_group.setdefault(group, []).append(feature)
-        for group, features in by_group.items():
-            dicts = values[group] if every else [values[group][i] for i in ok]
-            features = list(dict.fromkeys(features))
-            if len(features) == 1:
-                found[group, features[0]] = [d[features[0]] for d in dicts]
-                continue
-            picked = zip(*map(itemgetter(*features), dicts), strict=True)
-            for feature, column_values in zip(features, picked, strict=True):
-                found[group, feature] = list(column_values)
+        pick = itemgetter(*ok) if len(ok) > 1 else None
         out: list[list[Any]] = []
         for column, (kind, source) in zip(self.inputs.columns, self.inputs.sources,
                                           strict=True):
             if column in self.inputs.required or kind == "request":
                 field = column if column in self.inputs.required else str(source)
                 given = columns[field]
-                out.append(list(given) if every else [given[i] for i in ok])
             else:
-                out.append(found[self._refs[int(source)]])
+                group, feature = self._refs[int(source)]
+                given = values[group][0][feature]
+            if every:
+                out.append(list(given))
+            else:
+                out.append(list(pick(given)) if pick is not None else [given[ok[0]]])
         return out
 
     def _predict(self, inputs: list[list[Any]], n: int) -> Any:
@@ -299,12 +292,15 @@ class StreamScorer:
 
     def _group_values(self, group: _Group, events: pa.Table, times: list[int],
                       states: Mapping[str, ViewState], online: OnlineStore,
-                      ) -> list[dict[str, Any] | None]:
+                      ) -> tuple[dict[str, list[Any]], list[bool]]:
+        """The group's view's features of each event, as columns (feature -> values),
+        and whether each event is answered exactly."""
         state = states.get(group.view.name)
         if state is not None and group.columns == group.view.entity.keys:
-            return state.features_at(state.keys_of(events), times)  # the batch's, cached
-        return read_online_at(group.view, online, (), times,
-                              texts=entity_keys(events, group.columns))
+            # the batch's keys, cached
+            return state.feature_columns(state.keys_of(events), times)
+        return read_online_at_columns(group.view, online, (), times,
+                                      texts=entity_keys(events, group.columns))
 
 
 def prediction_id(name: str) -> str:
