@@ -125,10 +125,10 @@ def test_a_body_that_cannot_be_read_is_a_422_naming_it(served, content, rule):
 
 
 def test_a_body_over_the_limit_is_a_413(served, monkeypatch):
-    from confluens.interfaces.api import events
+    from confluens.interfaces.api import limits
 
     client, _, _ = served
-    monkeypatch.setattr(events, "MAX_BODY", 100)
+    monkeypatch.setattr(limits, "MAX_BODY", 100)
     response = client.post("/v1/models/fraud/events", json={"event": EVENTS[0]})
     assert response.status_code == 413, response.text
     assert response.json()["thing"] == "request body"

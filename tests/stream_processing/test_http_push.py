@@ -76,9 +76,9 @@ def test_a_body_or_source_that_cannot_take_records_is_refused_with_the_fix(
 
 def test_a_body_over_the_limit_is_a_413_and_appends_nothing(
         pushed: tuple[confluens.Project, str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from confluens.interfaces.api import limits, push
+    from confluens.interfaces.api import limits
 
-    monkeypatch.setattr(push, "MAX_BODY", 1000)
+    monkeypatch.setattr(limits, "MAX_BODY", 1000)
     project, url = pushed
     body = json.dumps([_record(i) for i in range(50)]).encode()
     assert len(body) > 1000

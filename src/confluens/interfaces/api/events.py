@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from confluens.errors import InputError, UnknownNameError
 from confluens.interfaces.api.json_body import Problems, validated
-from confluens.interfaces.api.limits import MAX_BODY, too_large
+from confluens.interfaces.api.limits import read_body, too_large
 from confluens.interfaces.api.responses import error, finite, json_response
 from confluens.interfaces.api.validation import invalid
 from confluens.project.event_scoring import EventScoring
@@ -52,17 +52,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _body(request: Request) -> bytes | None:
-    """The request's body; None once it exceeds ``MAX_BODY`` (read no further)."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def events_router(scoring: EventScoring) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["v1"])
 
@@ -78,7 +67,7 @@ def events_router(scoring: EventScoring) -> APIRouter:
         training-set row at the event's time has (the event included). `predict`
         reads the online state as stored, which does not hold an event not yet
         ingested. Nothing is stored but the prediction log."""
-        raw = await _body(request)
+        raw = await read_body(request)
         if raw is None:
             return too_large("send one event per request")
         problems: Problems = []

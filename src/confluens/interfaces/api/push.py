@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from confluens.errors import InputError
-from confluens.interfaces.api.limits import MAX_BODY, too_large
+from confluens.interfaces.api.limits import read_body, too_large
 from confluens.interfaces.api.responses import json_response
 from confluens.project.stream.publish import Publisher
 
@@ -59,13 +59,9 @@ def push_router(publisher: Publisher) -> APIRouter:
     @router.post("/sources/{source}/records", status_code=202, responses=_ERRORS,
                  summary="Append records to a source's stream")
     async def push(source: str, request: Request) -> Response:
-        chunks, size = [], 0
-        async for chunk in request.stream():  # read no further than the limit
-            size += len(chunk)
-            if size > MAX_BODY:
-                return too_large("send the records in several requests")
-            chunks.append(chunk)
-        body = b"".join(chunks)
+        body = await read_body(request)  # read no further than the limit
+        if body is None:
+            return too_large("send the records in several requests")
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if kind in _NDJSON:
             lines = [line for line in body.splitlines() if line.strip()]
